@@ -1,0 +1,6 @@
+"""Storage: SQLite (WAL, migrations, transactions) for requests, diagrams, ratings, model
+versions and jobs; rendered images as content-addressed files."""
+
+from engine.store.store import Store
+
+__all__ = ["Store"]

@@ -1,0 +1,111 @@
+"""The seam between the HTTP service and what turns descriptions into ranked diagrams.
+
+The service knows only these types. A `Backend` answers a batch of requests at once (one
+shared generate call for all their candidates), blocking, on the engine's model thread; it
+never sees HTTP or SQLite. A `Trainer` runs the heavy rebuilds on the jobs thread.
+`load_backend` is the one place that picks the implementation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from engine.service.config import Settings
+
+# Called from the model thread as a request moves on: stage is "ranking".
+StageFn = Callable[[str, str], None]
+
+
+@dataclass(frozen=True)
+class Ask:
+    """One request of a batch, with the asking user's rating history for the kNN."""
+
+    request_id: str
+    user_id: str
+    description: str
+    candidates: int
+    top: int
+    rated: np.ndarray  # n x D float32 embeddings of diagrams this user rated
+    ratings: np.ndarray  # their n scores, 1..5
+    rated_readability: np.ndarray  # their CNN readability (0..5) when stored, NaN if not
+
+
+@dataclass(frozen=True)
+class Candidate:
+    text: str  # what the model wrote
+    node_list: str | None  # the interchange node list; None when nothing could be read
+    valid: bool
+    natural_stop: bool | None  # ended by itself (not cut at the token limit)
+    png: bytes | None
+    embedding: np.ndarray | None = None
+    readability: float | None = None  # geometric, 0..1
+    cnn_readability: float | None = None  # 0..5
+    expected_rating: float | None = None  # 1..5, this user's
+    confidence: float | None = None  # 0..1
+    fidelity: float | None = None  # 0..1 match with the request's stated structure
+    fidelity_exact: bool | None = None
+    problems: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Answer:
+    prompt: str  # the exact text the model was given (kept for preference pairs)
+    spec: dict[str, Any] | None
+    candidates: list[Candidate]  # all of them, best first
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+class Backend(Protocol):
+    @property
+    def model_version(self) -> str: ...
+
+    def refuse(self, description: str) -> str | None:
+        """Why this description cannot be drawn (one sentence), or None. Called before
+        queueing, on the event loop: must be cheap."""
+
+    def run(self, asks: Sequence[Ask], on_stage: StageFn) -> list[Answer]:
+        """One Answer per Ask, in order. Raising fails every request of the batch."""
+
+    def embed(self, pngs: Sequence[bytes]) -> np.ndarray:
+        """Auto-encoder embeddings (n x D float32) of rendered diagrams."""
+
+    def use_adapter(self, version: str, adapter: str | None) -> None:
+        """Serve this adapter from now on (None: the built-in model); no restart."""
+
+    def use_scorer(self, kind: str, folder: Path) -> None:
+        """Load newly trained scoring weights: kind is "autoencoder" or "cnn"."""
+
+
+class Trainer(Protocol):
+    """Heavy rebuilds; a method that cannot run here raises NotImplementedError."""
+
+    def orpo(self, pairs: Path, base_adapter: str | None, out_dir: Path) -> dict[str, Any]:
+        """Train a LoRA adapter on the JSONL pairs into out_dir, starting from base_adapter."""
+
+    def evaluate(self, adapter: str | None) -> dict[str, float]:
+        """Quality benchmark of an adapter: the keys training/gate.py compares."""
+
+    def autoencoder(self, images: list[Path], out_dir: Path) -> dict[str, Any]:
+        """Re-train the auto-encoder on these rendered diagrams into out_dir."""
+
+    def cnn(
+        self, samples: list[tuple[Path, float]], base: Path | None, out_dir: Path
+    ) -> dict[str, Any]:
+        """Fine-tune the served readability CNN (base folder; None: the shipped one) on
+        (image, mean rating 1..5) into out_dir."""
+
+
+def load_backend(settings: Settings) -> tuple[Backend, Trainer]:
+    """The backend and trainer ENGINE_BACKEND names (the pipeline one loads the model)."""
+    if settings.backend == "demo":
+        from engine.service.demo_backend import DemoBackend, DemoTrainer
+
+        return DemoBackend(), DemoTrainer()
+    from engine.service.pipeline_backend import PipelineBackend, PipelineTrainer
+
+    return PipelineBackend.load(settings), PipelineTrainer(settings)

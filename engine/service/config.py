@@ -1,0 +1,116 @@
+"""Engine settings from the environment, with a `.env` file as fallback.
+
+Every key is ENGINE_<FIELD> (e.g. ENGINE_PORT for `port`); .env.example lists them all with
+what they do. A real environment variable wins over the .env line. Bad values are refused at
+start-up with the key's name, never silently replaced by a default.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+PREFIX = "ENGINE_"
+
+
+class ConfigError(ValueError):
+    """A setting is missing or malformed; the message names the key."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    secret: str = ""
+    host: str = "127.0.0.1"
+    port: int = 8765
+    data_dir: Path = Path("data/engine")
+    backend: str = "pipeline"  # pipeline | demo
+    # Model (pipeline backend)
+    model: str = "default"  # default | path to .gguf | checkpoint folder | cached HF id
+    adapter: str = "latest"  # the built-in ("base") adapter: latest | none | a shipped version
+    device: str = "auto"  # auto | cpu | cuda
+    bits: int = 0  # 0 = full precision, 4 or 8 = bitsandbytes quantisation (GPU)
+    temperature: float = 0.7
+    max_new_tokens: int = 160
+    # Requests
+    max_body_bytes: int = 64 * 1024
+    max_description_chars: int = 1000
+    max_candidates: int = 16
+    default_candidates: int = 8
+    max_top: int = 4
+    default_top: int = 3
+    request_timeout_s: float = 120.0
+    # Queue
+    queue_max: int = 64
+    queue_max_per_user: int = 4
+    inflight_per_user: int = 2
+    batch_window_ms: float = 50.0
+    batch_max_candidates: int = 64
+    # Scheduled rebuilds
+    retrain_interval_min: float = 360.0  # 0 = only on admin demand
+    preference_margin: int = 2
+    readable_min: float = 0.5
+    ae_min_new_diagrams: int = 200
+    orpo_min_pairs: int = 64
+    gate_tolerance: float = 0.0
+
+    @classmethod
+    def load(
+        cls, env: Mapping[str, str] | None = None, env_file: Path | None = Path(".env")
+    ) -> Settings:
+        """Settings from `env` (default os.environ) over the lines of `env_file`."""
+        values = read_env_file(env_file) if env_file is not None and env_file.exists() else {}
+        values.update(os.environ if env is None else env)
+        kwargs: dict[str, object] = {}
+        for f in fields(cls):
+            key = PREFIX + f.name.upper()
+            if key in values and values[key] != "":
+                kwargs[f.name] = _convert(key, values[key], type(getattr(cls(), f.name)))
+        settings = cls(**kwargs)
+        settings.check()
+        return settings
+
+    def check(self) -> None:
+        if not self.secret:
+            raise ConfigError(f"{PREFIX}SECRET is empty: set a long random shared secret")
+        if self.backend not in ("pipeline", "demo"):
+            raise ConfigError(f"{PREFIX}BACKEND must be pipeline or demo, not {self.backend!r}")
+        if self.bits not in (0, 4, 8):
+            raise ConfigError(f"{PREFIX}BITS must be 0, 4 or 8")
+        positive = ("port", "max_body_bytes", "max_description_chars", "max_candidates")
+        positive += ("max_top", "queue_max", "queue_max_per_user", "inflight_per_user")
+        positive += ("batch_max_candidates", "request_timeout_s", "max_new_tokens")
+        for name in positive:
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"{PREFIX}{name.upper()} must be positive")
+        if not 1 <= self.default_candidates <= self.max_candidates:
+            raise ConfigError(f"{PREFIX}DEFAULT_CANDIDATES must be within 1..MAX_CANDIDATES")
+        if not 1 <= self.default_top <= self.max_top:
+            raise ConfigError(f"{PREFIX}DEFAULT_TOP must be within 1..MAX_TOP")
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """KEY=value lines; blank lines and # comments skipped, optional quotes stripped."""
+    out: dict[str, str] = {}
+    for n, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, sep, value = line.removeprefix("export ").partition("=")
+        if not sep:
+            raise ConfigError(f"{path}:{n}: expected KEY=value")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        elif " #" in value:  # an unquoted value may carry a trailing comment
+            value = value.split(" #", 1)[0].rstrip()
+        out[key.strip()] = value
+    return out
+
+
+def _convert(key: str, raw: str, kind: type) -> object:
+    try:
+        return kind(raw)
+    except ValueError:
+        raise ConfigError(f"{key} must be {kind.__name__}, not {raw!r}") from None

@@ -1,0 +1,300 @@
+"""A backend without a language model: real diagrams from a fixed list of styles.
+
+It stands in for the LLM where none may run (tests, the bot's development, the CPU
+benchmark) and does the rest of the real work: the structure comes from the numbers or
+steps in the description, each candidate takes a style from STYLES, and then it is laid
+out, rendered, scored (geometric readability, a small image embedding, the user's kNN
+expected rating) and ranked by the project's own code. Every EVERY_INVALID-th candidate is
+cut short, as a model that runs into its token limit would be, so invalid candidates exist.
+
+Its "adapter" is a JSON file of style weights; DemoTrainer's "ORPO" moves weight from the
+rejected style of each preference pair to the chosen one, so the whole loop (ratings ->
+pairs -> training -> evaluation -> gate -> promotion) runs in a second on a CPU.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import zlib
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from engine.diagram.layout import layout
+from engine.diagram.metrics import metrics, readability
+from engine.diagram.model import RGB, DiagramError
+from engine.diagram.render import PNG_PARAMS, render_array
+from engine.diagram.sketch import Sketch, parse_sketch, sketch_to_text
+from engine.diagram.text import to_text
+from engine.diagram.validate import validate
+from engine.scoring.knn import expected_ratings
+from engine.scoring.rank import Candidate as Ranked
+from engine.scoring.rank import rank
+from engine.service.backend import Answer, Ask, Candidate, StageFn
+
+SHAPES = ("circle", "round rectangle", "rectangle")
+FILLS: tuple[RGB, ...] = ((173, 216, 230), (255, 224, 178))
+LINES = ("solid arrow", "dashed line")
+STYLES = [(s, f, ln) for s in SHAPES for f in FILLS for ln in LINES]
+EVERY_INVALID = 5
+EMBED_SIZE = (16, 10)  # the embedding: the render shrunk to 16 x 10 RGB
+ADAPTER_FILE = "adapter.json"
+EVAL_DESCRIPTIONS = (
+    "an MLP with 3 inputs, hidden layers of 5 and 4 and 2 outputs",
+    "a network 2 4 6 1",
+    "flowchart: load data, clean data, train model, evaluate",
+    "a perceptron with 4 inputs and 1 output",
+    "pipeline: collect, label, train, deploy, monitor",
+    "a net with layers of 6, 8, 8 and 3",
+)
+
+
+class DemoBackend:
+    def __init__(self, weights: Sequence[float] | None = None) -> None:
+        self._version = "base"
+        self._weights = _normalised(weights)
+
+    @property
+    def model_version(self) -> str:
+        return self._version
+
+    def use_adapter(self, version: str, adapter: str | None) -> None:
+        self._weights = _normalised(None if adapter is None else read_adapter(Path(adapter)))
+        self._version = version
+
+    def refuse(self, description: str) -> str | None:
+        return None
+
+    def use_scorer(self, kind: str, folder: Path) -> None:
+        """The demo scores with fixed functions; there is nothing to load."""
+
+    def run(self, asks: Sequence[Ask], on_stage: StageFn) -> list[Answer]:
+        return [self._answer(ask, on_stage) for ask in asks]
+
+    def embed(self, pngs: Sequence[bytes]) -> np.ndarray:
+        images = [cv2.imdecode(np.frombuffer(p, np.uint8), cv2.IMREAD_COLOR) for p in pngs]
+        return np.stack([_embed(img) for img in images]) if images else np.zeros((0, 480))
+
+    def sketches(self, description: str, n: int) -> list[tuple[str, bool]]:
+        """(text, ended by itself) of the n candidates "the model" writes: deterministic."""
+        structure = structure_of(description)
+        rng = np.random.default_rng(zlib.crc32(f"{self._version}|{description}".encode()))
+        picks = rng.choice(len(STYLES), size=n, p=self._weights)
+        texts = [sketch_to_text(_styled(structure, STYLES[i])) for i in picks]
+        # A model cut at its token limit: the text stops inside the first line.
+        return [
+            (t[:7], False) if (i + 1) % EVERY_INVALID == 0 else (t, True)
+            for i, t in enumerate(texts)
+        ]
+
+    def _answer(self, ask: Ask, on_stage: StageFn) -> Answer:
+        t0 = time.perf_counter()
+        texts = self.sketches(ask.description, ask.candidates)
+        t1 = time.perf_counter()
+        on_stage(ask.request_id, "ranking")
+        once = {written: _draw(*written) for written in set(texts)}  # identical texts: draw once
+        drawn = [once[written] for written in texts]
+        t2 = time.perf_counter()
+        embeddings = [_embed(image) if image is not None else None for _, image in drawn]
+        ranked, confidence = _score(ask, [c for c, _ in drawn], embeddings)
+        order = rank(ranked, len(ask.ratings), ask.top)
+        structure = structure_of(ask.description)
+        spec = {"kind": "network", "layers": list(structure.layers)} if structure.layers else None
+        return Answer(
+            prompt=f"Write the diagram sketch.\n{ask.description}",
+            spec=spec,
+            candidates=[
+                _with_scores(drawn[i][0], embeddings[i], ranked[i], confidence[i]) for i in order
+            ],
+            timings={
+                "generate_s": t1 - t0,
+                "render_s": t2 - t1,
+                "rank_s": time.perf_counter() - t2,
+            },
+        )
+
+
+class DemoTrainer:
+    """ORPO and evaluation for DemoBackend's style-weight adapters."""
+
+    def __init__(self, step: float = 0.5) -> None:
+        self.step = step
+
+    def orpo(self, pairs: Path, base_adapter: str | None, out_dir: Path) -> dict[str, Any]:
+        base = None if base_adapter is None else read_adapter(Path(base_adapter))
+        logits = np.log(_normalised(base))
+        used = 0
+        for line in pairs.read_text(encoding="utf-8").splitlines():
+            pair = json.loads(line)
+            chosen, rejected = style_of(pair["chosen"]), style_of(pair["rejected"])
+            if chosen is not None and rejected is not None and chosen != rejected:
+                logits[chosen] += self.step
+                logits[rejected] -= self.step
+                used += 1
+        weights = np.exp(logits - logits.max())
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / ADAPTER_FILE).write_text(json.dumps({"weights": weights.tolist()}))
+        return {"pairs_used": used}
+
+    def evaluate(self, adapter: str | None) -> dict[str, float]:
+        backend = DemoBackend()
+        backend.use_adapter("eval", adapter)
+        texts = [t for d in EVAL_DESCRIPTIONS for t in backend.sketches(d, 8)]
+        once = {written: _draw(*written)[0] for written in set(texts)}
+        drawn = [once[written] for written in texts]
+        valid = [c for c in drawn if c.valid]
+        shapes = [style_of(c.text) for c in valid]
+        return {
+            "parse_valid": len(valid) / len(drawn),
+            "natural_stop": sum(bool(c.natural_stop) for c in drawn) / len(drawn),
+            "top1_exact": 1.0,  # the structure is copied from the request
+            "readability": float(np.mean([c.readability for c in valid])) if valid else 0.0,
+            **{
+                f"share_{name.replace(' ', '_')}": sum(
+                    s is not None and STYLES[s][0] == name for s in shapes
+                )
+                / max(1, len(shapes))
+                for name in SHAPES
+            },
+        }
+
+    def autoencoder(self, images: list[Path], out_dir: Path) -> dict[str, Any]:
+        raise NotImplementedError("the demo embeds shrunk images; it has no auto-encoder")
+
+    def cnn(
+        self, samples: list[tuple[Path, float]], base: Path | None, out_dir: Path
+    ) -> dict[str, Any]:
+        raise NotImplementedError("the demo scores readability geometrically; it has no CNN")
+
+
+def structure_of(description: str) -> Sketch:
+    """Layers from the numbers in the description, else steps from its comma-separated parts."""
+    numbers = [int(n) for n in re.findall(r"\b\d{1,2}\b", description) if 0 < int(n) <= 12]
+    if len(numbers) >= 2:
+        return Sketch(layers=tuple(numbers[:6]))
+    tail = description.split(":", 1)[-1]
+    steps = [s.strip() for s in re.split(r",|\bthen\b|\band\b", tail) if s.strip()]
+    if len(steps) >= 2:
+        return Sketch(steps=tuple(s[:24] for s in steps[:8]))
+    return Sketch(layers=(2, 3, 1))
+
+
+def style_of(text: str) -> int | None:
+    """Index in STYLES of a sketch's style, None when unreadable or not one of ours."""
+    sketch, _ = parse_sketch(text)
+    if sketch is None:
+        return None
+    key = (sketch.shape, sketch.fill, sketch.line_style)
+    return STYLES.index(key) if key in STYLES else None
+
+
+def read_adapter(folder: Path) -> list[float]:
+    return json.loads((folder / ADAPTER_FILE).read_text(encoding="utf-8"))["weights"]
+
+
+def _normalised(weights: Sequence[float] | None) -> np.ndarray:
+    w = np.ones(len(STYLES)) if weights is None else np.asarray(weights, dtype=np.float64)
+    if w.shape != (len(STYLES),) or (w < 0).any() or w.sum() <= 0:
+        raise ValueError(f"adapter weights must be {len(STYLES)} non-negative numbers")
+    return w / w.sum()
+
+
+def _styled(structure: Sketch, style: tuple) -> Sketch:
+    shape, fill, line = style
+    width = 44 if shape == "circle" and structure.layers else 90 if structure.layers else 150
+    return Sketch(
+        layers=structure.layers,
+        steps=structure.steps,
+        direction="right",
+        shape=shape,
+        size=(width, 44),
+        fill=fill,
+        line_style=line,
+        line_color=(40, 40, 40),
+    )
+
+
+def _draw(text: str, natural: bool) -> tuple[Candidate, np.ndarray | None]:
+    """Read, lay out, validate and render one text."""
+    try:
+        sketch, read_problems = parse_sketch(text)
+        if sketch is None:
+            raise DiagramError(read_problems[0].why if read_problems else "nothing to read")
+        diagram = layout(sketch)
+    except DiagramError as e:
+        return Candidate(text, None, False, natural, None, problems=(str(e),)), None
+    problems = [p.why for p in read_problems + validate(diagram)]
+    image = render_array(diagram)
+    return (
+        Candidate(
+            text=text,
+            node_list=to_text(diagram),
+            valid=not problems,
+            natural_stop=natural,
+            png=_png(image),
+            readability=readability(metrics(diagram)),
+            problems=tuple(problems),
+        ),
+        image,
+    )
+
+
+def _png(image: np.ndarray) -> bytes:
+    """PNG bytes of an RGB render, encoded as engine/diagram/render.py encodes them."""
+    ok, png = cv2.imencode(".png", cv2.cvtColor(image, cv2.COLOR_RGB2BGR), PNG_PARAMS)
+    if not ok:  # pragma: no cover - encoding a plain uint8 image does not fail
+        raise RuntimeError("PNG encoding failed")
+    return png.tobytes()
+
+
+def _embed(image: np.ndarray) -> np.ndarray:
+    small = cv2.resize(image, EMBED_SIZE, interpolation=cv2.INTER_AREA).astype(np.float32)
+    # Scaled so that two unrelated diagrams lie about 1 apart, as knn.py expects.
+    return (255.0 - small.reshape(-1)) / (255.0 * np.sqrt(small.size) * 0.15)
+
+
+def _score(ask: Ask, drawn: list[Candidate], embeddings: list) -> tuple[list[Ranked], list[float]]:
+    """What the ranker needs per candidate, and the confidence of each expected rating."""
+    cnn = [5 * c.readability if c.readability is not None else 0.0 for c in drawn]
+    present = [i for i, e in enumerate(embeddings) if e is not None]
+    expected = [1.0 + 0.8 * s for s in cnn]  # the prior: what the readability suggests
+    confidence = [0.0] * len(drawn)
+    if present and len(ask.ratings):
+        matrix = np.stack([embeddings[i] for i in present])
+        prior = np.array([expected[i] for i in present])
+        known = np.nan_to_num(ask.rated_readability, nan=float(np.mean(cnn)))
+        got = expected_ratings(ask.rated, ask.ratings, matrix, prior, 1.0 + 0.8 * known)
+        for j, i in enumerate(present):
+            expected[i] = float(got.rating[j])
+            confidence[i] = float(got.confidence[j])
+    ranked = [
+        Ranked(
+            readability=cnn[i],
+            expected=expected[i],
+            contradicts_spec=not c.valid,
+            embedding=embeddings[i],
+            key=c.node_list,
+        )
+        for i, c in enumerate(drawn)
+    ]
+    return ranked, confidence
+
+
+def _with_scores(
+    c: Candidate, embedding: np.ndarray | None, r: Ranked, confidence: float
+) -> Candidate:
+    return replace(
+        c,
+        embedding=embedding,
+        cnn_readability=r.readability if c.valid else None,
+        expected_rating=r.expected,
+        confidence=confidence,
+        fidelity=1.0 if c.valid else 0.0,
+        fidelity_exact=c.valid,
+    )

@@ -1,0 +1,326 @@
+"""The running engine: the store, the backend behind the fair queue, the served model version.
+
+Two single-thread executors keep the event loop free: the model thread runs every backend
+call (batches, embeddings, adapter swaps, so a swap lands between two batches and never
+inside one) and the jobs thread runs training. HTTP handlers call the methods here and turn
+ServiceError into responses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+import numpy as np
+
+from engine.service.backend import Answer, Ask, Backend, Candidate, Trainer
+from engine.service.config import Settings
+from engine.service.errors import ServiceError, not_found
+from engine.service.jobs import current_scorers
+from engine.service.queue import FairBatchQueue, QueueClosed, QueueFull, Ticket
+from engine.service.scheduler import JobRunner
+from engine.service.validation import DiagramRequest
+from engine.store import Store
+from engine.store.diagrams import Answered, NewDiagram
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+Payload = tuple[str, DiagramRequest]  # (request id, request)
+Batched = tuple[str, Answer] | None  # (model version, answer); None for a cancelled request
+
+
+class Engine:
+    def __init__(self, settings: Settings, backend: Backend, trainer: Trainer) -> None:
+        self.settings = settings
+        self.backend = backend
+        self.trainer = trainer
+        self.store: Store | None = None
+        self.model_thread = ThreadPoolExecutor(1, thread_name_prefix="model")
+        self.jobs_thread = ThreadPoolExecutor(1, thread_name_prefix="jobs")
+        self.queue: FairBatchQueue[Payload, Batched] | None = None
+        self.jobs: JobRunner | None = None
+
+    async def start(self) -> None:
+        self.store = await Store.open(self.settings.data_dir)
+        recovered = await self.store.recover()
+        if any(recovered.values()):
+            log.warning("closed what the last run left open: %s", recovered)
+        version, adapter = await self.store.models.serving()
+        await self.on_model(self.backend.use_adapter, version, adapter)
+        for kind, folder in current_scorers(self.settings.data_dir).items():
+            try:
+                await self.on_model(self.backend.use_scorer, kind, folder)
+            except Exception:  # serve with the shipped scorer rather than not at all
+                log.exception("could not load the %s trained in %s", kind, folder)
+        s = self.settings
+        self.queue = FairBatchQueue(
+            self._run_batch,
+            max_pending=s.queue_max,
+            max_per_user=s.queue_max_per_user,
+            inflight_per_user=s.inflight_per_user,
+            window_s=s.batch_window_ms / 1000,
+            max_batch_size=s.batch_max_candidates,
+        )
+        self.queue.start()
+        self.jobs = JobRunner(self)
+        self.jobs.schedule(s.retrain_interval_min)
+
+    async def stop_serving(self) -> None:
+        """Refuse new requests and fail the waiting ones; running batches finish."""
+        if self.queue is not None:
+            await self.queue.stop()
+
+    async def stop(self) -> None:
+        await self.stop_serving()
+        if self.jobs is not None:
+            await self.jobs.stop()
+        await asyncio.to_thread(self.model_thread.shutdown, wait=True)
+        # A training run cannot be interrupted; the process waits for it at exit, and the
+        # jobs table marks it failed at the next start.
+        self.jobs_thread.shutdown(wait=False, cancel_futures=True)
+        if self.store is not None:
+            await self.store.close()
+
+    async def on_model(self, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self.model_thread, fn, *args)
+
+    async def on_jobs(self, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self.jobs_thread, fn, *args)
+
+    @property
+    def db(self) -> Store:
+        assert self.store is not None, "the engine is not started"
+        return self.store
+
+    # Diagrams
+
+    async def draw(
+        self, req: DiagramRequest, on_event: Callable[[dict[str, Any]], None] | None = None
+    ) -> dict[str, Any]:
+        """Queue, generate, store and describe one request's diagrams."""
+        assert self.queue is not None
+        request_id = secrets.token_hex(8)
+        started = time.monotonic()
+        try:
+            await self.db.requests.create(
+                request_id, req.user_id, req.description, req.candidates, req.top
+            )
+            async with asyncio.timeout(self.settings.request_timeout_s):
+                batched = await self.queue.submit(
+                    req.user_id, (request_id, req), req.candidates, on_event
+                )
+        except QueueFull as e:
+            await self.db.requests.close(request_id, "refused", str(e))
+            raise ServiceError(
+                429,
+                str(e),
+                {"queue_position": e.position, "retry_after": e.retry_after},
+                {"Retry-After": str(e.retry_after)},
+            ) from None
+        except TimeoutError:
+            await asyncio.shield(self.db.requests.close(request_id, "timeout"))
+            limit = self.settings.request_timeout_s
+            raise ServiceError(504, f"no answer within {limit:g} s; try again later") from None
+        except asyncio.CancelledError:
+            await asyncio.shield(self.db.requests.close(request_id, "cancelled"))
+            raise
+        except QueueClosed as e:
+            await self.db.requests.close(request_id, "failed", str(e))
+            raise ServiceError(503, str(e)) from None
+        except Exception as e:
+            log.exception("request %s failed", request_id)
+            await self.db.requests.close(request_id, "failed", repr(e))
+            raise ServiceError(500, f"generation failed: {e}") from None
+        assert batched is not None
+        version, answer = batched
+        answer.timings["wait_and_run_s"] = time.monotonic() - started
+        # Shielded: once generated, the diagrams are kept even if the caller goes away now.
+        return await asyncio.shield(self._store_answer(request_id, req, version, answer))
+
+    async def _run_batch(self, tickets: list[Ticket[Payload]]) -> list[Batched]:
+        live = [t for t in tickets if not t.cancelled]
+        if not live:
+            return [None] * len(tickets)
+        asks = [await self._ask(*t.payload) for t in live]
+        by_id = {t.payload[0]: t for t in live}
+        loop = asyncio.get_running_loop()
+
+        def on_stage(request_id: str, stage: str) -> None:
+            ticket = by_id.get(request_id)
+            if ticket is not None:
+                loop.call_soon_threadsafe(ticket.notify, {"event": stage})
+
+        def work() -> tuple[str, list[Answer]]:
+            # The version is read on the model thread, so it is the one that ran.
+            return self.backend.model_version, self.backend.run(asks, on_stage)
+
+        version, answers = await self.on_model(work)
+        if len(answers) != len(asks):
+            raise RuntimeError(f"the backend gave {len(answers)} answers to {len(asks)} asks")
+        done = {t.payload[0]: (version, a) for t, a in zip(live, answers, strict=True)}
+        return [done.get(t.payload[0]) for t in tickets]
+
+    async def _ask(self, request_id: str, req: DiagramRequest) -> Ask:
+        history = await self.db.diagrams.history(req.user_id)
+        rated, ratings, readability = history_arrays(history)
+        return Ask(
+            request_id,
+            req.user_id,
+            req.description,
+            req.candidates,
+            req.top,
+            rated,
+            ratings,
+            readability,
+        )
+
+    async def _store_answer(
+        self, request_id: str, req: DiagramRequest, version: str, answer: Answer
+    ) -> dict[str, Any]:
+        # File I/O on the default pool: the jobs thread may be busy training for minutes.
+        images = await asyncio.to_thread(_save_images, self.db, answer.candidates)
+        rows = _rows(answer.candidates, images, req.top)
+        await self.db.diagrams.save_answer(
+            request_id, Answered(answer.prompt, answer.spec, version, answer.timings), rows
+        )
+        shown = sorted((r for r in rows if r.rank is not None), key=lambda r: r.rank or 0)
+        by_id = {r.id: c for r, c in zip(rows, answer.candidates, strict=True)}
+        return {
+            "request_id": request_id,
+            "model_version": version,
+            "spec": answer.spec,
+            "results": [result_json(r, by_id[r.id].png) for r in shown],
+            "timings": answer.timings,
+        }
+
+    async def diagram(self, diagram_id: str) -> dict[str, Any]:
+        row = await self.db.diagrams.get(diagram_id)
+        if row is None:
+            raise not_found("diagram")
+        return stored_json(row)
+
+    async def png(self, diagram_id: str) -> bytes:
+        digest = await self.db.diagrams.image(diagram_id)
+        if digest is None:
+            raise not_found("diagram image")
+        return await asyncio.to_thread(self.db.images.load, digest)
+
+    # Models
+
+    async def promote(self, version: str, force: bool = False) -> dict[str, Any]:
+        row = await self.db.models.get(version)
+        if row is None:
+            raise not_found("model version")
+        if row["gate_passed"] == 0 and not force:
+            raise ServiceError(
+                409, f"{version} failed the evaluation gate; send force: true to serve it anyway"
+            )
+        await self.on_model(self.backend.use_adapter, version, row["adapter"])
+        await self.db.models.promote(version)
+        return {"serving": version}
+
+    async def rollback(self) -> dict[str, Any]:
+        previous = await self.db.models.previous()
+        if previous is None:
+            raise ServiceError(409, "nothing to roll back: the built-in model is being served")
+        await self.on_model(self.backend.use_adapter, *previous)
+        await self.db.models.rollback()
+        return {"serving": previous[0]}
+
+
+def history_arrays(
+    history: list[tuple[bytes, int, float | None]],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(embeddings n x D, scores, CNN readability with NaN for unknown) of a user's ratings.
+
+    Embeddings of another size than the newest (from an older auto-encoder, not yet
+    re-embedded) are left out."""
+    if not history:
+        return np.zeros((0, 0), np.float32), np.zeros(0), np.zeros(0)
+    size = len(history[-1][0])
+    kept = [h for h in history if len(h[0]) == size]
+    rated = np.stack([np.frombuffer(blob, np.float32) for blob, _, _ in kept])
+    scores = np.array([score for _, score, _ in kept], dtype=np.float64)
+    readability = np.array([np.nan if r is None else r for _, _, r in kept], dtype=np.float64)
+    return rated, scores, readability
+
+
+def _save_images(store: Store, candidates: list[Candidate]) -> list[str | None]:
+    return [None if c.png is None else store.images.save(c.png) for c in candidates]
+
+
+def _rows(candidates: list[Candidate], images: list[str | None], top: int) -> list[NewDiagram]:
+    """Database rows; the first `top` candidates that have a picture are the ones shown."""
+    rows, shown = [], 0
+    for position, (c, image) in enumerate(zip(candidates, images, strict=True)):
+        rank = None
+        if image is not None and shown < top:
+            shown += 1
+            rank = shown
+        embedding = None if c.embedding is None else np.asarray(c.embedding, np.float32)
+        rows.append(
+            NewDiagram(
+                id=secrets.token_hex(8),
+                position=position,
+                rank=rank,
+                text=c.text,
+                node_list=c.node_list,
+                valid=c.valid,
+                natural_stop=c.natural_stop,
+                image=image,
+                embedding=None if embedding is None else embedding.tobytes(),
+                readability=c.readability,
+                cnn_readability=c.cnn_readability,
+                expected_rating=c.expected_rating,
+                confidence=c.confidence,
+                fidelity=c.fidelity,
+                fidelity_exact=c.fidelity_exact,
+                problems=list(c.problems),
+            )
+        )
+    return rows
+
+
+SCORES = ("readability", "cnn_readability", "expected_rating", "confidence", "fidelity")
+
+
+def result_json(row: NewDiagram, png: bytes | None) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "rank": row.rank,
+        "png_url": f"/v1/diagrams/{row.id}.png",
+        "png_base64": None if png is None else base64.b64encode(png).decode("ascii"),
+        "text": row.node_list,
+        "sketch": row.text,
+        "valid": row.valid,
+        **{key: getattr(row, key) for key in SCORES},
+        "fidelity_exact": row.fidelity_exact,
+    }
+
+
+def stored_json(row: Any) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "request_id": row["request_id"],
+        "user_id": row["user_id"],
+        "description": row["description"],
+        "rank": row["rank"],
+        "position": row["position"],
+        "png_url": f"/v1/diagrams/{row['id']}.png" if row["image"] else None,
+        "text": row["node_list"],
+        "sketch": row["text"],
+        "valid": bool(row["valid"]),
+        "natural_stop": None if row["natural_stop"] is None else bool(row["natural_stop"]),
+        **{key: row[key] for key in SCORES},
+        "fidelity_exact": None if row["fidelity_exact"] is None else bool(row["fidelity_exact"]),
+        "problems": json.loads(row["problems"] or "[]"),
+        "model_version": row["model_version"],
+        "created": row["created"],
+    }

@@ -1,0 +1,257 @@
+"""The real backend: the LLM pipeline (engine/pipeline.py) plus per-user scoring.
+
+A batch of requests is one `draw_many` call per candidate count (all their candidates
+sampled together), unranked; then, per request, every readable candidate is rendered and
+scored (CNN readability, auto-encoder embedding, the asking user's kNN expected rating) and
+engine/scoring/rank.py orders them; the shown ones get a PNG.
+
+"base" serves the built-in adapter (ENGINE_ADAPTER: the latest shipped one by default);
+promoted versions are LoRA folders switched on the loaded model without a restart.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from engine.service.backend import Answer, Ask, Candidate, StageFn
+from engine.service.config import Settings
+
+UNKNOWN_READABILITY = 2.5  # CNN scale 0..5: the prior of a rated diagram stored without one
+
+
+class PipelineBackend:
+    def __init__(
+        self,
+        lm: Any,
+        cnn_model: Any,
+        embedder: Any,
+        base_adapter: str | None,
+        temperature: float,
+        max_new_tokens: int,
+    ) -> None:
+        self.lm = lm
+        self.cnn = cnn_model
+        self.embedder = embedder
+        self.base_adapter = base_adapter
+        self.temperature = temperature
+        self.max_new_tokens = max_new_tokens
+        self._version = "base"
+        self.use_adapter("base", None)
+
+    @classmethod
+    def load(cls, settings: Settings) -> PipelineBackend:
+        from engine.llm.load import load
+        from engine.scoring import autoencoder, cnn
+
+        lm = load(settings.model, device=settings.device, bits=settings.bits or None)
+        device = str(lm.device)
+        return cls(
+            lm,
+            cnn.default_model(device),
+            autoencoder.default_embedder(device),
+            base_adapter(settings),
+            settings.temperature,
+            settings.max_new_tokens,
+        )
+
+    @property
+    def model_version(self) -> str:
+        return self._version
+
+    def use_adapter(self, version: str, adapter: str | None) -> None:
+        if adapter is None:
+            self.lm.use_adapter(self.base_adapter)  # None: the bare model
+        else:
+            self.lm.use_adapter(version, Path(adapter))
+        self._version = version
+
+    def use_scorer(self, kind: str, folder: Path) -> None:
+        from engine.scoring import autoencoder, cnn
+
+        device = str(self.lm.device)
+        if kind == "cnn":
+            self.cnn = cnn.load(folder, device)
+        elif kind == "autoencoder":
+            self.embedder = autoencoder.load(folder, device)
+        else:
+            raise ValueError(f"unknown scorer {kind!r}")
+
+    def refuse(self, description: str) -> str | None:
+        from engine.pipeline import BadRequest, check, spec_of
+
+        try:
+            spec_of(check(description))
+        except BadRequest as e:
+            return str(e)
+        return None
+
+    def embed(self, pngs: Sequence[bytes]) -> np.ndarray:
+        images = [_decode(p) for p in pngs]
+        return self.embedder.embed(images) if images else np.zeros((0, self.embedder.dim))
+
+    def run(self, asks: Sequence[Ask], on_stage: StageFn) -> list[Answer]:
+        from engine.pipeline import draw_many
+
+        by_n: dict[int, list[Ask]] = defaultdict(list)
+        for ask in asks:
+            by_n[ask.candidates].append(ask)
+        answers: dict[str, Answer] = {}
+        for n, group in by_n.items():
+            results = draw_many(
+                self.lm,
+                [a.description for a in group],
+                n,
+                temperature=self.temperature,
+                max_new_tokens=self.max_new_tokens,
+                ranker=list,  # unranked: ranking is per user, below
+                with_png=False,
+            )
+            for ask, result in zip(group, results, strict=True):
+                on_stage(ask.request_id, "ranking")
+                answers[ask.request_id] = self._answer(ask, result)
+        return [answers[a.request_id] for a in asks]
+
+    def _answer(self, ask: Ask, result: Any) -> Answer:
+        from engine.diagram.render import render, render_array
+        from engine.scoring import cnn
+        from engine.scoring.rank import Candidate as Ranked
+        from engine.scoring.rank import rank
+
+        t0 = time.perf_counter()
+        cands = result.candidates
+        drawn = [i for i, c in enumerate(cands) if c.parsed]
+        images = [render_array(cands[i].diagram) for i in drawn]
+        readable = np.zeros(len(cands))
+        embeddings: list[np.ndarray | None] = [None] * len(cands)
+        expected, confidence = np.ones(len(cands)), np.zeros(len(cands))
+        if images:
+            scores = cnn.score_images(self.cnn, images)
+            vectors = self.embedder.embed(images)
+            got, conf = self._expected(ask, vectors, 1.0 + 0.8 * scores)
+            for j, i in enumerate(drawn):
+                readable[i], embeddings[i] = scores[j], vectors[j]
+                expected[i], confidence[i] = got[j], conf[j]
+        ranked = [
+            Ranked(
+                readability=float(readable[i]),
+                expected=float(expected[i]),
+                contradicts_spec=c.contradicts or not c.parsed,
+                embedding=embeddings[i],
+                key=c.node_text or None,
+            )
+            for i, c in enumerate(cands)
+        ]
+        order = rank(ranked, len(ask.ratings), ask.top)
+        # Invalid drawings after valid ones, unreadable texts last (stable: rank order kept).
+        order.sort(key=lambda i: (not cands[i].parsed, not cands[i].valid))
+        shown = set([i for i in order if cands[i].parsed][: ask.top])
+        out = [
+            Candidate(
+                text=cands[i].text,
+                node_list=cands[i].node_text or None,
+                valid=cands[i].valid,
+                natural_stop=cands[i].generation.finished,
+                png=render(cands[i].diagram) if i in shown else None,
+                embedding=embeddings[i],
+                readability=cands[i].readability if cands[i].parsed else None,
+                cnn_readability=float(readable[i]) if cands[i].parsed else None,
+                expected_rating=float(expected[i]),
+                confidence=float(confidence[i]),
+                fidelity=None if cands[i].fidelity is None else cands[i].fidelity.score,
+                fidelity_exact=None if cands[i].fidelity is None else cands[i].fidelity.exact,
+                problems=tuple(p.why for p in cands[i].problems),
+            )
+            for i in order
+        ]
+        spec = None if result.spec is None else asdict(result.spec)
+        timings = dict(result.timings) | {"score_s": round(time.perf_counter() - t0, 3)}
+        return Answer(prompt=result.prompt, spec=spec, candidates=out, timings=timings)
+
+    def _expected(
+        self, ask: Ask, vectors: np.ndarray, prior: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        from engine.scoring.knn import expected_ratings
+
+        if len(ask.ratings) == 0 or ask.rated.shape[1] != vectors.shape[1]:
+            return prior, np.zeros(len(prior))  # no history (or one from an older embedder)
+        rated_prior = 1.0 + 0.8 * np.nan_to_num(ask.rated_readability, nan=UNKNOWN_READABILITY)
+        got = expected_ratings(ask.rated, ask.ratings, vectors, prior, rated_prior)
+        return got.rating, got.confidence
+
+
+class PipelineTrainer:
+    """Rebuilds for the pipeline backend, each on its own copy of what it trains."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._lm: Any = None
+
+    def evaluate(self, adapter: str | None) -> dict[str, float]:
+        """The quality benchmark (engine/bench/quality.py) on the hand-written requests."""
+        from engine.bench.quality import REQUESTS, read_requests, run_set, score
+
+        lm = self._model()
+        if adapter is None:
+            lm.use_adapter(base_adapter(self.settings))
+        else:
+            lm.use_adapter(Path(adapter).name, Path(adapter))
+        requests = read_requests(REQUESTS)
+        tokens = self.settings.max_new_tokens
+        results, seconds = run_set(lm, requests, seed=0, max_new_tokens=tokens)
+        return asdict(score(lm.name, REQUESTS.name, requests, results, seconds))
+
+    def orpo(self, pairs: Path, base_adapter: str | None, out_dir: Path) -> dict[str, Any]:
+        # The lead wires `diagrammer train orpo`'s training function here: LoRA on top of
+        # base_adapter (None: the built-in one) from the JSONL pairs, saved into out_dir.
+        raise NotImplementedError("ORPO training is not wired into the engine yet")
+
+    def autoencoder(self, images: list[Path], out_dir: Path) -> dict[str, Any]:
+        raise NotImplementedError(
+            "re-training the auto-encoder on served diagrams is not wired (it trains on"
+            " synthetic renders: diagrammer train ae)"
+        )
+
+    def cnn(
+        self, samples: list[tuple[Path, float]], base: Path | None, out_dir: Path
+    ) -> dict[str, Any]:
+        """Fine-tune the served CNN (base; None: the shipped one) on mean ratings."""
+        from engine.scoring import cnn
+
+        model = cnn.load(base) if base is not None else cnn.load()
+        images = [_decode(path.read_bytes()) for path, _ in samples]
+        losses = cnn.finetune_on_ratings(model, images, [mean for _, mean in samples])
+        cnn.save(model, out_dir, {"finetuned_on": len(samples)})
+        return {"losses": losses}
+
+    def _model(self) -> Any:
+        """A second copy of the model for evaluation: the served one keeps serving."""
+        if self._lm is None:
+            from engine.llm.load import load
+
+            s = self.settings
+            self._lm = load(s.model, device=s.device, bits=s.bits or None)
+        return self._lm
+
+
+def base_adapter(settings: Settings) -> str | None:
+    """The adapter version "base" stands for (ENGINE_ADAPTER); None: the bare model."""
+    from engine.llm.load import latest_adapter
+
+    if settings.adapter == "latest":
+        return latest_adapter()
+    return None if settings.adapter == "none" else settings.adapter
+
+
+def _decode(png: bytes) -> np.ndarray:
+    image = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR)
+    if image is None:
+        raise ValueError("not a PNG image")
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)

@@ -1,0 +1,47 @@
+"""The engine's storage: one SQLite database and an image directory under the data dir."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from engine.store.db import Database
+from engine.store.diagrams import Diagrams
+from engine.store.images import ImageStore
+from engine.store.jobs import Jobs
+from engine.store.model_versions import ModelVersions
+from engine.store.ratings import Ratings
+from engine.store.requests import Requests
+
+
+class Store:
+    def __init__(self, db: Database, data_dir: Path) -> None:
+        self.db = db
+        self.data_dir = data_dir
+        self.images = ImageStore(data_dir / "images")
+        self.requests = Requests(db)
+        self.diagrams = Diagrams(db)
+        self.ratings = Ratings(db)
+        self.models = ModelVersions(db)
+        self.jobs = Jobs(db)
+
+    @classmethod
+    async def open(cls, data_dir: Path) -> Store:
+        """Open (creating and migrating as needed) the store under data_dir."""
+        db = await Database.open(data_dir / "engine.sqlite3")
+        store = cls(db, data_dir)
+        await store.models.ensure_base()
+        return store
+
+    async def recover(self) -> dict[str, int]:
+        """Close what a crash left open; return how many rows each table had open."""
+        return {"requests": await self.requests.recover(), "jobs": await self.jobs.recover()}
+
+    async def users(self) -> int:
+        """People who asked for or rated a diagram."""
+        sql = (
+            "SELECT COUNT(*) FROM (SELECT user_id FROM requests UNION SELECT user_id FROM ratings)"
+        )
+        return int(await self.db.scalar(sql))
+
+    async def close(self) -> None:
+        await self.db.close()

@@ -1,0 +1,86 @@
+"""The pipeline backend: real pipeline, scoring and ranking, with tiny random models."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from aiohttp.test_utils import TestClient, TestServer
+
+from engine.diagram.layout import layout
+from engine.diagram.render import render_array
+from engine.diagram.sketch import Sketch, sketch_to_text
+from engine.llm import tiny
+from engine.llm.generate import Generation
+from engine.llm.load import load
+from engine.pipeline import DrawResult, read, spec_of
+from engine.scoring import autoencoder
+from engine.scoring.cnn import ReadabilityCNN
+from engine.service.app import create_app
+from engine.service.backend import Ask
+from engine.service.config import Settings
+from engine.service.pipeline_backend import PipelineBackend, PipelineTrainer
+
+SECRET = "pipeline-test-secret"
+AUTH = {"Authorization": f"Bearer {SECRET}"}
+
+
+@pytest.fixture(scope="module")
+def backend(tmp_path_factory: pytest.TempPathFactory) -> PipelineBackend:
+    torch.manual_seed(0)
+    lm = load(str(tiny.save(tmp_path_factory.mktemp("m"), "llama")), device="cpu")
+    embedder = autoencoder.Embedder(autoencoder.ConvAE(latent=4, width=4).eval(), {})
+    samples = [render_array(layout(Sketch(layers=(2, k, 1)))) for k in range(1, 7)]
+    embedder.stats = autoencoder.block_stats(embedder.raw(samples))
+    return PipelineBackend(lm, ReadabilityCNN(width=4).eval(), embedder, None, 0.7, 8)
+
+
+def _generated(texts: list[str], description: str) -> DrawResult:
+    spec = spec_of(description)
+    gens = [Generation(t, tokens=5, finished=True, seconds=0.0) for t in texts]
+    return DrawResult(description, spec, "prompt", [read(g, spec) for g in gens], {}, "m", None)
+
+
+def test_candidates_are_scored_for_the_user_and_ranked_exact_first(backend) -> None:
+    exact = sketch_to_text(Sketch(layers=(3, 5, 2), shape="round rectangle", size=(60, 40)))
+    also = sketch_to_text(Sketch(layers=(3, 5, 2), shape="circle", size=(40, 40)))
+    wrong = sketch_to_text(Sketch(layers=(3, 4, 2)))
+    texts = ["garbage", wrong, exact, also]
+    result = _generated(texts, "an MLP with 3 inputs, a hidden layer of 5 and 2 outputs")
+    liked = backend.embed([_png(exact)])
+    ask = Ask("r", "u", "-", 4, 2, np.repeat(liked, 3, 0), np.full(3, 5.0), np.full(3, np.nan))
+    answer = backend._answer(ask, result)
+    order = [c.text for c in answer.candidates]
+    assert set(order[:2]) == {exact, also} and order[2:] == [wrong, "garbage"]
+    assert [c.png is not None for c in answer.candidates] == [True, True, False, False]
+    first = answer.candidates[0]
+    assert first.fidelity_exact and first.valid and first.embedding.shape == liked[0].shape
+    by_text = {c.text: c for c in answer.candidates}
+    assert by_text[exact].expected_rating > by_text[also].expected_rating  # the user liked it
+    assert by_text[exact].confidence > 0 and answer.spec["layers"] == (3, 5, 2)
+    assert by_text["garbage"].node_list is None and by_text["garbage"].problems
+
+
+def _png(text: str) -> bytes:
+    from engine.diagram.read import to_diagram
+    from engine.diagram.render import render
+
+    return render(to_diagram(text).diagram)
+
+
+async def test_the_service_runs_the_pipeline_end_to_end(backend, tmp_path: Path) -> None:
+    settings = Settings(secret=SECRET, data_dir=tmp_path, retrain_interval_min=0.0)
+    app = create_app(settings, backend, PipelineTrainer(settings))
+    async with TestClient(TestServer(app, host="127.0.0.1")) as client:
+        body = {"user_id": "u", "description": "an MLP 3-5-2", "candidates": 3, "top": 2}
+        r = await client.post("/v1/diagrams", json=body, headers=AUTH)
+        assert r.status == 200
+        answer = await r.json()
+        assert answer["spec"]["layers"] == [3, 5, 2] and answer["model_version"] == "base"
+        huge = body | {
+            "description": "a network with 10000 inputs, a hidden layer of 10000 and 10000 outputs"
+        }
+        r = await client.post("/v1/diagrams", json=huge, headers=AUTH)
+        assert r.status == 400 and "at most" in (await r.json())["error"]
+        st = await (await client.get("/v1/stats", headers=AUTH)).json()
+        assert st["requests"] == {"total": 1, "done": 1} and st["diagrams"] == 3
