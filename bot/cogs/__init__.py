@@ -1,0 +1,1 @@
+"""One cog per feature: /diagram, reaction ratings, admin commands."""

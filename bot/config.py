@@ -1,0 +1,121 @@
+"""The bot's settings, from the environment with a `.env` file as fallback.
+
+Keys (`.env.example` lists each with a comment): DISCORD_TOKEN, ENGINE_URL and ENGINE_SECRET
+(the same secret the engine reads), and BOT_<FIELD> for the rest (BOT_ADMIN_ROLE for
+`admin_role`, ...). A real environment variable wins over the .env line. Bad values are refused
+at start-up with the key's name; the token itself never appears in a message.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+PREFIX = "BOT_"
+NAMED_KEYS = {
+    "token": "DISCORD_TOKEN",
+    "engine_url": "ENGINE_URL",
+    "engine_secret": "ENGINE_SECRET",
+}
+
+
+class ConfigError(ValueError):
+    """A setting is missing or malformed; the message names the key."""
+
+
+@dataclass(frozen=True)
+class BotSettings:
+    token: str = ""
+    engine_url: str = "http://127.0.0.1:8765"
+    engine_secret: str = ""
+    admin_role: str = ""  # a role name or id whose members may use the admin commands
+    guild_id: int = 0  # sync the commands to this guild only (instant); 0 = globally
+    sync_commands: bool = True
+    # /diagram
+    max_description_chars: int = 1000  # keep equal to the engine's ENGINE_MAX_DESCRIPTION_CHARS
+    candidates: int = 8
+    top: int = 3
+    # Per-user limits
+    inflight_per_user: int = 1
+    requests_per_minute: int = 3
+    # Engine calls
+    engine_timeout_s: float = 300.0  # a whole /diagram, queue included
+    call_timeout_s: float = 15.0  # every other call
+    job_poll_s: float = 10.0
+    log_level: str = "INFO"
+
+    @classmethod
+    def load(
+        cls, env: Mapping[str, str] | None = None, env_file: Path | None = Path(".env")
+    ) -> BotSettings:
+        """Settings from `env` (default os.environ) over the lines of `env_file`."""
+        values = read_env_file(env_file) if env_file is not None and env_file.exists() else {}
+        values.update(os.environ if env is None else env)
+        kwargs: dict[str, object] = {}
+        for f in fields(cls):
+            key = key_of(f.name)
+            if values.get(key, "") != "":
+                kwargs[f.name] = _convert(key, values[key], type(getattr(cls(), f.name)))
+        settings = cls(**kwargs)
+        settings.check()
+        return settings
+
+    def check(self) -> None:
+        if not self.token:
+            raise ConfigError(
+                "DISCORD_TOKEN is empty: copy the bot token from the developer portal"
+            )
+        if not self.engine_secret:
+            raise ConfigError("ENGINE_SECRET is empty: use the same secret as the engine")
+        if not self.engine_url.startswith(("http://", "https://")):
+            raise ConfigError(
+                f"ENGINE_URL must start with http:// or https://, not {self.engine_url!r}"
+            )
+        positive = ("max_description_chars", "candidates", "top", "inflight_per_user")
+        positive += ("requests_per_minute", "engine_timeout_s", "call_timeout_s", "job_poll_s")
+        for name in positive:
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"{key_of(name)} must be positive")
+        if self.top > self.candidates:
+            raise ConfigError(f"{key_of('top')} cannot exceed {key_of('candidates')}")
+
+    def __repr__(self) -> str:  # the dataclass repr would print the token and the secret
+        return f"BotSettings(engine_url={self.engine_url!r}, admin_role={self.admin_role!r}, ...)"
+
+
+def key_of(field: str) -> str:
+    return NAMED_KEYS.get(field, PREFIX + field.upper())
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """KEY=value lines; blank lines and # comments skipped, optional quotes stripped."""
+    out: dict[str, str] = {}
+    for n, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, sep, value = line.removeprefix("export ").partition("=")
+        if not sep:
+            raise ConfigError(f"{path}:{n}: expected KEY=value")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        elif " #" in value:  # an unquoted value may carry a trailing comment
+            value = value.split(" #", 1)[0].rstrip()
+        out[key.strip()] = value
+    return out
+
+
+def _convert(key: str, raw: str, kind: type) -> object:
+    if kind is bool:
+        if raw.lower() in ("1", "true", "yes", "on"):
+            return True
+        if raw.lower() in ("0", "false", "no", "off"):
+            return False
+        raise ConfigError(f"{key} must be true or false, not {raw!r}")
+    try:
+        return kind(raw)
+    except ValueError:  # only numbers get here: the token and the secret are strings
+        raise ConfigError(f"{key} must be {kind.__name__}, not {raw!r}") from None
