@@ -257,3 +257,112 @@ def test_any_text_gives_a_well_formed_spec_or_none(text: str) -> None:
 )
 def test_number_words(text: str, digits: str) -> None:
     assert words_to_digits(text) == digits
+
+
+# ---- misreads found on synthetic requests (each phrasing written here, not generated) -----
+
+
+@pytest.mark.parametrize(
+    ("text", "layers"),
+    [
+        ("an mlp with layer sizes 7, 3 & 2 please", (7, 3, 2)),  # "&" separates sizes
+        ("sketch a net 5 - 9 - 9 - 4.", (5, 9, 9, 4)),  # a full stop ends the list
+        ("MLP(in=6, hidden=[3, 8], out=1) please", (6, 3, 8, 1)),  # code keywords
+        ("input layer = 5, hidden layer 1 = 3, hidden layer 2 = 7, output = 2", (5, 3, 7, 2)),
+        (
+            "two input nodes, hidden layers: 9 and 4, three neurons in the output layer",
+            (2, 9, 4, 3),
+        ),
+        ("nn with 3 in, five hidden, 1 out thx", (3, 5, 1)),  # not a flow
+        ("net 2 in / 7 hidden / 3 out", (2, 7, 3)),
+        ("a dense net. layer 1: four nodes, layer 2: six nodes, layer 3: one node", (4, 6, 1)),
+        ("in green: net(in=2, hidden=[], out=3)", (2, 3)),  # no hidden layer, in code
+    ],
+)
+def test_fixed_network_misreads(text: str, layers: tuple[int, ...]) -> None:
+    assert extract_spec(text) == net(*layers)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "3 inputs -> 1 output",  # roles, no hidden layer said: not a flow either
+        "mlp(in=2, hidden=[], out=3)",  # a multilayer perceptron with no hidden layer
+        "layer 1: two nodes, layer 3: five nodes",  # not numbered from 1 on
+        "load data, then in parallel train a tree & train a forest; both feed into compare",
+        "prep -> split, then branch into fit small and fit big, which all lead to pick one",
+    ],
+)
+def test_fixed_misreads_give_none(text: str) -> None:
+    assert extract_spec(text) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "steps"),
+    [
+        # style and meta sentences are not steps
+        (
+            "flowchart: fetch logs, parse them, index them. Also: compact.",
+            ("fetch logs", "parse", "index"),
+        ),
+        (
+            "pipeline: scrape -> dedupe -> embed. Using light turquoise for the boxes.",
+            ("scrape", "dedupe", "embed"),
+        ),
+        ("steps: ingest, validate, publish, in blue please", ("ingest", "validate", "publish")),
+        ("Top to bottom. process: plan, build, ship", ("plan", "build", "ship")),
+        ("mix -> bake -> cool - as a diagram please", ("mix", "bake", "cool")),
+        (
+            "input 64x64 -> conv 3x3 4 -> dense 2. that's a small cnn",
+            ("input 64x64", "conv 3x3 4", "dense 2"),
+        ),
+        (
+            "my block starts with embeddings, then attention, then add & norm, and ends with "
+            "add & norm, with residual connections around attention",
+            ("embeddings", "attention", "add & norm", "add & norm"),
+        ),
+        # the request around the list is not a step
+        (
+            "Can i get a flowchart of fetch data, then train, then ship",
+            ("fetch data", "train", "ship"),
+        ),
+        (
+            "help me draw a diagram of tokenize -> embed -> classify",
+            ("tokenize", "embed", "classify"),
+        ),
+        (
+            "Plot an image classifier CNN with input 32x32, then conv 3x3 8, then dense 10",
+            ("input 32x32", "conv 3x3 8", "dense 10"),
+        ),
+        # decisions end the chain with their question
+        (
+            "lint, then test, then check whether coverage ok: if yes merge, if no fix",
+            ("lint", "test", "coverage ok"),
+        ),
+        (
+            "build, deploy, then a decision healthy? yes: keep, no: roll back",
+            ("build", "deploy", "healthy"),
+        ),
+        ("download and unzip, then convert", ("download", "unzip", "convert")),
+        # step marks written alike; connective typos
+        (
+            "step 1: input 32x32, step 2: conv 3x3 8, step 3: dense 10. Thanks",
+            ("input 32x32", "conv 3x3 8", "dense 10"),
+        ),
+        ("first wash, then dry, and fiinally fold", ("wash", "dry", "fold")),
+        (
+            "A ConvNet with input 32x32 -> conv 3x3 4 -> dense 2",
+            ("input 32x32", "conv 3x3 4", "dense 2"),
+        ),
+        (
+            "block layers: embed tokens, attend, add & norm & project",
+            ("embed tokens", "attend", "add & norm", "project"),
+        ),
+        (
+            "pipeline: fetch, sort rows & dedupe; then index",
+            ("fetch", "sort rows", "dedupe", "index"),
+        ),
+    ],
+)
+def test_fixed_flow_misreads(text: str, steps: tuple[str, ...]) -> None:
+    assert extract_spec(text) == flow(*steps)
