@@ -1,0 +1,104 @@
+"""`diagrammer bench quality`: base model (zero-shot) vs fine-tuned, on held-out requests."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+from diagrammer.errors import UserError
+
+HELP = "measure parse, stop and fidelity rates of the model with and without its adapter"
+FRESH_SEED = 990_001  # never used for training data
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--prompts",
+        type=Path,
+        action="append",
+        help="JSON-lines prompt set(s) {text, spec}; default: fresh synthetic + requests.jsonl",
+    )
+    parser.add_argument("--synthetic", type=int, default=100, help="fresh generator requests")
+    parser.add_argument(
+        "--adapter",
+        action="append",
+        help="adapter versions to compare (repeatable; 'none' = zero-shot); default: none, latest",
+    )
+    parser.add_argument("--model", default="default", help="base: default, .gguf, folder, id")
+    parser.add_argument("--candidates", type=int, default=4)
+    parser.add_argument("--batch", type=int, default=16, help="requests per generation call")
+    parser.add_argument("--limit", type=int, default=None, help="first N requests of each set")
+    parser.add_argument("--max-new-tokens", type=int, default=160)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda")
+    parser.add_argument("--out", type=Path, default=Path("out/bench"), help="table, plot, details")
+    parser.add_argument("--json", action="store_true", help="print JSON rows instead of markdown")
+
+
+def prompt_sets(args: argparse.Namespace) -> dict[str, list]:
+    from engine.bench.quality import REQUESTS, read_requests, synthetic_requests
+
+    if args.prompts:
+        sets = {p.stem: read_requests(p) for p in args.prompts}
+    else:
+        sets = {}
+        if args.synthetic:
+            sets["synthetic"] = synthetic_requests(args.synthetic, FRESH_SEED)
+        if REQUESTS.is_file():
+            sets["hand-written"] = read_requests(REQUESTS)
+    if not sets:
+        raise UserError("no prompt set: pass --prompts FILE")
+    return {k: v[: args.limit] if args.limit else v for k, v in sets.items()}
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.candidates < 1 or args.batch < 1:
+        raise UserError("--candidates and --batch must be at least 1")
+    from engine.bench import quality
+    from engine.llm.load import ModelNotFound, latest_adapter, load
+
+    sets = prompt_sets(args)
+    names = args.adapter or ["none", "latest"]
+    versions = [None if a == "none" else latest_adapter() if a == "latest" else a for a in names]
+    try:
+        lm = load(args.model, device=args.device)
+    except ModelNotFound as e:
+        raise UserError(str(e)) from None
+    args.out.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for version in dict.fromkeys(versions):
+        lm.use_adapter(version)
+        label = f"{lm.name}+{version}" if version else f"{lm.name} (zero-shot)"
+        for set_name, asked in sets.items():
+            requests, refused = quality.accepted(asked)
+            print(f"{label}: {set_name}, {len(requests)} requests ...", file=sys.stderr)
+            results, seconds = quality.run_set(
+                lm,
+                requests,
+                n=args.candidates,
+                batch=args.batch,
+                max_new_tokens=args.max_new_tokens,
+                seed=args.seed,
+            )
+            rows.append(quality.score(label, set_name, requests, results, seconds, refused))
+            detail = args.out / f"details_{version or 'base'}_{set_name}.jsonl"
+            detail.write_text(
+                "".join(json.dumps(d) + "\n" for d in quality.details(requests, results))
+            )
+    table = quality.markdown(rows)
+    device = str(lm.device)
+    if lm.device.type == "cuda":
+        import torch
+
+        device = torch.cuda.get_device_name(lm.device)
+    stamp = f"{time.strftime('%Y-%m-%d %H:%M')}, device {device}, {args.candidates} candidates"
+    (args.out / "bench_quality.md").write_text(f"{stamp}\n\n{table}\n")
+    (args.out / "bench_quality.json").write_text(json.dumps([asdict(r) for r in rows], indent=2))
+    quality.plot(rows, args.out / "bench_quality.png")
+    print(json.dumps([asdict(r) for r in rows], indent=2) if args.json else f"{stamp}\n\n{table}")
+    print(f"wrote {args.out}/bench_quality.md, .json, .png", file=sys.stderr)
+    return 0

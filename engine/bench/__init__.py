@@ -1,0 +1,1 @@
+"""Benchmarks behind `diagrammer bench ...` that need more than a command module."""

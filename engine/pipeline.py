@@ -1,0 +1,198 @@
+"""One request, end to end: description -> prompt -> N sketches -> diagrams -> ranked candidates.
+
+    check the description -> extract the spec -> build the prompt (with the spec as a hint)
+    -> sample N candidates (one batch, also across requests) -> read each (sketch -> layout,
+    or node list -> parser) -> validate -> readability metrics -> fidelity to the spec
+    -> rank -> render the top K to PNG
+
+Ranking lives in `rank` alone so that the scoring stage (CNN readability, per-user kNN,
+engine/scoring/rank.py) can replace it: pass `ranker=` to `draw`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+from engine.diagram.fidelity import Fidelity, fidelity
+from engine.diagram.metrics import Metrics, metrics
+from engine.diagram.model import MAX_NODES, Diagram, DiagramError, Problem, Spec
+from engine.diagram.read import to_diagram
+from engine.diagram.render import render
+from engine.diagram.spec import extract_spec
+from engine.diagram.text import to_text
+from engine.diagram.validate import validate
+from engine.llm import prompt
+from engine.llm.generate import Generation, generate
+from engine.llm.load import LoadedModel
+
+MAX_DESCRIPTION = 1000  # characters
+
+
+class BadRequest(ValueError):
+    """A description the pipeline refuses, with a one-sentence reason."""
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One sampled answer and everything measured about it.
+
+    parsed: a diagram came out of the text; valid: parsed and validation found nothing;
+    contradicts: the request states a structure (spec) and this diagram does not match it.
+    rank is 1-based after ranking (0 before); png is set for the top K only.
+    """
+
+    text: str
+    generation: Generation
+    diagram: Diagram | None = None
+    node_text: str = ""
+    problems: list[Problem] = field(default_factory=list)
+    valid: bool = False
+    metrics: Metrics | None = None
+    fidelity: Fidelity | None = None
+    contradicts: bool = False
+    rank: int = 0
+    png: bytes | None = None
+
+    @property
+    def parsed(self) -> bool:
+        return self.diagram is not None and bool(self.diagram.nodes)
+
+    @property
+    def readability(self) -> float:
+        return self.metrics.readability if self.metrics else 0.0
+
+
+@dataclass
+class DrawResult:
+    description: str
+    spec: Spec | None
+    prompt: str
+    candidates: list[Candidate]  # ranked, best first
+    timings: dict[str, float]
+    model: str
+    adapter: str | None
+
+    def top(self, k: int) -> list[Candidate]:
+        return self.candidates[:k]
+
+
+def check(description: str) -> str:
+    """The description, stripped; BadRequest when it is empty or too long."""
+    text = (description or "").strip()
+    if not text:
+        raise BadRequest("the description is empty: say what to draw")
+    if len(text) > MAX_DESCRIPTION:
+        raise BadRequest(
+            f"the description is {len(text)} characters long; the limit is {MAX_DESCRIPTION}"
+        )
+    return text
+
+
+def spec_of(text: str) -> Spec | None:
+    """The request's spec; BadRequest when it asks for more nodes than a diagram may hold."""
+    spec = extract_spec(text)
+    if spec is not None:
+        size = sum(spec.layers) if spec.kind == "network" else len(spec.steps)
+        if size > MAX_NODES:
+            raise BadRequest(
+                f"the request asks for {size} nodes; a diagram holds at most {MAX_NODES}"
+            )
+    return spec
+
+
+def read(gen: Generation, spec: Spec | None) -> Candidate:
+    """Everything about one candidate short of ranking and rendering."""
+    try:
+        result = to_diagram(gen.text)
+    except DiagramError as e:
+        return Candidate(gen.text, gen, problems=[Problem("unreadable", str(e))], contradicts=True)
+    diagram = result.diagram
+    if not diagram.nodes:
+        return Candidate(gen.text, gen, problems=result.problems, contradicts=True)
+    found = validate(diagram)
+    fid = fidelity(diagram, spec) if spec is not None else None
+    return Candidate(
+        text=gen.text,
+        generation=gen,
+        diagram=diagram,
+        node_text=to_text(diagram),
+        problems=result.problems + found,
+        valid=not found,
+        metrics=metrics(diagram),
+        fidelity=fid,
+        contradicts=spec is not None and not (fid is not None and fid.exact),
+    )
+
+
+def rank(candidates: list[Candidate]) -> list[Candidate]:
+    """Readable candidates first; among them, those that contradict the spec go last, then
+    invalid ones; then by geometric readability. Exact repeats of an earlier node list are
+    moved to the end, so the top K shows K different diagrams when there are."""
+    ordered = sorted(
+        candidates,
+        key=lambda c: (not c.parsed, c.contradicts, not c.valid, -c.readability),
+    )
+    seen: set[str] = set()
+    first, repeats = [], []
+    for c in ordered:
+        (repeats if c.parsed and c.node_text in seen else first).append(c)
+        seen.add(c.node_text)
+    return first + repeats
+
+
+def draw_many(
+    lm: LoadedModel,
+    descriptions: list[str],
+    n: int = 4,
+    *,
+    top: int | None = None,
+    temperature: float = 0.7,
+    top_p: float = 0.95,
+    max_new_tokens: int = 160,
+    seed: int | None = None,
+    ranker: Callable[[list[Candidate]], list[Candidate]] = rank,
+    with_png: bool = True,
+) -> list[DrawResult]:
+    """Several requests in one generation batch; each result ranked, top K rendered."""
+    start = time.perf_counter()
+    texts = [check(d) for d in descriptions]
+    specs = [spec_of(t) for t in texts]
+    prompts = [prompt.build(lm.tokenizer, t, s) for t, s in zip(texts, specs, strict=True)]
+    gens = generate(
+        lm,
+        prompts,
+        n,
+        temperature=temperature,
+        top_p=top_p,
+        max_new_tokens=max_new_tokens,
+        seed=seed,
+    )
+    generated = time.perf_counter()
+    results = []
+    for text, spec, p, batch in zip(texts, specs, prompts, gens, strict=True):
+        t0 = time.perf_counter()
+        ranked = ranker([read(g, spec) for g in batch])
+        ranked = [replace(c, rank=i + 1) for i, c in enumerate(ranked)]
+        t1 = time.perf_counter()
+        keep = len(ranked) if top is None else top
+        if with_png:
+            ranked[:keep] = [
+                replace(c, png=render(c.diagram)) if c.parsed else c for c in ranked[:keep]
+            ]
+        timings = {
+            "generate": round(generated - start, 3),
+            "read": round(t1 - t0, 3),
+            "render": round(time.perf_counter() - t1, 3),
+        }
+        results.append(DrawResult(text, spec, p, ranked, timings, lm.name, lm.adapter))
+    total = round(time.perf_counter() - start, 3)
+    for r in results:
+        r.timings["total"] = total
+    return results
+
+
+def draw(lm: LoadedModel, description: str, n: int = 4, **kwargs: object) -> DrawResult:
+    """One request: n candidates, ranked (see draw_many for the keyword arguments)."""
+    return draw_many(lm, [description], n, **kwargs)[0]

@@ -1,0 +1,63 @@
+"""The pipeline: reading candidates, ranking them, refusing bad input, one real batch."""
+
+import pytest
+
+from engine.diagram.model import Spec
+from engine.llm import tiny
+from engine.llm.generate import Generation
+from engine.llm.load import load
+from engine.pipeline import BadRequest, check, draw, rank, read, spec_of
+
+MLP = "layers: 2 4 6 1\ndirection: right\nshape: circle 40x40\nfill: 255 224 178"
+SPEC = Spec("network", layers=(2, 4, 6, 1))
+
+
+def gen(text: str) -> Generation:
+    return Generation(text=text, tokens=10, finished=True, seconds=0.1)
+
+
+def test_a_sketch_becomes_a_valid_exact_candidate():
+    c = read(gen(MLP), SPEC)
+    assert c.parsed and c.valid and not c.contradicts
+    assert c.fidelity.exact and c.readability > 0.5
+    assert len(c.diagram.nodes) == 13 and c.node_text.count("\n") == 13
+
+
+def test_wrong_structure_contradicts_and_garbage_is_unreadable():
+    wrong = read(gen("layers: 2 5 1"), SPEC)
+    assert wrong.parsed and wrong.contradicts and not wrong.fidelity.exact
+    garbage = read(gen("sure! here is your diagram"), SPEC)
+    assert not garbage.parsed and garbage.problems
+    no_spec = read(gen("layers: 2 5 1"), None)
+    assert no_spec.fidelity is None and not no_spec.contradicts
+
+
+def test_rank_puts_matches_first_then_contradictions_then_unreadable_and_repeats():
+    good = read(gen(MLP), SPEC)
+    again = read(gen(MLP + "\n"), SPEC)
+    wrong = read(gen("layers: 2 5 1"), SPEC)
+    garbage = read(gen("no"), SPEC)
+    assert rank([garbage, wrong, again, good])[:3] == [again, wrong, garbage]
+    assert rank([garbage, wrong, again, good])[3] is good  # the repeat waits at the end
+
+
+def test_bad_descriptions_are_refused_with_a_reason():
+    for empty in ("", "   \n\t"):
+        with pytest.raises(BadRequest, match="empty"):
+            check(empty)
+    with pytest.raises(BadRequest, match="1001 characters long; the limit is 1000"):
+        check("x" * 1001)
+    with pytest.raises(BadRequest, match="at most 200"):
+        spec_of("a network with 10000 inputs, a hidden layer of 10000 and 10000 outputs")
+    assert check("  an MLP 3-5-2 ") == "an MLP 3-5-2"
+
+
+def test_draw_runs_every_stage_and_ranks_n_candidates(tmp_path):
+    lm = load(str(tiny.save(tmp_path / "m", "llama")))
+    result = draw(lm, "an MLP 3-5-2", 3, top=2, max_new_tokens=6, seed=1)
+    assert [c.rank for c in result.candidates] == [1, 2, 3]
+    assert result.spec == Spec("network", layers=(3, 5, 2))
+    assert "hint: layers 3 5 2" in result.prompt
+    assert all(c.generation.tokens <= 6 for c in result.candidates)
+    assert set(result.timings) == {"generate", "read", "render", "total"}
+    assert result.candidates[2].png is None  # only the top K are rendered
