@@ -1,0 +1,98 @@
+"""Per-user expected rating: kNN over the user's own ratings, shrunk toward a prior."""
+
+import numpy as np
+import pytest
+
+from engine.scoring.knn import K, expected_ratings
+
+RED, BLUE = np.array([1.0, 0.0]), np.array([0.0, 1.0])
+
+
+def _user(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """A user who loves red (rates it 5) and dislikes blue (rates it 1), n ratings of each."""
+    noise = rng.normal(0, 0.05, (2 * n, 2))
+    rated = np.vstack([np.tile(RED, (n, 1)), np.tile(BLUE, (n, 1))]) + noise
+    return rated, np.array([5.0] * n + [1.0] * n)
+
+
+def test_a_user_who_loves_red_expects_more_of_red() -> None:
+    rated, ratings = _user(10, np.random.default_rng(0))
+    out = expected_ratings(rated, ratings, np.array([RED, BLUE]), prior=3.0)
+    assert out.rating[0] > 4.5 and out.rating[1] < 1.5
+    assert out.confidence.min() > 0.7
+
+
+def test_no_ratings_gives_the_prior_with_no_confidence() -> None:
+    out = expected_ratings(np.zeros((0, 2)), np.zeros(0), np.array([RED, BLUE]), [2.0, 4.0])
+    np.testing.assert_allclose(out.rating, [2.0, 4.0])
+    np.testing.assert_allclose(out.confidence, [0.0, 0.0])
+
+
+def test_few_ratings_are_shrunk_toward_the_prior_and_confidence_grows() -> None:
+    rng = np.random.default_rng(1)
+    ratings_of_red, confidences = [], []
+    for n in (1, 2, 5, 20):
+        rated, ratings = _user(n, rng)
+        out = expected_ratings(rated, ratings, RED[None], prior=3.0)
+        ratings_of_red.append(out.rating[0])
+        confidences.append(out.confidence[0])
+    assert 3.0 < ratings_of_red[0] < 4.0  # one rating of 5 moves it, but only part of the way
+    assert ratings_of_red == sorted(ratings_of_red)
+    assert confidences == sorted(confidences) and confidences[-1] > 0.8
+
+
+def test_far_from_everything_rated_stays_at_the_prior() -> None:
+    rated, ratings = _user(20, np.random.default_rng(2))  # as many 5s as 1s: no overall bias
+    out = expected_ratings(rated, ratings, np.array([[10.0, 10.0]]), prior=3.0)
+    assert out.rating[0] == pytest.approx(3.0, abs=1e-6)
+    assert out.confidence[0] < 1e-6
+
+
+def test_only_the_k_nearest_count_and_the_result_stays_on_the_rating_scale() -> None:
+    # K ratings of 1 right at the candidate, 50 of 5 just beyond them, 50 of 1 far away.
+    near, beyond, far = np.zeros((K, 2)), np.full((50, 2), 0.05), np.full((50, 2), 100.0)
+    rated = np.vstack([near, beyond, far])
+    ratings = np.array([1.0] * K + [5.0] * 50 + [1.0] * 50)
+    out = expected_ratings(rated, ratings, np.zeros((1, 2)), prior=3.0)
+    assert out.rating[0] < 2.0  # had the 5s just beyond been read, it would be well above 3
+    out = expected_ratings(rated, ratings, np.zeros((1, 2)), prior=9.0)
+    assert 1.0 <= out.rating[0] <= 5.0
+
+
+def test_mismatched_inputs_are_refused() -> None:
+    with pytest.raises(ValueError):
+        expected_ratings(np.zeros((3, 2)), np.zeros(2), np.zeros((1, 2)), 3.0)
+
+
+def test_a_generous_user_shifts_everything_but_unrated_looks_do_not_beat_liked_ones() -> None:
+    # Rates red 5 and green 4 where anyone would give 3: a bias of about +1.5 ...
+    rated = np.array([[1.0, 0.0]] * 10 + [[0.0, 1.0]] * 10)
+    ratings = np.array([5.0] * 10 + [4.0] * 10)
+    cands = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, -1.0]])
+    out = expected_ratings(rated, ratings, cands, prior=[3.0, 3.0, 3.0], rated_prior=3.0)
+    red, green, unseen = out.rating
+    assert red > green > 3.0
+    # ... and a look never rated gets the prior plus that bias, below what the user loves.
+    assert 3.0 < unseen < red
+    assert out.confidence[2] < 0.01
+
+
+def test_the_prior_carries_readability_the_neighbours_carry_taste() -> None:
+    # Two candidates look alike (same neighbours) but one is less readable (lower prior).
+    rated = np.zeros((5, 2))
+    out = expected_ratings(rated, np.full(5, 4.0), np.zeros((2, 2)), [4.0, 2.0], [3.0] * 5)
+    assert out.rating[0] - out.rating[1] == pytest.approx(2.0, abs=1e-6)
+
+
+def test_taste_adds_up_over_blocks_where_plain_knn_cannot_extrapolate() -> None:
+    # Dims 0-1 colour (red / blue), dims 2-3 shape (circle / square); the user likes red by
+    # +1 and circles by +0.5 but has never seen a red circle.
+    red, blue, circle, square = [1, 0], [0, 1], [1, 0], [0, 1]
+    rated = np.array([red + square, blue + square, blue + circle] * 4, dtype=float)
+    ratings = np.array([3.5, 1.5, 2.5] * 4)
+    cands = np.array([red + circle, red + square])
+    blocks = [slice(0, 2), slice(2, 4)]
+    additive = expected_ratings(rated, ratings, cands, prior=2.5, blocks=blocks).rating
+    plain = expected_ratings(rated, ratings, cands, prior=2.5).rating
+    assert additive[0] > additive[1] > 3.0  # red circle above red square
+    assert plain[0] < plain[1]  # one block: the unseen combination is only an average
