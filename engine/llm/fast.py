@@ -1,0 +1,551 @@
+"""The fast decode path: `generate` with the plain path's signature, minus its per-step costs.
+
+On the GPU, transformers' `generate()` spends ~40 ms a step launching kernels against ~3 ms of
+work (docs/notes-latency.md). This path keeps the plain path's contract (same arguments, same
+`Generation`s, same logits processing) and removes that cost:
+
+- a small Llama/Qwen2 decoder over the model's own weights (a LoRA adapter merged in; q/k/v
+  and gate/up fused into one matrix each) writes one token per row per step into a static
+  KV cache;
+- each distinct prompt is prefilled once and its cache copied to its n candidates;
+- every candidate of every prompt decodes in one batch; a finished row gets the pad token, and
+  once half of the batch has finished the live rows move to a smaller one (on CUDA the next
+  bucket of 1, 2, 4, ...);
+- on CUDA, one decode step per bucket is captured as a CUDA graph and replayed: one launch a
+  step instead of ~700. On the CPU the same loop runs eagerly (the weights dominate there).
+
+Sampling repeats the plain path's processing exactly (pad suppressed, temperature, top-p); a
+temperature of 0 means greedy. Anything this path does not cover (another architecture,
+quantized or DoRA weights, dynamic RoPE) or any failure falls back to the plain path.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import weakref
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from engine.llm import generate as plain
+from engine.llm.generate import Generation
+from engine.llm.load import LoadedModel
+from engine.llm.stopping import BLANK_LINE
+
+log = logging.getLogger(__name__)
+ARCHITECTURES = ("llama", "qwen2")
+CUDA_LENGTH_STEP = 256  # cache length rounding on CUDA, so graphs serve many calls
+CPU_LENGTH_STEP = 32
+CUDA_CHECK_EVERY = 4  # steps between host syncs that look for finished rows
+GRAPHS = True  # capture decode steps as CUDA graphs (off: eager steps, for comparison)
+
+
+class Unsupported(ValueError):
+    """The model is outside what the fast path implements: use the plain path."""
+
+
+@dataclass
+class Layer:
+    norm1: nn.Module
+    norm2: nn.Module
+    qkv: Tensor
+    qkv_bias: Tensor | None
+    o: Tensor
+    o_bias: Tensor | None
+    gate_up: Tensor
+    gate_up_bias: Tensor | None
+    down: Tensor
+    down_bias: Tensor | None
+
+
+@dataclass
+class Decoded:
+    """Token ids of every candidate (row = prompt * n + candidate), pad after the end."""
+
+    ids: Tensor  # [rows, max_new_tokens], on the CPU
+    prefill_s: float
+    decode_s: float
+    steps: int
+
+
+# ----------------------------------------------------------------------------- weights
+
+
+def _weight(module: nn.Module, adapter: str | None) -> tuple[Tensor, Tensor | None]:
+    """A linear or embedding module's effective weight and bias, a LoRA adapter merged in."""
+    base = getattr(module, "base_layer", None)
+    if base is None:
+        if type(module) not in (nn.Linear, nn.Embedding):
+            raise Unsupported(f"{type(module).__name__} weights")
+        return module.weight, getattr(module, "bias", None)
+    if type(base) not in (nn.Linear, nn.Embedding) or getattr(module, "merged", False):
+        raise Unsupported(f"adapter layer over {type(base).__name__}")
+    weight = base.weight
+    tuned = (getattr(module, "lora_A", {}), getattr(module, "lora_embedding_A", {}))
+    if adapter is not None and any(adapter in part for part in tuned):
+        if getattr(module, "use_dora", {}).get(adapter):
+            raise Unsupported("DoRA adapters")
+        weight = weight + module.get_delta_weight(adapter).to(weight.dtype)
+    return weight, getattr(base, "bias", None)
+
+
+def _fuse(parts: list[tuple[Tensor, Tensor | None]]) -> tuple[Tensor, Tensor | None]:
+    """Stack linear layers that read the same input into one matrix (one kernel, not three)."""
+    weight = torch.cat([w for w, _ in parts]).contiguous()
+    if all(b is None for _, b in parts):
+        return weight, None
+    bias = [b if b is not None else w.new_zeros(w.shape[0]) for w, b in parts]
+    return weight, torch.cat(bias)
+
+
+def _check(model: nn.Module) -> None:
+    config = model.config
+    if config.model_type not in ARCHITECTURES:
+        raise Unsupported(f"architecture {config.model_type!r}")
+    rope = getattr(config, "rope_parameters", None) or getattr(config, "rope_scaling", None) or {}
+    if "dynamic" in str(rope.get("rope_type", rope.get("type", ""))):
+        raise Unsupported("dynamic RoPE")
+    if getattr(config, "use_sliding_window", False):
+        raise Unsupported("sliding-window attention")
+
+
+# ----------------------------------------------------------------------------- the decoder
+
+
+def _rms(norm: nn.Module, x: Tensor) -> Tensor:
+    """RMSNorm exactly as transformers' Llama/Qwen2 compute it (float32 inside)."""
+    dtype = x.dtype
+    x = x.float()
+    x = x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + norm.variance_epsilon)
+    return norm.weight * x.to(dtype)
+
+
+def _rope(x: Tensor, cos: Tensor, sin: Tensor) -> Tensor:
+    half = x.shape[-1] // 2
+    rotated = torch.cat((-x[..., half:], x[..., :half]), dim=-1)
+    return x * cos + rotated * sin
+
+
+class Decoder:
+    """Merged weights, a static KV cache and, on CUDA, one captured graph per batch bucket.
+
+    Not re-entrant: one call at a time (the engine runs the model on one thread; a lock
+    guards anyway).
+    """
+
+    def __init__(self, model: nn.Module, adapter: str | None, graphs: bool = True) -> None:
+        _check(model)
+        config, inner = model.config, model.model
+        self.device, self.dtype = model.device, model.dtype
+        self.heads = config.num_attention_heads
+        self.kv_heads = getattr(config, "num_key_value_heads", None) or self.heads
+        self.head_dim = getattr(config, "head_dim", None) or config.hidden_size // self.heads
+        self.scale = self.head_dim**-0.5
+        self.act = inner.layers[0].mlp.act_fn
+        self.rotary = inner.rotary_emb
+        self.embed = _weight(inner.embed_tokens, adapter)[0]
+        self.head, self.head_bias = _weight(model.lm_head, adapter)
+        self.norm = inner.norm
+        self.layers = [self._layer(layer, adapter) for layer in inner.layers]
+        self.graphs_on = graphs and self.device.type == "cuda"
+        self.round_rows = self.graphs_on  # batch buckets of 1, 2, 4, ... rows
+        self.graphs: dict[int, tuple[torch.cuda.CUDAGraph, Tensor]] = {}
+        self.rows = self.length = 0
+        self.lock = threading.Lock()
+
+    def _layer(self, layer: nn.Module, adapter: str | None) -> Layer:
+        att, mlp = layer.self_attn, layer.mlp
+        qkv = _fuse([_weight(m, adapter) for m in (att.q_proj, att.k_proj, att.v_proj)])
+        gate_up = _fuse([_weight(m, adapter) for m in (mlp.gate_proj, mlp.up_proj)])
+        o, down = _weight(att.o_proj, adapter), _weight(mlp.down_proj, adapter)
+        norms = (layer.input_layernorm, layer.post_attention_layernorm)
+        return Layer(*norms, *qkv, *o, *gate_up, *down)
+
+    @property
+    def groups(self) -> int:
+        return self.heads // self.kv_heads
+
+    def bucket(self, rows: int) -> int:
+        """Rows padded to a power of two on CUDA (so a few graphs serve every batch)."""
+        return 1 << (rows - 1).bit_length() if self.round_rows else rows
+
+    def reserve(self, rows: int, length: int) -> None:
+        """A cache of at least `rows` x `length`; growing it drops the captured graphs."""
+        step = CUDA_LENGTH_STEP if self.device.type == "cuda" else CPU_LENGTH_STEP
+        length = -(-length // step) * step
+        rows = self.bucket(rows)
+        if rows <= self.rows and length <= self.length:
+            return
+        rows, length = max(rows, self.rows), max(length, self.length)
+        shape = (len(self.layers), rows, self.kv_heads, length, self.head_dim)
+        self.graphs.clear()
+        self.k = self.v = None  # free the old cache before the new one is allocated
+        self.k = torch.zeros(shape, dtype=self.dtype, device=self.device)
+        self.v = torch.zeros(shape, dtype=self.dtype, device=self.device)
+        positions = torch.arange(length, device=self.device)
+        cos, sin = self.rotary(self.k[0, :1], positions[None])
+        self.cos, self.sin, self.positions = cos[0], sin[0], positions
+        self.ids = torch.zeros(rows, dtype=torch.long, device=self.device)
+        self.pad = torch.zeros(rows, dtype=torch.long, device=self.device)
+        self.slot = torch.zeros(1, dtype=torch.long, device=self.device)
+        self.rows, self.length = rows, length
+
+    def _logits(self, x: Tensor) -> Tensor:
+        return F.linear(_rms(self.norm, x), self.head, self.head_bias).float()
+
+    def _mlp(self, layer: Layer, x: Tensor) -> Tensor:
+        gate, up = F.linear(_rms(layer.norm2, x), layer.gate_up, layer.gate_up_bias).chunk(2, -1)
+        return F.linear(self.act(gate) * up, layer.down, layer.down_bias)
+
+    def _qkv(self, layer: Layer, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """q [B, H, T, D], k and v [B, KV, T, D] of the normed input x [B, T, hidden]."""
+        b, t, _ = x.shape
+        d = self.head_dim
+        qkv = F.linear(_rms(layer.norm1, x), layer.qkv, layer.qkv_bias)
+        q, k, v = qkv.split([self.heads * d, self.kv_heads * d, self.kv_heads * d], dim=-1)
+        q = q.view(b, t, self.heads, d).transpose(1, 2)
+        k = k.view(b, t, self.kv_heads, d).transpose(1, 2)
+        return q, k, v.view(b, t, self.kv_heads, d).transpose(1, 2)
+
+    def prefill(self, ids: Tensor, mask: Tensor, n: int) -> Tensor:
+        """Run the left-padded prompts [P, T] once; cache rows p*n..p*n+n-1 get prompt p.
+
+        Returns float32 logits of the last position, one row per candidate [P*n, vocab].
+        """
+        p, t = ids.shape
+        rows = p * n
+        real = mask.bool()
+        cos = self.cos[(mask.cumsum(-1) - 1).clamp_min(0)][:, None]  # [P, 1, T, D]
+        sin = self.sin[(mask.cumsum(-1) - 1).clamp_min(0)][:, None]
+        causal = torch.ones(t, t, dtype=torch.bool, device=ids.device).tril()
+        # A padding query sees itself, so that no row is fully masked (NaN would spread).
+        eye = torch.eye(t, dtype=torch.bool, device=ids.device)
+        attend = causal & (real[:, None, None, :] | eye)
+        x = F.embedding(ids, self.embed)
+        for i, layer in enumerate(self.layers):
+            q, k, v = self._qkv(layer, x)
+            q, k = _rope(q, cos, sin), _rope(k, cos, sin)
+            self.k[i, :rows, :, :t] = k.repeat_interleave(n, 0)
+            self.v[i, :rows, :, :t] = v.repeat_interleave(n, 0)
+            k, v = k.repeat_interleave(self.groups, 1), v.repeat_interleave(self.groups, 1)
+            o = F.scaled_dot_product_attention(q, k, v, attn_mask=attend, scale=self.scale)
+            x = x + F.linear(o.transpose(1, 2).reshape(p, t, -1), layer.o, layer.o_bias)
+            x = x + self._mlp(layer, x)
+        self.pad[:rows] = (~real).sum(-1).repeat_interleave(n)
+        self.pad[rows:] = 0  # filler rows attend to something, so no NaN enters the cache
+        return self._logits(x[:, -1]).repeat_interleave(n, 0)
+
+    def _step(self, b: int) -> Tensor:
+        """One token for rows 0..b-1: ids[:b] at cache position `slot`. Graph-capturable."""
+        ids, pad, slot = self.ids[:b], self.pad[:b], self.slot
+        position = slot - pad
+        cos, sin = self.cos[position][:, None, None], self.sin[position][:, None, None]
+        keys = (self.positions >= pad[:, None]) & (self.positions <= slot)
+        mask = keys[:, None, None, :]  # [b, 1, 1, length]
+        x = F.embedding(ids, self.embed)[:, None]  # [b, 1, hidden]
+        for i, layer in enumerate(self.layers):
+            q, k, v = self._qkv(layer, x)
+            q, k = _rope(q, cos, sin), _rope(k, cos, sin)
+            cache_k, cache_v = self.k[i, :b], self.v[i, :b]
+            cache_k.index_copy_(2, slot, k)
+            cache_v.index_copy_(2, slot, v)
+            # The G query heads that share a kv head become G query positions of it.
+            q = q.reshape(b, self.kv_heads, self.groups, self.head_dim)
+            o = F.scaled_dot_product_attention(
+                q, cache_k, cache_v, attn_mask=mask, scale=self.scale
+            )
+            x = x + F.linear(o.reshape(b, 1, -1), layer.o, layer.o_bias)
+            x = x + self._mlp(layer, x)
+        return self._logits(x[:, 0])
+
+    def step(self, b: int) -> Tensor:
+        """Float32 logits [b, vocab] of one decode step (a graph replay on CUDA)."""
+        if not self.graphs_on:
+            return self._step(b)
+        if b not in self.graphs:
+            self.graphs[b] = self._capture(b)
+        graph, logits = self.graphs[b]
+        graph.replay()
+        return logits
+
+    def _capture(self, b: int) -> tuple[torch.cuda.CUDAGraph, Tensor]:
+        """Capture one step; the warm-up writes the same cache entries the replay will."""
+        stream = torch.cuda.Stream()
+        stream.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(stream):
+            for _ in range(2):
+                self._step(b)
+        torch.cuda.current_stream().wait_stream(stream)
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph):
+            logits = self._step(b)
+        return graph, logits
+
+    def compact(self, live: Tensor, b: int) -> None:
+        """Move rows `live` to the front of the cache and the inputs (ids already set)."""
+        m = len(live)
+        self.k[:, :m] = self.k[:, live]
+        self.v[:, :m] = self.v[:, live]
+        self.pad[:m] = self.pad[live].clone()
+        self.pad[m:b] = 0  # filler rows attend to something, so no NaN enters the cache
+
+
+# ----------------------------------------------------------------------------- sampling
+
+
+def process(logits: Tensor, *, temperature: float, top_p: float, suppress: Tensor) -> Tensor:
+    """The plain path's logits processing: suppress tokens, then temperature, then top-p.
+
+    Written out as transformers' SuppressTokens, Temperature and TopP processors do it, so the
+    two paths sample from the same distribution.
+    """
+    scores = logits.index_fill(1, suppress, -float("inf"))
+    if temperature <= 0:
+        return scores
+    if temperature != 1.0:
+        scores = scores / temperature
+    if top_p < 1.0:
+        ordered, order = torch.sort(scores, descending=False)
+        remove = ordered.softmax(-1).cumsum(-1) <= 1 - top_p
+        remove[..., -1:] = False
+        scores = scores.masked_fill(remove.scatter(1, order, remove), -float("inf"))
+    return scores
+
+
+def choose(scores: Tensor, temperature: float) -> Tensor:
+    """One token a row: greedy at temperature 0, else sampled from softmax(scores).
+
+    Sampling is argmax(p / E) with E ~ Exp(1), which picks token i with probability p_i (as
+    torch.multinomial does) without a host sync and in a form CUDA graphs could hold.
+    """
+    if temperature <= 0:
+        return scores.argmax(-1)
+    probs = scores.softmax(-1)
+    noise = torch.empty_like(probs).exponential_().clamp_min_(torch.finfo(probs.dtype).tiny)
+    return (probs / noise).argmax(-1)
+
+
+@dataclass
+class Stops:
+    """Per-token facts that find the end of a sketch on the device, with no decoding.
+
+    A blank line is a token holding one, or a token starting with a newline after text ending
+    in one (tokens that decode to nothing keep the previous state).
+    """
+
+    eos: int
+    pad: int
+    has_blank: Tensor
+    starts_nl: Tensor
+    ends_nl: Tensor
+    empty: Tensor
+
+    @classmethod
+    def of(cls, tok: object, vocab: int, device: torch.device) -> Stops:
+        known = min(vocab, len(tok))
+        texts = tok.batch_decode([[i] for i in range(known)]) + [""] * (vocab - known)
+
+        def table(test: object) -> Tensor:
+            return torch.tensor([test(s) for s in texts], dtype=torch.bool, device=device)
+
+        return cls(
+            eos=tok.eos_token_id,
+            pad=tok.pad_token_id,
+            has_blank=table(lambda s: BLANK_LINE in s),
+            starts_nl=table(lambda s: s.startswith("\n")),
+            ends_nl=table(lambda s: s.endswith("\n")),
+            empty=table(lambda s: s == ""),
+        )
+
+    def ended(self, token: Tensor, after_nl: Tensor) -> tuple[Tensor, Tensor]:
+        """(this token ends the row, the text now ends in a newline)."""
+        blank = self.has_blank[token] | (after_nl & self.starts_nl[token])
+        now_nl = torch.where(self.empty[token], after_nl, self.ends_nl[token])
+        return blank | (token == self.eos), now_nl
+
+
+# ----------------------------------------------------------------------------- the loop
+
+_decoders: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_stops: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_lock = threading.Lock()
+
+
+def base_model(lm: LoadedModel) -> nn.Module:
+    model = lm.model
+    return model.get_base_model() if hasattr(model, "get_base_model") else model
+
+
+def decoder(lm: LoadedModel, graphs: bool | None = None) -> Decoder:
+    """The decoder for the model's current adapter, built once and kept while it is active."""
+    model = base_model(lm)
+    graphs = GRAPHS if graphs is None else graphs
+    key = (lm.adapter, str(lm.adapters.get(lm.adapter, "")), model.dtype, str(model.device), graphs)
+    with _lock:
+        held = _decoders.get(model)
+        if held is None or held[0] != key:
+            held = _decoders[model] = (key, None)  # drop the old one before building
+            held = _decoders[model] = (key, Decoder(model, lm.adapter, graphs))
+        return held[1]
+
+
+def forget(lm: LoadedModel) -> None:
+    """Drop the cached decoder, e.g. after the model's weights changed in place."""
+    with _lock:
+        _decoders.pop(base_model(lm), None)
+
+
+def stops(lm: LoadedModel) -> Stops:
+    model = base_model(lm)
+    if model not in _stops:
+        vocab = model.get_output_embeddings().weight.shape[0]
+        _stops[model] = Stops.of(lm.tokenizer, vocab, model.device)
+    return _stops[model]
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+@torch.inference_mode()
+def decode(
+    lm: LoadedModel,
+    prompts: list[str],
+    n: int,
+    *,
+    temperature: float = 0.7,
+    top_p: float = 0.95,
+    max_new_tokens: int = 160,
+    seed: int | None = None,
+    stop: bool = True,
+    graphs: bool | None = None,
+) -> Decoded:
+    """Token ids of n candidates per prompt. stop=False runs exactly max_new_tokens steps
+    (for timing models that never end, such as random weights)."""
+    tok = lm.tokenizer
+    dec, ends = decoder(lm, graphs), stops(lm)
+    if seed is not None:
+        torch.manual_seed(seed)
+    batch = tok(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
+    ids, mask = batch["input_ids"].to(dec.device), batch["attention_mask"].to(dec.device)
+    rows, t = len(prompts) * n, ids.shape[1]
+    suppress = torch.tensor([ends.pad], device=dec.device)
+    with dec.lock:
+        start = time.perf_counter()
+        dec.reserve(rows, t + max_new_tokens)
+        logits = dec.prefill(ids, mask, n)
+        _sync(dec.device)
+        prefilled = time.perf_counter()
+        out = torch.full((rows, max_new_tokens), ends.pad, dtype=torch.long, device=dec.device)
+        b = dec.bucket(rows)
+        logits = F.pad(logits, (0, 0, 0, b - rows))  # filler rows: done from the start
+        where = torch.arange(rows, device=dec.device)  # bucket position -> output row
+        done = torch.arange(b, device=dec.device) >= rows  # filler rows count as done
+        after_nl = torch.zeros(b, dtype=torch.bool, device=dec.device)
+        check = CUDA_CHECK_EVERY if dec.device.type == "cuda" else 1
+        steps = 0
+        for s in range(max_new_tokens):
+            scores = process(logits, temperature=temperature, top_p=top_p, suppress=suppress)
+            token = torch.where(done, ends.pad, choose(scores, temperature))
+            out[where, s] = token[: len(where)]
+            steps = s + 1
+            if steps == max_new_tokens:
+                break
+            if stop:
+                ended, after_nl = ends.ended(token, after_nl)
+                done = done | ended
+                if steps % check == 0:
+                    live = (~done).nonzero()[:, 0]
+                    if len(live) == 0:
+                        break
+                    if len(live) <= b // 2:  # half done or more: a smaller batch pays
+                        b = dec.bucket(len(live))
+                        dec.compact(live, b)
+                        where, token, after_nl = where[live], token[live], after_nl[live]
+                        done = torch.arange(b, device=dec.device) >= len(live)
+                        token = F.pad(token, (0, b - len(live)), value=ends.pad)
+                        after_nl = F.pad(after_nl, (0, b - len(live)))
+            dec.ids[:b] = token
+            dec.slot.fill_(t + s)
+            logits = dec.step(b)
+        result = out.cpu()
+        finished = time.perf_counter()
+    return Decoded(result, prefilled - start, finished - prefilled, steps)
+
+
+def texts(tok: object, decoded: Decoded, seconds: float) -> list[Generation]:
+    """Each row as the plain path reports it: cut at the end, special tokens dropped."""
+    gens = []
+    for row in decoded.ids.tolist():
+        ids = row[: row.index(tok.pad_token_id)] if tok.pad_token_id in row else row
+        ended = tok.eos_token_id in ids
+        if ended:
+            ids = ids[: ids.index(tok.eos_token_id) + 1]
+        text = tok.decode(ids, skip_special_tokens=True)
+        head, found, _ = text.partition(BLANK_LINE)
+        if found:
+            text, ended = head, True
+        gens.append(Generation(text=text.strip(), tokens=len(ids), finished=ended, seconds=seconds))
+    return gens
+
+
+fallbacks: set[str] = set()  # why the plain path took over, once per model and reason
+
+
+def _fallback(lm: LoadedModel, why: Exception) -> None:
+    """Say once per model and reason that the plain path takes over."""
+    reason = f"{lm.name}: {type(why).__name__}: {why}"
+    if reason not in fallbacks:
+        fallbacks.add(reason)
+        log.warning("fast generation unavailable (%s); using the plain path", reason)
+    if not isinstance(why, Unsupported):
+        forget(lm)  # rebuilt on the next call
+
+
+def generate(
+    lm: LoadedModel,
+    prompts: list[str],
+    n: int = 4,
+    *,
+    temperature: float = 0.7,
+    top_p: float = 0.95,
+    max_new_tokens: int = 160,
+    seed: int | None = None,
+) -> list[list[Generation]]:
+    """engine.llm.generate.generate, fast: n sampled candidates for each prompt.
+
+    Same arguments, same results and the same distribution; temperature 0 decodes greedily.
+    """
+    if not prompts:
+        return []
+    if n < 1 or max_new_tokens < 1:
+        raise ValueError("n and max_new_tokens must be at least 1")
+    try:
+        start = time.perf_counter()
+        decoded = decode(
+            lm,
+            prompts,
+            n,
+            temperature=temperature,
+            top_p=top_p,
+            max_new_tokens=max_new_tokens,
+            seed=seed,
+        )
+        gens = texts(lm.tokenizer, decoded, time.perf_counter() - start)
+    except Exception as e:  # noqa: BLE001 - any failure: the plain path still answers
+        _fallback(lm, e)
+        return plain.generate(
+            lm,
+            prompts,
+            n,
+            temperature=temperature,
+            top_p=top_p,
+            max_new_tokens=max_new_tokens,
+            seed=seed,
+        )
+    return [gens[i * n : (i + 1) * n] for i in range(len(prompts))]
