@@ -209,9 +209,23 @@ class PipelineTrainer:
         return asdict(score(lm.name, REQUESTS.name, requests, results, seconds))
 
     def orpo(self, pairs: Path, base_adapter: str | None, out_dir: Path) -> dict[str, Any]:
-        # The lead wires `diagrammer train orpo`'s training function here: LoRA on top of
-        # base_adapter (None: the built-in one) from the JSONL pairs, saved into out_dir.
-        raise NotImplementedError("ORPO training is not wired into the engine yet")
+        """ORPO (training/orpo.py) on a copy of base_adapter (a folder; None: the built-in
+        version), on its own copy of the model: the served one keeps serving."""
+        import torch
+
+        from engine.llm.load import adapter_dir
+        from engine.service.pipeline_backend import base_adapter as builtin
+        from training.orpo import OrpoConfig, train
+
+        s = self.settings
+        start: Path | None = Path(base_adapter) if base_adapter else None
+        if start is None and (version := builtin(s)) is not None:
+            start = adapter_dir(version) if adapter_dir(version).is_dir() else Path(version)
+        cfg = OrpoConfig(pairs, out_dir, base_adapter=start, base=s.model, device=s.device)
+        summary = train(cfg)
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()  # hand the training copy's memory back to serving
+        return summary
 
     def autoencoder(self, images: list[Path], out_dir: Path) -> dict[str, Any]:
         raise NotImplementedError(
