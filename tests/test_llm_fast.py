@@ -326,3 +326,15 @@ def test_remote_failures_raise_a_clear_error(server):
     gone = RemoteModel("http://127.0.0.1:9/v1", "v1", tiny.tokenizer(), timeout=2)
     with pytest.raises(RemoteError, match="failed"):
         remote_generate(gone, ["p"], 1)
+
+
+def test_fast_path_ends_on_a_chat_turn_marker_like_the_plain_path() -> None:
+    # Adapter v1 ends its turn with <|im_start|>; the fast path must stop there too.
+    tok = tiny.tokenizer()
+    stops = fast.Stops.of(tok, len(tok), torch.device("cpu"))
+    vocab = tok.get_vocab()
+    for marker in ("<|im_start|>", "<|im_end|>"):
+        token = torch.tensor([vocab[marker]])
+        assert stops.ended(token, torch.tensor([False]))[0].item()
+    plain = torch.tensor([vocab[next(t for t in vocab if t.isalpha())]])
+    assert not stops.ended(plain, torch.tensor([False]))[0].item()

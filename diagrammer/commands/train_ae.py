@@ -9,11 +9,13 @@ from pathlib import Path
 
 from diagrammer.errors import UserError
 
+# models/ at the repository root; computed here so --help does not import torch.
+MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
+
 HELP = "train the diagram auto-encoder (embeddings for per-user kNN) on synthetic renders"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from engine.scoring.weights import MODELS_DIR
 
     parser.add_argument("--out", type=Path, default=MODELS_DIR / "ae", help="weights folder")
     parser.add_argument("--report", type=Path, default=Path("out/train_ae"), help="log, plots")

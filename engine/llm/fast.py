@@ -34,7 +34,7 @@ from torch import Tensor, nn
 from engine.llm import generate as plain
 from engine.llm.generate import Generation
 from engine.llm.load import LoadedModel
-from engine.llm.stopping import BLANK_LINE
+from engine.llm.stopping import BLANK_LINE, end_ids
 
 log = logging.getLogger(__name__)
 ARCHITECTURES = ("llama", "qwen2")
@@ -337,7 +337,7 @@ class Stops:
     in one (tokens that decode to nothing keep the previous state).
     """
 
-    eos: int
+    is_end: Tensor  # end token or chat-turn marker, as the plain path (stopping.end_ids)
     pad: int
     has_blank: Tensor
     starts_nl: Tensor
@@ -352,8 +352,10 @@ class Stops:
         def table(test: object) -> Tensor:
             return torch.tensor([test(s) for s in texts], dtype=torch.bool, device=device)
 
+        ends = torch.zeros(vocab, dtype=torch.bool, device=device)
+        ends[[i for i in end_ids(tok) if i < vocab]] = True
         return cls(
-            eos=tok.eos_token_id,
+            is_end=ends,
             pad=tok.pad_token_id,
             has_blank=table(lambda s: BLANK_LINE in s),
             starts_nl=table(lambda s: s.startswith("\n")),
@@ -365,7 +367,7 @@ class Stops:
         """(this token ends the row, the text now ends in a newline)."""
         blank = self.has_blank[token] | (after_nl & self.starts_nl[token])
         now_nl = torch.where(self.empty[token], after_nl, self.ends_nl[token])
-        return blank | (token == self.eos), now_nl
+        return blank | self.is_end[token], now_nl
 
 
 # ----------------------------------------------------------------------------- the loop
@@ -480,12 +482,13 @@ def decode(
 
 def texts(tok: object, decoded: Decoded, seconds: float) -> list[Generation]:
     """Each row as the plain path reports it: cut at the end, special tokens dropped."""
-    gens = []
+    gens, ends = [], set(end_ids(tok))
     for row in decoded.ids.tolist():
         ids = row[: row.index(tok.pad_token_id)] if tok.pad_token_id in row else row
-        ended = tok.eos_token_id in ids
+        stop = next((k for k, i in enumerate(ids) if i in ends), None)
+        ended = stop is not None
         if ended:
-            ids = ids[: ids.index(tok.eos_token_id) + 1]
+            ids = ids[: stop + 1]
         text = tok.decode(ids, skip_special_tokens=True)
         head, found, _ = text.partition(BLANK_LINE)
         if found:

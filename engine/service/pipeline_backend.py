@@ -183,7 +183,9 @@ class PipelineBackend:
         if len(ask.ratings) == 0 or ask.rated.shape[1] != vectors.shape[1]:
             return prior, np.zeros(len(prior))  # no history (or one from an older embedder)
         rated_prior = 1.0 + 0.8 * np.nan_to_num(ask.rated_readability, nan=UNKNOWN_READABILITY)
-        got = expected_ratings(ask.rated, ask.ratings, vectors, prior, rated_prior)
+        # The embedding is blocks (AE latent + descriptors); kNN runs per block.
+        blocks = getattr(self.embedder, "blocks", None)
+        got = expected_ratings(ask.rated, ask.ratings, vectors, prior, rated_prior, blocks)
         return got.rating, got.confidence
 
 
