@@ -12,11 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 
+from diagrammer.envfile import ConfigError, read_env_file
+
 PREFIX = "ENGINE_"
-
-
-class ConfigError(ValueError):
-    """A setting is missing or malformed; the message names the key."""
 
 
 @dataclass(frozen=True)
@@ -88,25 +86,6 @@ class Settings:
             raise ConfigError(f"{PREFIX}DEFAULT_CANDIDATES must be within 1..MAX_CANDIDATES")
         if not 1 <= self.default_top <= self.max_top:
             raise ConfigError(f"{PREFIX}DEFAULT_TOP must be within 1..MAX_TOP")
-
-
-def read_env_file(path: Path) -> dict[str, str]:
-    """KEY=value lines; blank lines and # comments skipped, optional quotes stripped."""
-    out: dict[str, str] = {}
-    for n, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        key, sep, value = line.removeprefix("export ").partition("=")
-        if not sep:
-            raise ConfigError(f"{path}:{n}: expected KEY=value")
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
-        elif " #" in value:  # an unquoted value may carry a trailing comment
-            value = value.split(" #", 1)[0].rstrip()
-        out[key.strip()] = value
-    return out
 
 
 def _convert(key: str, raw: str, kind: type) -> object:
