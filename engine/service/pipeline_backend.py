@@ -184,7 +184,7 @@ class PipelineBackend:
             return prior, np.zeros(len(prior))  # no history (or one from an older embedder)
         rated_prior = 1.0 + 0.8 * np.nan_to_num(ask.rated_readability, nan=UNKNOWN_READABILITY)
         # The embedding is blocks (AE latent + descriptors); kNN runs per block.
-        blocks = getattr(self.embedder, "blocks", None)
+        blocks = self.embedder.blocks
         got = expected_ratings(ask.rated, ask.ratings, vectors, prior, rated_prior, blocks)
         return got.rating, got.confidence
 
