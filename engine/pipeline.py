@@ -23,11 +23,12 @@ from engine.diagram.render import render
 from engine.diagram.spec import extract_spec
 from engine.diagram.text import to_text
 from engine.diagram.validate import validate
-from engine.llm import prompt
-from engine.llm.generate import Generation, generate
+from engine.llm import fast, prompt
+from engine.llm.generate import Generation
 from engine.llm.load import LoadedModel
 
 MAX_DESCRIPTION = 1000  # characters
+Generator = Callable[..., list[list[Generation]]]  # engine.llm.generate.generate's signature
 
 
 class BadRequest(ValueError):
@@ -154,13 +155,18 @@ def draw_many(
     seed: int | None = None,
     ranker: Callable[[list[Candidate]], list[Candidate]] = rank,
     with_png: bool = True,
+    generator: Generator = fast.generate,
 ) -> list[DrawResult]:
-    """Several requests in one generation batch; each result ranked, top K rendered."""
+    """Several requests in one generation batch; each result ranked, top K rendered.
+
+    generator: engine.llm.fast.generate (the default: static cache, CUDA graphs on a GPU, and
+    the plain path when the model is not one it can run) or engine.llm.generate.generate.
+    """
     start = time.perf_counter()
     texts = [check(d) for d in descriptions]
     specs = [spec_of(t) for t in texts]
     prompts = [prompt.build(lm.tokenizer, t, s) for t, s in zip(texts, specs, strict=True)]
-    gens = generate(
+    gens = generator(
         lm,
         prompts,
         n,

@@ -61,3 +61,21 @@ def test_draw_runs_every_stage_and_ranks_n_candidates(tmp_path):
     assert all(c.generation.tokens <= 6 for c in result.candidates)
     assert set(result.timings) == {"generate", "read", "render", "total"}
     assert result.candidates[2].png is None  # only the top K are rendered
+
+
+def test_draw_takes_its_generator_and_both_paths_sample_alike_on_the_cpu(tmp_path):
+    from engine.llm import fast
+    from engine.llm import generate as plain
+
+    lm = load(str(tiny.save(tmp_path / "m", "llama")))
+    calls = []
+
+    def counting(*args, **kwargs):
+        calls.append(kwargs["max_new_tokens"])
+        return plain.generate(*args, **kwargs)
+
+    by_plain = draw(lm, "an MLP 3-5-2", 3, max_new_tokens=8, seed=5, generator=counting)
+    by_fast = draw(lm, "an MLP 3-5-2", 3, max_new_tokens=8, seed=5, generator=fast.generate)
+    assert calls == [8]
+    # Same seed, same sampler (engine/llm/fast.py `choose`): the very same candidates.
+    assert sorted(c.text for c in by_plain.candidates) == sorted(c.text for c in by_fast.candidates)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import sys
 import time
@@ -27,6 +28,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--adapter",
         action="append",
         help="adapter versions to compare (repeatable; 'none' = zero-shot); default: none, latest",
+    )
+    parser.add_argument(
+        "--engine",
+        action="append",
+        choices=["fast", "plain"],
+        help="generation path (repeatable, to compare): fast (default) or plain transformers",
     )
     parser.add_argument("--model", default="default", help="base: default, .gguf, folder, id")
     parser.add_argument("--candidates", type=int, default=4)
@@ -59,6 +66,8 @@ def run(args: argparse.Namespace) -> int:
     if args.candidates < 1 or args.batch < 1:
         raise UserError("--candidates and --batch must be at least 1")
     from engine.bench import quality
+    from engine.llm import fast
+    from engine.llm import generate as plain
     from engine.llm.load import ModelNotFound, latest_adapter, load
 
     sets = prompt_sets(args)
@@ -69,10 +78,15 @@ def run(args: argparse.Namespace) -> int:
     except ModelNotFound as e:
         raise UserError(str(e)) from None
     args.out.mkdir(parents=True, exist_ok=True)
+    generators = {"fast": fast.generate, "plain": plain.generate}
     rows = []
-    for version in dict.fromkeys(versions):
+    for version, engine in itertools.product(
+        dict.fromkeys(versions), dict.fromkeys(args.engine or ["fast"])
+    ):
         lm.use_adapter(version)
         label = f"{lm.name}+{version}" if version else f"{lm.name} (zero-shot)"
+        label += f" [{engine}]" if args.engine else ""
+        fast.fallbacks.clear()
         for set_name, asked in sets.items():
             requests, refused = quality.accepted(asked)
             print(f"{label}: {set_name}, {len(requests)} requests ...", file=sys.stderr)
@@ -83,9 +97,12 @@ def run(args: argparse.Namespace) -> int:
                 batch=args.batch,
                 max_new_tokens=args.max_new_tokens,
                 seed=args.seed,
+                generator=generators[engine],
             )
+            if engine == "fast" and fast.fallbacks:  # the plain path answered: say so
+                label += " [fell back to plain]"
             rows.append(quality.score(label, set_name, requests, results, seconds, refused))
-            detail = args.out / f"details_{version or 'base'}_{set_name}.jsonl"
+            detail = args.out / f"details_{version or 'base'}_{engine}_{set_name}.jsonl"
             detail.write_text(
                 "".join(json.dumps(d) + "\n" for d in quality.details(requests, results))
             )

@@ -60,6 +60,9 @@ class Floor:
     graph_ms: float | None
     weights_mb: float
     bytes_floor_ms: float | None  # weights read once at the measured copy bandwidth
+    kernels: int | None = None  # GPU kernels (and copies) in one step
+    kernel_ms: float | None = None  # their summed durations: what the kernels need, no gaps
+    graph_over_kernels: float | None = None  # graph_ms / kernel_ms (issue 7: within 2x)
 
 
 @dataclass
@@ -271,7 +274,9 @@ def step_floor(lm: LoadedModel, rows: int, bandwidth: float | None) -> Floor:
         reps = 50 if dec.device.type == "cuda" else 3
         eager = per_step(lambda: dec._step(rows), reps)
         graph = per_step(lambda: dec.step(rows), 10 * reps) if dec.graphs_on else None
+        kernels, kernel_ms = kernel_time(lm, lambda: dec._step(rows))
     floor = weight_bytes / (bandwidth * 1e9) * 1e3 if bandwidth else None
+    ratio = graph / kernel_ms if graph is not None and kernel_ms else None
     return Floor(
         model=lm.name,
         rows=rows,
@@ -279,7 +284,29 @@ def step_floor(lm: LoadedModel, rows: int, bandwidth: float | None) -> Floor:
         graph_ms=None if graph is None else round(graph, 3),
         weights_mb=round(weight_bytes / 1e6, 1),
         bytes_floor_ms=None if floor is None else round(floor, 3),
+        kernels=kernels,
+        kernel_ms=None if kernel_ms is None else round(kernel_ms, 3),
+        graph_over_kernels=None if ratio is None else round(ratio, 2),
     )
+
+
+def kernel_time(lm: LoadedModel, step: Callable[[], object], reps: int = 5) -> tuple:
+    """(kernels, ms) per step as the profiler sees them on the GPU: the summed durations of
+    every kernel and copy of one eager step, i.e. the time the step needs with no gap
+    between kernels. (None, None) off CUDA."""
+    if lm.device.type != "cuda":
+        return None, None
+    from torch.autograd import DeviceType  # noqa: PLC0415
+    from torch.profiler import ProfilerActivity, profile  # noqa: PLC0415
+
+    step()
+    sync(lm)
+    with profile(activities=[ProfilerActivity.CUDA]) as prof:
+        for _ in range(reps):
+            step()
+        sync(lm)
+    gpu = [e for e in prof.events() if e.device_type == DeviceType.CUDA]
+    return len(gpu) // reps, sum(e.time_range.elapsed_us() for e in gpu) / reps / 1e3
 
 
 # ----------------------------------------------------------------------------- equivalence

@@ -31,8 +31,9 @@ from pathlib import Path
 
 from engine.diagram.fidelity import fidelity
 from engine.diagram.model import Spec
+from engine.llm import fast
 from engine.llm.load import LoadedModel
-from engine.pipeline import BadRequest, DrawResult, check, draw_many, spec_of
+from engine.pipeline import BadRequest, DrawResult, Generator, check, draw_many, spec_of
 
 COLUMNS = (
     "parse_valid",
@@ -117,6 +118,7 @@ def run_set(
     temperature: float = 0.7,
     max_new_tokens: int = 160,
     seed: int = 0,
+    generator: Generator = fast.generate,
 ) -> tuple[list[DrawResult], float]:
     """All (accepted) requests through the pipeline, `batch` requests per generation call."""
     results: list[DrawResult] = []
@@ -131,6 +133,7 @@ def run_set(
             max_new_tokens=max_new_tokens,
             seed=seed + k,
             with_png=False,
+            generator=generator,
         )
     return results, time.perf_counter() - start
 
