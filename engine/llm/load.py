@@ -62,16 +62,17 @@ class LoadedModel:
         """Make `version` active (loading it on first use); None switches adapters off.
 
         peft itself rather than transformers' integration of it: the latter demands the
-        newest peft, which the lent GPU's image may not have.
+        newest peft, which the lent GPU's image may not have. Imported only when an adapter
+        is loaded: peft pulls in bitsandbytes, a quarter of the engine's start-up.
         """
-        from peft import PeftModel  # noqa: PLC0415
-
-        wrapped = isinstance(self.model, PeftModel)
         if version is None:
-            if wrapped:
+            if self.adapters:  # wrapped by peft once an adapter was loaded
                 self.model.base_model.disable_adapter_layers()
             self.adapter = None
             return
+        from peft import PeftModel  # noqa: PLC0415
+
+        wrapped = isinstance(self.model, PeftModel)
         if version not in self.adapters:
             path = Path(folder) if folder else adapter_dir(version)
             if not (path / "adapter_config.json").is_file():
