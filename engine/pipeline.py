@@ -92,14 +92,24 @@ def check(description: str) -> str:
 
 
 def spec_of(text: str) -> Spec | None:
-    """The request's spec; BadRequest when it asks for more nodes than a diagram may hold."""
+    """The request's spec; BadRequest when it asks for more than a diagram draws.
+
+    A network's wide layers are drawn collapsed (engine/diagram/layout.py), so "784 inputs"
+    or 10,000 units are served; refused are a layer over layout.MAX_UNITS and more layers
+    than MAX_NODES drawn nodes hold. A flow draws every step: at most MAX_NODES of them.
+    """
+    from engine.diagram.layout import check_layers
+
     spec = extract_spec(text)
-    if spec is not None:
-        size = sum(spec.layers) if spec.kind == "network" else len(spec.steps)
-        if size > MAX_NODES:
-            raise BadRequest(
-                f"the request asks for {size} nodes; a diagram holds at most {MAX_NODES}"
-            )
+    if spec is not None and spec.kind == "network":
+        try:
+            check_layers(spec.layers)
+        except DiagramError as e:
+            raise BadRequest(f"the request is more than a diagram draws: {e}") from None
+    elif spec is not None and len(spec.steps) > MAX_NODES:
+        raise BadRequest(
+            f"the request asks for {len(spec.steps)} steps; a diagram holds at most {MAX_NODES}"
+        )
     return spec
 
 

@@ -13,7 +13,7 @@ from engine.llm import tiny
     [
         (["draw", "   "], "empty"),
         (["draw", "y" * 1200], "the limit is 1000"),
-        (["draw", "an MLP 10000-10000-1"], "at most 200"),
+        (["draw", "an MLP 5000000-10-1"], "over the limit of 1,000,000"),
         (["draw", "an MLP 2-3-1", "--candidates", "0"], "between 1 and 16"),
         (["draw", "an MLP 2-3-1", "--candidates", "2", "--top", "3"], "--top"),
     ],

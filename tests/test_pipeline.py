@@ -47,8 +47,8 @@ def test_bad_descriptions_are_refused_with_a_reason():
             check(empty)
     with pytest.raises(BadRequest, match="1001 characters long; the limit is 1000"):
         check("x" * 1001)
-    with pytest.raises(BadRequest, match="at most 200"):
-        spec_of("a network with 10000 inputs, a hidden layer of 10000 and 10000 outputs")
+    with pytest.raises(BadRequest, match="over the limit of 1,000,000"):
+        spec_of("a network with 5000000 inputs, a hidden layer of 10 and 2 outputs")
     assert check("  an MLP 3-5-2 ") == "an MLP 3-5-2"
 
 

@@ -174,3 +174,17 @@ def test_any_sketch_round_trips(sketch: Sketch) -> None:
     parsed, problems = parse_sketch(sketch_to_text(sketch))
     assert problems == []
     assert parsed == sketch
+
+
+def test_numbers_of_thousands_of_digits_are_refused_clearly_not_crashed():
+    import pytest
+
+    from engine.diagram.model import DiagramError
+    from engine.diagram.read import to_diagram
+
+    huge = "9" * 5000  # int() itself refuses more than 4,300 digits
+    with pytest.raises(DiagramError, match="over the limit"):
+        to_diagram(f"layers: {huge} 3")
+    for text in (f"steps: a | b\nedges: 1>{huge}", f"layers: 2 3\nfill: {huge} 1 1"):
+        result = to_diagram(text)
+        assert result.diagram.nodes and result.problems

@@ -8,6 +8,10 @@ Network. Layers come from the graph (Diagram.edges(): targets that exist, no sel
 in the direction the targets say, input first: layer 0 holds the sources (no incoming edge,
 at least one outgoing), every other node sits at its longest-path depth from a source. Nodes
 without edges and nodes on or behind a cycle get no layer.
+- a layer's size is its node count, but a collapsed layer (engine/diagram/layout.py: a few
+  units, a marker node labelled "... N", the last unit) counts as N: when exactly one node
+  of the layer is such a marker and N is at least the layer's node count (the marker stands
+  for N minus the other nodes, at least one unit). Otherwise a marker counts as one node.
 - exact: layer sizes equal the spec in order, every node of layer i links to every node of
   layer i+1, no other edge, every node in a layer.
 - score: the mean of layer-count agreement (1 - |found - asked| / asked), size agreement
@@ -36,6 +40,7 @@ from collections import deque
 from dataclasses import dataclass
 from statistics import mean
 
+from engine.diagram.layout import marker_units
 from engine.diagram.model import Diagram, Spec
 
 STOP_WORDS = {"the", "a", "an", "it", "them", "this", "that", "of", "to", "on", "in", "for"}
@@ -94,8 +99,9 @@ def infer_layers(diagram: Diagram) -> tuple[list[list[int]], set[tuple[int, int]
 
 def _network(diagram: Diagram, asked: tuple[int, ...]) -> Fidelity:
     layers, edges = infer_layers(diagram)
-    found = [len(layer) for layer in layers]
-    placed = sum(found)
+    labels = {i: n.label for i, n in diagram.by_id().items()}
+    found = [_units(layer, labels) for layer in layers]
+    placed = sum(map(len, layers))
     if not asked or not placed:
         return _result(False, 0.0, f"no layers found, asked {_dashed(asked)}")
     full = {(a, b) for i in range(len(layers) - 1) for a in layers[i] for b in layers[i + 1]}
@@ -115,6 +121,12 @@ def _network(diagram: Diagram, asked: tuple[int, ...]) -> Fidelity:
     if outside:
         why += f"; {outside} nodes outside the layers"
     return _result(exact, score, why)
+
+
+def _units(layer: list[int], labels: dict[int, str]) -> int:
+    """How many units a found layer stands for (see the module docstring)."""
+    stated = [n for i in layer if (n := marker_units(labels[i])) is not None]
+    return stated[0] if len(stated) == 1 and stated[0] >= len(layer) else len(layer)
 
 
 def _size_agreement(asked: int, found: int) -> float:

@@ -5,29 +5,47 @@ down); the nodes of one layer or rank are stacked along the *cross* axis. All no
 size: the preferred size, shrunk when needed so that neighbours keep a comfortable gap
 (metrics.COMFORT_SPACING: half the short side, at least half of SPACING_FLOOR_PX) inside the
 canvas margin, or as much of it as 200 nodes leave (never less than 1 px). So a well-formed
-sketch of at most MAX_NODES nodes never overlaps and never leaves the canvas.
+sketch of at most MAX_NODES drawn nodes never overlaps and never leaves the canvas.
 
 Flows rank steps by the longest path over their forward edges (an edge to an earlier step is a
 back edge: drawn, but not used for ranking). An edge that spans several ranks gets a free slot
 in every rank it passes, and the order inside each rank is chosen to avoid crossings
 (barycentre sweeps, then adjacent swaps). A plain chain longer than MAX_LINE snakes over
 several lines, so that its boxes keep a readable size.
+
+A network layer wider than WIDE is drawn collapsed: its first SHOWN units, a marker node
+labelled "... N" (N: the layer's declared size) and its last unit, all fully connected like
+units, so the drawing stays a complete layered graph and fidelity reads N back from the
+marker (`marker_units`). Nothing costs time or memory in proportion to N. The marker is a
+round rectangle sized for its label, as large as the gaps and the fans around it allow.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
+from engine.diagram.label_fit import RECT_PAD, fit_label, text_block, text_width
 from engine.diagram.metrics import COMFORT_SPACING, SPACING_FLOOR_PX
-from engine.diagram.model import CANVAS_H, CANVAS_W, MAX_NODES, Diagram, DiagramError, Node
+from engine.diagram.model import CANVAS_H, CANVAS_W, MAX_NODES, RGB, Diagram, DiagramError, Node
 from engine.diagram.sketch import Sketch, chain
 
 MARGIN = 30
 MAX_SEGMENTS = 300  # beyond this many edge segments, skip crossing reduction (it is quadratic)
 MAX_LINE = {"right": 6, "down": 8}  # steps of a plain chain on one line before it snakes
 CLEARANCE = 2.0  # px between an edge and a node it passes (the metric forgives 1 px)
+# A column of 10 default 40 px circles shrinks to 36 px on the 540 px the canvas leaves, still
+# room for a two-character label ("h1"); 12 shrink to 30 px, where it no longer fits.
+WIDE = 10  # the widest layer drawn in full
+SHOWN = 3  # units drawn before a collapsed layer's marker (the last unit comes after it)
+MAX_UNITS = 1_000_000  # the widest layer a network may declare (vocabularies reach ~256k)
+MARKER_SHAPE = "round rectangle"  # reads as a note among the units, not as one more unit
+MARKER_FILL: RGB = (255, 255, 255)
+MARKER_SCALES = (0.65, 0.6, 0.55)  # label scales tried for a marker, largest first
+_MARKER = re.compile(r"\s*(?:\.{2,}|…|⋮)\s*(\d{1,3}(?:,\d{3}){1,2}|\d{1,9})\s*")
 
 
 @dataclass(frozen=True)
@@ -53,34 +71,75 @@ class _Slot:
     n_cross: int
 
 
+def drawn(units: int) -> int:
+    """Nodes drawn for a layer of `units`: all of them, or SHOWN, the marker and the last."""
+    return units if units <= WIDE else SHOWN + 2
+
+
+def marker_label(units: int) -> str:
+    """ "... 784", "... 4096", "... 50,000": thousands separated from five digits on."""
+    return f"... {units:,}" if units >= 10_000 else f"... {units}"
+
+
+def marker_units(label: str) -> int | None:
+    """The size a marker states ("... 784" -> 784, "... 50,000"; also "…", "⋮"), else None."""
+    found = _MARKER.fullmatch(label)
+    return int(found.group(1).replace(",", "")) if found else None
+
+
+def check_layers(layers: Sequence[int]) -> None:
+    """DiagramError when a network is more than a diagram draws, even with wide layers collapsed."""
+    widest = max(layers, default=0)
+    if widest > MAX_UNITS:
+        raise DiagramError(f"a layer of {widest:,} units is over the limit of {MAX_UNITS:,}")
+    n = sum(map(drawn, layers))
+    if n > MAX_NODES:
+        collapsed = " even with its wide layers collapsed" if widest > WIDE else ""
+        raise DiagramError(
+            f"this diagram would have {n} nodes{collapsed}; the limit is {MAX_NODES}"
+        )
+
+
 def layout(sketch: Sketch) -> Diagram:
     """The node list of a sketch (see the module docstring for the rules)."""
-    n = sketch.n_nodes
+    if sketch.kind == "network":
+        check_layers(sketch.layers)
+        slots, targets, labels, markers = _network(sketch)
+        counts = tuple(map(drawn, sketch.layers))
+        return _place(sketch, slots, targets, labels, NETWORK_GAPS, counts, markers)
+    n = len(sketch.steps)
     if n > MAX_NODES:
         raise DiagramError(f"this diagram would have {n} nodes; the limit is {MAX_NODES}")
     if n == 0:
         raise DiagramError("the sketch has no layers and no steps")
-    if sketch.kind == "network":
-        slots, targets, labels = _network(sketch)
-        return _place(sketch, slots, targets, labels, NETWORK_GAPS, sketch.layers)
     slots, targets, labels = _flow(sketch)
-    return _place(sketch, slots, targets, labels, FLOW_GAPS, ())
+    return _place(sketch, slots, targets, labels, FLOW_GAPS, (), set())
 
 
-def _network(sketch: Sketch) -> tuple[list[_Slot], list[tuple[int, ...]], list[str]]:
+def _network(
+    sketch: Sketch,
+) -> tuple[list[_Slot], list[tuple[int, ...]], list[str], set[int]]:
+    """Slots, targets and labels of the drawn nodes, and the indices of the markers."""
     slots: list[_Slot] = []
     targets: list[tuple[int, ...]] = []
     labels: list[str] = []
+    markers: set[int] = set()
+    counts = [drawn(units) for units in sketch.layers]
     first = 0
-    for i, size in enumerate(sketch.layers):
+    for i, units in enumerate(sketch.layers):
+        size = counts[i]
         after = first + size
-        following = sketch.layers[i + 1] if i + 1 < len(sketch.layers) else 0
+        following = counts[i + 1] if i + 1 < len(counts) else 0
         for j in range(size):
             slots.append(_Slot(i, j, size))
             targets.append(tuple(range(after, after + following)))
-            labels.append(sketch.labels[i] if sketch.labels else "")
+            if size < units and j == SHOWN:
+                markers.add(len(labels))
+                labels.append(marker_label(units))
+            else:
+                labels.append(sketch.labels[i] if sketch.labels else "")
         first = after
-    return slots, targets, labels
+    return slots, targets, labels, markers
 
 
 def _flow(sketch: Sketch) -> tuple[list[_Slot], list[tuple[int, ...]], list[str]]:
@@ -247,21 +306,35 @@ def _centres(count: int, pitch: float, middle: float) -> list[int]:
     return [round(middle + (i - (count - 1) / 2) * pitch) for i in range(count)]
 
 
+def _spread(a: int, b: int, pitch_a: float, pitch_b: float) -> float:
+    """Cross distance between the far ends of neighbouring layers of a and b nodes."""
+    if pitch_a == pitch_b:  # the expression of equal pitches, bit for bit
+        return (a - 1 + b - 1) / 2 * pitch_a
+    return (a - 1) / 2 * pitch_a + (b - 1) / 2 * pitch_b
+
+
 def _clear_fans(
-    layers: Sequence[int], size: tuple[int, int], main: float, cross: float, round_: bool
+    layers: Sequence[int],
+    size: tuple[int, int],
+    main: float,
+    pitches: Sequence[float],
+    round_: bool,
 ) -> tuple[int, int]:
     """Shrink nodes until no full connection between two layers grazes a neighbour node.
 
     The closest call is the edge from one end of a layer to the far end of the next: it
-    leaves its source next to the source's neighbour, at distance main * cross / length
-    from that neighbour's centre. The node's extent across the edge must stay below that.
+    leaves its source next to the source's neighbour (or reaches its target next to the
+    target's), at distance main * cross / length from that neighbour's centre, cross being
+    the smaller cross pitch of the two layers. The node's extent across the edge must stay
+    below that.
     """
     half_m, half_c = size[0] / 2, size[1] / 2
     worst = 1.0
-    for a, b in zip(layers, layers[1:], strict=False):
+    for i, (a, b) in enumerate(zip(layers, layers[1:], strict=False)):
         if max(a, b) < 2:
             continue
-        spread = (a - 1 + b - 1) / 2 * cross
+        spread = _spread(a, b, pitches[i], pitches[i + 1])
+        cross = min(p for n, p in ((a, pitches[i]), (b, pitches[i + 1])) if n >= 2)
         length = math.hypot(main, spread)
         room = main * cross / length - CLEARANCE
         nm, nc = spread / length, main / length  # the edge's normal, in (main, cross)
@@ -272,6 +345,26 @@ def _clear_fans(
     return max(1, math.floor(size[0] * worst)), max(1, math.floor(size[1] * worst))
 
 
+def _cross_pitches(
+    layers: Sequence[int],
+    markers: dict[int, str],
+    size: tuple[int, int],
+    pitch: float,
+    room: float,
+    right: bool,
+) -> list[float]:
+    """Cross pitch per layer: `pitch`, but collapsed layers (markers: layer index: the marker's
+    label) spread their nodes, all alike, to span at least as far as the tallest full layer
+    (784 inputs must not look fewer than 10 outputs) and to leave each marker room for one
+    line of text beside its neighbours; all within `room` (the cross length less a node)."""
+    tallest = max((n - 1 for i, n in enumerate(layers) if i not in markers), default=0)
+    boxes = [_label_boxes(label)[0] for label in markers.values()]
+    text = max((box[1] if right else box[0] for box in boxes), default=0)
+    text = text / 2 + size[1] / 2 + _required_gap(*size)
+    wide = max(pitch, min(room / (SHOWN + 1), max(tallest * pitch / (SHOWN + 1), text)))
+    return [wide if i in markers else pitch for i in range(len(layers))]
+
+
 def _place(
     sketch: Sketch,
     slots: Sequence[_Slot],
@@ -279,6 +372,7 @@ def _place(
     labels: Sequence[str],
     gaps: _Gaps,
     layers: Sequence[int],
+    markers: set[int],
 ) -> Diagram:
     right = sketch.direction == "right"
     lengths = (CANVAS_W - 2 * MARGIN, CANVAS_H - 2 * MARGIN)[:: 1 if right else -1]
@@ -289,31 +383,169 @@ def _place(
     least = _required_gap(*size)
     main_pitch = _pitch(counts[0], lengths[0], size[0], least, gaps.main(size[0]))
     cross_pitch = _pitch(counts[1], lengths[1], size[1], least, gaps.cross(size[1]))
-    if layers and _clear_fans(layers, size, main_pitch, cross_pitch, round_) != size:
+    collapsed = {slots[i].main: labels[i] for i in markers}
+    pitches = _cross_pitches(layers, collapsed, size, cross_pitch, lengths[1] - size[1], right)
+    if layers and _clear_fans(layers, size, main_pitch, pitches, round_) != size:
         main_pitch = _pitch(counts[0], lengths[0], size[0], least, lengths[0])  # spread out
-        size = _clear_fans(layers, size, main_pitch, cross_pitch, round_)
+        size = _clear_fans(layers, size, main_pitch, pitches, round_)
+    boxes: dict[int, tuple[int, int] | None] = {}
+    if markers:
+        where = {i: (slots[i].main, labels[i]) for i in markers}
+        room = _Markers(where, size, layers, lengths[0], right, round_)
+        widest = _pitch(counts[0], lengths[0], size[0], least, lengths[0])
+        tallest = (lengths[1] - size[1]) / (SHOWN + 1)
+        main_pitch, pitches, boxes = room.fit((main_pitch, widest), (pitches, tallest))
     main_at = _centres(counts[0], main_pitch, MARGIN + lengths[0] / 2)
     width, height = size if right else size[::-1]
-    across = {
-        n: _centres(n, cross_pitch, MARGIN + lengths[1] / 2) for n in {s.n_cross for s in slots}
-    }
+    across: dict[tuple[int, float], list[int]] = {}
     nodes = []
     for i, slot in enumerate(slots):
-        cross = across[slot.n_cross][slot.cross]
+        pitch = pitches[slot.main] if layers else cross_pitch
+        if (slot.n_cross, pitch) not in across:
+            across[slot.n_cross, pitch] = _centres(slot.n_cross, pitch, MARGIN + lengths[1] / 2)
+        cross = across[slot.n_cross, pitch][slot.cross]
         x, y = (main_at[slot.main], cross) if right else (cross, main_at[slot.main])
-        nodes.append(
-            Node(
-                id=i,
-                x=x,
-                y=y,
-                shape=sketch.shape,
-                width=width,
-                height=height,
-                line_style=sketch.line_style,
-                fill=sketch.fill,
-                line_color=sketch.line_color,
-                targets=targets[i],
-                label=labels[i],
-            )
+        node = Node(
+            id=i,
+            x=x,
+            y=y,
+            shape=sketch.shape,
+            width=width,
+            height=height,
+            line_style=sketch.line_style,
+            fill=sketch.fill,
+            line_color=sketch.line_color,
+            targets=targets[i],
+            label=labels[i],
         )
+        box = boxes.get(i)
+        if box is not None:
+            w, h = box if right else box[::-1]
+            node = node.moved(shape=MARKER_SHAPE, width=w, height=h, fill=MARKER_FILL)
+        nodes.append(node)
     return Diagram(tuple(nodes))
+
+
+MAIN_TRIES = 8  # main pitches tried for markers, from the preferred one to the widest
+CROSS_TRIES = 4  # cross pitches of collapsed layers tried, from theirs to the tallest
+
+Box = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class _Markers:
+    """A network's markers (node index: (layer, label)) and what surrounds them: the units'
+    (main, cross) size, the drawn layer sizes, the main axis's length, the direction and
+    whether the units are round."""
+
+    where: dict[int, tuple[int, str]]
+    size: tuple[int, int]
+    layers: Sequence[int]
+    length: int
+    right: bool
+    round_: bool
+
+    def fit(
+        self, main: tuple[float, float], cross: tuple[list[float], float]
+    ) -> tuple[float, list[float], dict[int, Box | None]]:
+        """(main pitch, cross pitches, marker boxes) where every marker shows its label.
+
+        main: the preferred and the widest main pitch; cross: the cross pitch of each layer
+        and the tallest a collapsed layer may take. Layers move apart first, then collapsed
+        layers grow taller, as long as the units' fans stay clear. Where no try fits every
+        marker, the one that fits most; a marker without a box (None) keeps the units'
+        shape and size, and its label will not be readable.
+        """
+        (preferred, widest), (pitches, tallest) = main, cross
+        collapsed = {layer for layer, _ in self.where.values()}
+        best: tuple[float, list[float], dict[int, Box | None]] = (
+            preferred,
+            pitches,
+            dict.fromkeys(self.where),
+        )
+        for j in range(CROSS_TRIES + 1):
+            grown = [
+                max(p, p + (tallest - p) * j / CROSS_TRIES) if i in collapsed else p
+                for i, p in enumerate(pitches)
+            ]
+            for k in range(MAIN_TRIES + 1):
+                pitch = preferred + (widest - preferred) * k / MAIN_TRIES
+                if _clear_fans(self.layers, self.size, pitch, grown, self.round_) != self.size:
+                    continue
+                main_at = _centres(len(self.layers), pitch, MARGIN + self.length / 2)
+                boxes = {
+                    i: self._box(label, at, pitch, grown, main_at)
+                    for i, (at, label) in self.where.items()
+                }
+                if _shown(boxes) > _shown(best[2]):
+                    best = (pitch, grown, boxes)
+                if _shown(boxes) == len(boxes):
+                    return best
+        return best
+
+    def _box(
+        self,
+        label: str,
+        layer: int,
+        pitch: float,
+        pitches: Sequence[float],
+        main_at: Sequence[int],
+    ) -> Box | None:
+        """The (main, cross) extent of a marker: its label at the largest of MARKER_SCALES
+        that keeps every guarantee, on one line or two, never smaller than a unit."""
+        for width, height in _label_boxes(label):
+            main, cross = (width, height) if self.right else (height, width)
+            ext = (max(main, self.size[0]), max(cross, self.size[1]))
+            if self._holds(ext, layer, pitch, pitches, main_at[layer]):
+                return ext
+        return None
+
+    def _holds(
+        self, ext: Box, layer: int, pitch: float, pitches: Sequence[float], centre: int
+    ) -> bool:
+        """Does a marker of (main, cross) extent `ext` keep every guarantee of the layout?
+
+        ext is at least the units' size, so its short side is theirs: it needs their gap.
+        Beside it are units one cross pitch away; along the main axis, the neighbouring
+        layers' units and markers. The edges that pass it closest leave (or reach) the units
+        next to it at the steepest slope of the fan: the test of `_clear_fans`, for a box.
+        """
+        least = _required_gap(*self.size)
+        half_m, half_c = ext[0] / 2, ext[1] / 2
+        near = pitches[layer]
+        if near - half_c - self.size[1] / 2 < least:
+            return False
+        # The end layers sit at the margin once layers spread out: a marker may use half of it.
+        if centre - half_m < MARGIN / 2 or centre + half_m > MARGIN * 1.5 + self.length:
+            return False
+        for other in (layer - 1, layer + 1):
+            if not 0 <= other < len(self.layers):
+                continue
+            if pitch - half_m - max(half_m, self.size[0] / 2) < least:
+                return False
+            a, b = self.layers[layer], self.layers[other]
+            spread = _spread(a, b, near, pitches[other])
+            room = pitch * near - CLEARANCE * math.hypot(pitch, spread)
+            if half_m * spread + half_c * pitch > room:  # both sides times the edge's length
+                return False
+        return True
+
+
+def _shown(boxes: dict[int, Box | None]) -> int:
+    return sum(box is not None for box in boxes.values())
+
+
+@lru_cache(maxsize=256)
+def _label_boxes(label: str) -> tuple[tuple[int, int], ...]:
+    """(width, height) of the smallest MARKER_SHAPE boxes that show `label`, per scale in
+    MARKER_SCALES: on one line, then split into two ("..." over the count)."""
+    words = label.split()
+    boxes = []
+    for scale in MARKER_SCALES:
+        for lines in ((" ".join(words),), (words[0], " ".join(words[1:]))):
+            width = max(text_width(line, scale) for line in lines) + 2 * RECT_PAD
+            height = math.ceil(text_block(len(lines), scale)[0]) + 2 * RECT_PAD
+            while not fit_label(label, width, height, MARKER_SHAPE).fits:  # rounding: 1-2 px
+                width, height = width + 1, height + 1
+            boxes.append((width, height))
+    return tuple(boxes)

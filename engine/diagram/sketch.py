@@ -23,6 +23,17 @@ MAX_SIZE = 1000  # a bigger preferred size is meaningless on a 1000 x 600 canvas
 _KEY_LINE = re.compile(r"^\s*[-*]?\s*([A-Za-z_ ]+?)\s*[:=]\s*(.*?)\s*$")
 _SKETCH_LINE = re.compile(r"^\s*[-*]?\s*(layers|steps)\s*[:=]", re.IGNORECASE | re.MULTILINE)
 _INT = re.compile(r"-?\d+")
+HUGE = 10**12  # any number longer than 12 digits reads as this (int() refuses 4,300+ digits)
+
+
+def _int(token: str) -> int:
+    """A number token as an int, capped, so a model that writes 5,000 digits gets a clear
+    "too large" from the layout instead of Python's digit-limit ValueError."""
+    digits = token.lstrip("-")
+    value = int(digits) if len(digits) <= 12 else HUGE
+    return -value if token.startswith("-") else value
+
+
 _SIZE = re.compile(r"(\d+)\s*(?:[x×*,]|\s)\s*(\d+)", re.IGNORECASE)
 _HEX = re.compile(r"#([0-9a-f]{6})\b", re.IGNORECASE)
 _SHAPE_WORDS = (
@@ -168,7 +179,7 @@ def _build(
 
 
 def _layers(line: int, value: str, problems: list[Problem]) -> tuple[int, ...]:
-    sizes = [int(t) for t in re.findall(r"\d+", value)]
+    sizes = [_int(t) for t in re.findall(r"\d+", value)]
     if not sizes or any(n < 1 for n in sizes):
         problems.append(Problem("bad layers", "layers must be positive whole numbers", line))
         return ()
@@ -188,7 +199,7 @@ def _steps(line: int, value: str, problems: list[Problem]) -> tuple[str, ...]:
 def _edges(line: int, value: str, n: int, problems: list[Problem]) -> tuple[tuple[int, int], ...]:
     edges: list[tuple[int, int]] = []
     for run in re.findall(r"\d+(?:\s*-*>\s*\d+)+", value):
-        ids = [int(t) for t in _INT.findall(run)]
+        ids = [_int(t) for t in _INT.findall(run)]
         for a, b in zip(ids, ids[1:], strict=False):
             if not (1 <= a <= n and 1 <= b <= n) or a == b:
                 why = f"edge {a}>{b} needs two different steps between 1 and {n}"
@@ -219,7 +230,7 @@ def _shape(
     size = DEFAULT_SIZE[shape]
     match = _SIZE.search(value)
     if match:
-        w, h = int(match.group(1)), int(match.group(2))
+        w, h = _int(match.group(1)), _int(match.group(2))
         if 1 <= w <= MAX_SIZE and 1 <= h <= MAX_SIZE:
             size = (w, h)
         else:
@@ -245,7 +256,7 @@ def _color(line: int | None, value: str, default: RGB, problems: list[Problem]) 
     if hexa:
         h = hexa.group(1)
         return (int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16))
-    numbers = [int(t) for t in _INT.findall(value)]
+    numbers = [_int(t) for t in _INT.findall(value)]
     if len(numbers) < 3:
         problems.append(Problem("bad colour", "a colour is three numbers R G B", line))
         return default
