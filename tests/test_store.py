@@ -2,9 +2,11 @@
 
 import asyncio
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
 
 import aiosqlite
+import numpy as np
 import pytest
 
 from engine.store import Store
@@ -187,15 +189,61 @@ async def test_promotion_and_rollback_move_the_served_version(tmp_path: Path) ->
 async def test_jobs_record_their_outcome(tmp_path: Path) -> None:
     store = await Store.open(tmp_path)
     try:
+        assert await store.jobs.last_part("embeddings", "trained") is None
         a = await store.jobs.create("embeddings", "schedule")
         await store.jobs.start(a)
-        await store.jobs.finish(a, {"trained": True})
+        await store.jobs.finish(a, {"trained": True, "snapshot": 1.0})
         b = await store.jobs.create("embeddings", "admin")
         await store.jobs.finish(b, {"trained": False})
         c = await store.jobs.create("cnn", "admin")
         await store.jobs.fail(c, "boom")
-        assert (await store.jobs.last_done("embeddings"))["id"] == b
-        assert (await store.jobs.last_done("embeddings", flag="trained"))["id"] == a
-        assert [j["status"] for j in await store.jobs.recent()] == ["failed", "done", "done"]
+        assert await store.jobs.last_part("embeddings", "trained") == {
+            "trained": True,
+            "snapshot": 1.0,
+        }
+        # A part that ran within "all" counts too, even where another part failed.
+        d = await store.jobs.create("all", "schedule")
+        parts = {"embeddings": {"trained": True, "snapshot": 2.0}, "cnn": {"error": "x"}}
+        await store.jobs.fail(d, "cnn: x", parts)
+        assert (await store.jobs.last_part("embeddings", "trained"))["snapshot"] == 2.0
+        assert [j["status"] for j in await store.jobs.recent()] == [
+            "failed",
+            "failed",
+            "done",
+            "done",
+        ]
+    finally:
+        await store.close()
+
+
+async def test_a_users_history_is_the_stored_embedding_and_readability_of_each_rating(
+    tmp_path: Path,
+) -> None:
+    """What the kNN profile and its priors read: the values stored when the diagram was
+    served, never recomputed; diagrams without an embedding are left out."""
+    store = await Store.open(tmp_path)
+    try:
+        await store.requests.create("r1", "u", "a net 2 3 1", 3, 3)
+        png = store.images.save(b"a picture")
+        vectors = [np.full(4, k, np.float32) for k in range(3)]
+        rows = [
+            NewDiagram(f"d{k}", k, k + 1, "t", "[...]", True, True, png, vectors[k].tobytes(),
+                       cnn_readability=[4.5, None, 1.0][k])
+            for k in range(3)
+        ]  # fmt: skip
+        rows[2] = replace(rows[2], image=None, embedding=None)  # not shown: no picture
+        await store.diagrams.save_answer("r1", Answered("p", None, BASE, {}), rows)
+        await store.ratings.upsert("rater", "d1", 2)
+        await store.ratings.upsert("rater", "d0", 5)
+        await store.ratings.upsert("rater", "d2", 3)  # no embedding yet: not in the profile
+        await store.ratings.upsert("other", "d0", 1)
+        history = await store.diagrams.history("rater")
+        assert [(np.frombuffer(e, np.float32)[0], s, r) for e, s, r in history] == [
+            (1.0, 2, None),
+            (0.0, 5, 4.5),
+        ]  # oldest rating first
+        await store.ratings.upsert("rater", "d1", 4)  # a changed rating moves to the end
+        assert [s for _, s, _ in await store.diagrams.history("rater")] == [5, 4]
+        assert (await store.diagrams.count(), await store.diagrams.count(shown_only=True)) == (3, 2)
     finally:
         await store.close()

@@ -5,7 +5,9 @@ the answer and send the next, until `--requests` are answered; requests come fro
 different users and vary in structure. Latency is the client's wall clock from sending the
 POST to having the whole JSON answer (queueing, generation, ranking, storing, PNGs in
 base64). By default an engine is started in this process on a free loopback port with a
-fresh data directory; `--url` measures a running one instead.
+fresh data directory (--model, --adapter, --device choose its model; on CUDA it generates
+through engine/llm/fast.py, as served); `--url` measures a running one instead. The table's
+title says where it ran: the card's name on a GPU, and whether the fast path answered.
 """
 
 from __future__ import annotations
@@ -41,6 +43,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--candidates", type=int, default=4)
     parser.add_argument("--top", type=int, default=3)
     parser.add_argument("--backend", choices=("pipeline", "demo"), help="in-process engine's")
+    parser.add_argument("--model", help="in-process engine's model: default, a .gguf, a folder")
+    parser.add_argument("--adapter", help="in-process engine's adapter: latest, none, v1, ...")
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), help="in-process engine's")
     parser.add_argument("--url", help="bench a running engine (needs --secret or ENGINE_SECRET)")
     parser.add_argument("--secret", help="the running engine's shared secret")
     parser.add_argument("--out", type=Path, default=Path("out/bench"), help="plot and JSON here")
@@ -80,8 +85,9 @@ async def _bench(args: argparse.Namespace, levels: list[int]) -> tuple[list[dict
     with tempfile.TemporaryDirectory(prefix="bench-engine-") as data:
         env = {"ENGINE_SECRET": secret, "ENGINE_DATA_DIR": data, "ENGINE_RETRAIN_INTERVAL_MIN": "0"}
         env |= {"ENGINE_QUEUE_MAX": str(4 * max(levels)), "ENGINE_QUEUE_MAX_PER_USER": "64"}
-        if args.backend:
-            env["ENGINE_BACKEND"] = args.backend
+        for key in ("backend", "model", "adapter", "device"):
+            if getattr(args, key):
+                env[f"ENGINE_{key.upper()}"] = getattr(args, key)
         settings = Settings.load(os.environ | env, env_file=None)
         print(f"loading the {settings.backend} backend ...", file=sys.stderr)
         backend, trainer = load_backend(settings)
@@ -95,7 +101,7 @@ async def _bench(args: argparse.Namespace, levels: list[int]) -> tuple[list[dict
             rows = [await _level(url, secret, c, args) for c in levels]
         finally:
             await runner.cleanup()
-    return rows, _device(settings.backend)
+    return rows, _device(backend)
 
 
 async def _level(url: str, secret: str, clients: int, args: argparse.Namespace) -> dict:
@@ -166,17 +172,24 @@ async def _stats(session: Any, url: str, headers: dict[str, str]) -> dict:
         return await r.json()
 
 
-def _device(backend: str) -> str:
+def _device(backend: Any) -> str:
+    """Where the in-process engine ran: the card's name on a GPU, the model, the adapter and
+    which generation path answered (engine/llm/fast.py, or the plain one it fell back to)."""
     import platform
 
-    cpu = platform.processor() or platform.machine()
-    if backend == "demo":
-        return f"CPU ({cpu}), demo backend: no language model"
+    cpu = f"CPU ({platform.processor() or platform.machine()})"
+    lm = getattr(backend, "lm", None)
+    if lm is None:
+        return f"{cpu}, demo backend: no language model"
     import torch
 
-    if torch.cuda.is_available():
-        return f"GPU {torch.cuda.get_device_name(0)}, pipeline backend"
-    return f"CPU ({cpu}), pipeline backend"
+    from engine.llm import fast
+
+    where = f"GPU {torch.cuda.get_device_name(lm.device)}" if lm.device.type == "cuda" else cpu
+    generation = (
+        "plain generation (the fast path fell back)" if fast.fallbacks else "fast generation"
+    )
+    return f"{where}, pipeline backend: {lm.name} + adapter {lm.adapter or 'none'}, {generation}"
 
 
 def _table(rows: list[dict], device: str, args: argparse.Namespace) -> None:

@@ -281,7 +281,8 @@ class Decoder:
                 self._step(b)
         torch.cuda.current_stream().wait_stream(stream)
         graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(graph):
+        # thread_local: a GPU training job on another thread may not break the capture.
+        with torch.cuda.graph(graph, capture_error_mode="thread_local"):
             logits = self._step(b)
         return graph, logits
 

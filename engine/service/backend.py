@@ -91,7 +91,10 @@ class Trainer(Protocol):
         """Quality benchmark of an adapter: the keys training/gate.py compares."""
 
     def autoencoder(self, images: list[Path], out_dir: Path) -> dict[str, Any]:
-        """Re-train the auto-encoder on these rendered diagrams into out_dir."""
+        """Fine-tune the auto-encoder in use on these served renders into out_dir. The report
+        holds both networks' held-out errors ("old_error", "new_error": ink-weighted MSE) and
+        "embeddings", the new network's N x D embedding of the images in order, which the
+        job stores and removes before saving the record."""
 
     def cnn(
         self, samples: list[tuple[Path, float]], base: Path | None, out_dir: Path

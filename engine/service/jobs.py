@@ -1,8 +1,10 @@
 """What each rebuild does. Every body returns a JSON-able result for the jobs table.
 
-Heavy work runs on the engine's jobs thread (training) or, in small chunks, on its model
-thread (embedding with the served auto-encoder), so requests keep being answered. A part the
-trainer cannot do here raises NotImplementedError and is recorded as skipped, not failed.
+Heavy work runs on the engine's jobs thread (training, and embedding with a network not yet
+served) or, in small chunks, on its model thread (embedding with the served auto-encoder), so
+requests keep being answered. A part the trainer cannot do here raises NotImplementedError and
+is recorded as skipped, not failed. Trained scorers are versions under
+<data dir>/scorers/<kind>/<stamp>/, the one in use named by current.json beside them.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from training.gate import decide
 from training.preferences import build_pairs, read_store, summary, write_jsonl
@@ -27,24 +31,51 @@ CURRENT = "current.json"
 
 
 async def embeddings(engine: Engine) -> dict[str, Any]:
-    """Re-train the auto-encoder when enough new diagrams exist, then (re-)embed."""
+    """Fine-tune the auto-encoder once enough new diagrams were shown, then fill the gaps.
+
+    "New": shown (stored with a picture) since the last fine-tune, whether or not the engine
+    switched to it: one that measured worse than the served one is kept on disk, not served,
+    and the count starts again rather than retrying on nearly the same data."""
     db, s = engine.db, engine.settings
-    last = await db.jobs.last_done("embeddings", flag="trained")
-    new = await db.diagrams.count(since=last["finished"] if last else 0.0)
-    result: dict[str, Any] = {"new_diagrams": new, "trained": False}
+    last = await db.jobs.last_part("embeddings", "trained")
+    new = await db.diagrams.count(since=last["snapshot"] if last else 0.0, shown_only=True)
+    result: dict[str, Any] = {"new_diagrams": new, "needed": s.ae_min_new_diagrams}
+    result["trained"] = False
     if new >= s.ae_min_new_diagrams:
-        todo = await db.diagrams.images(rated_only=False, missing_embedding=False)
-        out = _fresh(s.data_dir / "scorers" / "autoencoder")
-        try:
-            images = [db.images.path(h) for _, h in todo]
-            result["training"] = await engine.on_jobs(engine.trainer.autoencoder, images, out)
-            await engine.on_model(engine.backend.use_scorer, "autoencoder", out)
-            set_current_scorer(s.data_dir, "autoencoder", out)
-            result["trained"] = True
-        except NotImplementedError as e:
-            result["training"] = {"skipped": str(e)}
-    # A new auto-encoder makes every stored embedding stale; otherwise fill the gaps.
-    result["embedded"] = await _embed(engine, rated_only=False, missing_only=not result["trained"])
+        result |= await _finetune_autoencoder(engine)
+    result["embedded"] = await _embed(engine, rated_only=False, missing_only=True)
+    return result
+
+
+async def _finetune_autoencoder(engine: Engine) -> dict[str, Any]:
+    """Fine-tune on the jobs thread, which also embeds every picture with the new network;
+    switch only if its held-out reconstruction error is not worse, then rewrite every stored
+    embedding at once (never a mix of old and new in a user's profile)."""
+    db, data_dir = engine.db, engine.settings.data_dir
+    snapshot = time.time()
+    todo = await db.diagrams.images(rated_only=False, missing_embedding=False)
+    pictures = list(dict.fromkeys(h for _, h in todo))  # each picture once, oldest first
+    if len(pictures) < 2:
+        return {"training": {"skipped": "fewer than 2 pictures to learn from"}}
+    folder = _fresh(data_dir / "scorers" / "autoencoder")
+    paths = [db.images.path(h) for h in pictures]
+    try:
+        training = await engine.on_jobs(engine.trainer.autoencoder, paths, folder)
+    except NotImplementedError as e:
+        return {"training": {"skipped": str(e)}}
+    vectors = training.pop("embeddings")
+    old, new = float(training["old_error"]), float(training["new_error"])
+    result = {"trained": True, "snapshot": snapshot, "folder": str(folder)}
+    result |= {"old_error": old, "new_error": new, "switched": new <= old, "training": training}
+    if new > old:
+        return result
+    blobs = {h: np.asarray(v, np.float32).tobytes() for h, v in zip(pictures, vectors, strict=True)}
+    await engine.on_model(engine.backend.use_scorer, "autoencoder", folder)
+    set_current_scorer(data_dir, "autoencoder", folder)
+    await db.diagrams.replace_embeddings([(i, blobs[h]) for i, h in todo])
+    result["rewritten"] = len(todo)
+    # Stored since the snapshot, by the old network: cleared above, embedded now by the new.
+    result["late"] = await _embed(engine, rated_only=False, missing_only=False, since=snapshot)
     return result
 
 
@@ -128,9 +159,14 @@ BODIES: dict[str, JobBody] = {
 ALL = ("embeddings", "profiles", "cnn", "orpo")  # "all", in order (orpo builds the pairs)
 
 
-async def _embed(engine: Engine, *, rated_only: bool, missing_only: bool) -> int:
+async def _embed(
+    engine: Engine, *, rated_only: bool, missing_only: bool, since: float | None = None
+) -> int:
+    """Embed stored pictures with the served auto-encoder, a chunk at a time."""
     db = engine.db
-    todo = await db.diagrams.images(rated_only=rated_only, missing_embedding=missing_only)
+    todo = await db.diagrams.images(
+        rated_only=rated_only, missing_embedding=missing_only, since=since
+    )
     for k in range(0, len(todo), EMBED_CHUNK):
         chunk = todo[k : k + EMBED_CHUNK]
         pngs = await engine.on_jobs(lambda c=chunk: [db.images.load(h) for _, h in c])

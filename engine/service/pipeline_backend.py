@@ -14,9 +14,9 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
@@ -24,6 +24,10 @@ import numpy as np
 from engine.service.backend import Answer, Ask, Candidate, StageFn
 from engine.service.config import Settings
 
+if TYPE_CHECKING:
+    from training.train_ae import FinetuneConfig
+
+WARM_PROMPT_TOKENS = 512  # a 1,000-character description and the prompt around it
 UNKNOWN_READABILITY = 2.5  # CNN scale 0..5: the prior of a rated diagram stored without one
 
 
@@ -44,6 +48,7 @@ class PipelineBackend:
         self.temperature = temperature
         self.max_new_tokens = max_new_tokens
         self._version = "base"
+        self.warmed = 0  # batch rows the fast decoder was warmed for (warm)
         self.use_adapter("base", None)
 
     @classmethod
@@ -53,7 +58,7 @@ class PipelineBackend:
 
         lm = load(settings.model, device=settings.device, bits=settings.bits or None)
         device = str(lm.device)
-        return cls(
+        backend = cls(
             lm,
             cnn.default_model(device),
             autoencoder.default_embedder(device),
@@ -61,6 +66,8 @@ class PipelineBackend:
             settings.temperature,
             settings.max_new_tokens,
         )
+        backend.warm(settings.batch_max_candidates)
+        return backend
 
     @property
     def model_version(self) -> str:
@@ -72,6 +79,23 @@ class PipelineBackend:
         else:
             self.lm.use_adapter(version, Path(adapter))
         self._version = version
+        if self.lm.device.type == "cuda" and self.warmed:
+            self.warm(self.warmed)  # the new adapter's decoder, before a request waits for it
+
+    def warm(self, rows: int) -> None:
+        """On a GPU, build the fast decoder (adapter merged) and capture a CUDA graph for
+        every batch size up to `rows` now, so the first request does not wait ~4 s for it."""
+        from engine.llm import fast, prompt
+
+        self.warmed = rows
+        if self.lm.device.type != "cuda":
+            return
+        dec = fast.decoder(self.lm)
+        with dec.lock:  # the longest cache a request can need: graphs survive growing it
+            dec.reserve(rows, WARM_PROMPT_TOKENS + self.max_new_tokens)
+        ask = prompt.build(self.lm.tokenizer, "an MLP with 2 inputs and 1 output", None)
+        for bucket in sorted({dec.bucket(r) for r in range(1, rows + 1)}):
+            fast.decode(self.lm, [ask], bucket, max_new_tokens=2, stop=False)
 
     def use_scorer(self, kind: str, folder: Path) -> None:
         from engine.scoring import autoencoder, cnn
@@ -135,7 +159,7 @@ class PipelineBackend:
         if images:
             scores = cnn.score_images(self.cnn, images)
             vectors = self.embedder.embed(images)
-            got, conf = self._expected(ask, vectors, 1.0 + 0.8 * scores)
+            got, conf = self._expected(ask, vectors, cnn.target_to_rating(scores))
             for j, i in enumerate(drawn):
                 readable[i], embeddings[i] = scores[j], vectors[j]
                 expected[i], confidence[i] = got[j], conf[j]
@@ -178,11 +202,14 @@ class PipelineBackend:
     def _expected(
         self, ask: Ask, vectors: np.ndarray, prior: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
+        from engine.scoring.cnn import target_to_rating
         from engine.scoring.knn import expected_ratings
 
         if len(ask.ratings) == 0 or ask.rated.shape[1] != vectors.shape[1]:
             return prior, np.zeros(len(prior))  # no history (or one from an older embedder)
-        rated_prior = 1.0 + 0.8 * np.nan_to_num(ask.rated_readability, nan=UNKNOWN_READABILITY)
+        # Each rating's prior: the CNN readability stored when that diagram was served.
+        stored = np.nan_to_num(ask.rated_readability, nan=UNKNOWN_READABILITY)
+        rated_prior = target_to_rating(stored)
         # The embedding is blocks (AE latent + descriptors); kNN runs per block.
         blocks = self.embedder.blocks
         got = expected_ratings(ask.rated, ask.ratings, vectors, prior, rated_prior, blocks)
@@ -192,8 +219,9 @@ class PipelineBackend:
 class PipelineTrainer:
     """Rebuilds for the pipeline backend, each on its own copy of what it trains."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, ae: FinetuneConfig | None = None) -> None:
         self.settings = settings
+        self.ae = ae  # auto-encoder fine-tuning; None: FinetuneConfig's defaults
         self._lm: Any = None
 
     def evaluate(self, adapter: str | None) -> dict[str, float]:
@@ -230,10 +258,20 @@ class PipelineTrainer:
         return summary
 
     def autoencoder(self, images: list[Path], out_dir: Path) -> dict[str, Any]:
-        raise NotImplementedError(
-            "re-training the auto-encoder on served diagrams is not wired (it trains on"
-            " synthetic renders: diagrammer train ae)"
-        )
+        """Fine-tune the auto-encoder in use (training/train_ae.py finetune) on these served
+        renders, oldest first, into out_dir. The report holds both networks' held-out errors
+        ("old_error", "new_error") and, under "embeddings", the new one's embedding of every
+        image (N x D float32, in order) for the caller to store: not JSON."""
+        from engine.scoring import autoencoder
+        from engine.service.jobs import current_scorers
+        from training.train_ae import FinetuneConfig, finetune
+
+        base = current_scorers(self.settings.data_dir).get("autoencoder", autoencoder.DEFAULT_DIR)
+        device = None if self.settings.device == "auto" else self.settings.device
+        seed = time.time_ns() % 2**31  # fresh synthetic diagrams each time
+        cfg = replace(self.ae or FinetuneConfig(), seed=seed, device=device)
+        vectors, report = finetune(base, images, out_dir, cfg, log=lambda line: None)
+        return report | {"base": str(base), "embeddings": vectors}
 
     def cnn(
         self, samples: list[tuple[Path, float]], base: Path | None, out_dir: Path

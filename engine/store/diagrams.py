@@ -95,8 +95,10 @@ class Diagrams:
     async def image(self, diagram_id: str) -> str | None:
         return await self.db.scalar("SELECT image FROM diagrams WHERE id = ?", (diagram_id,))
 
-    async def count(self, since: float = 0.0) -> int:
+    async def count(self, since: float = 0.0, shown_only: bool = False) -> int:
+        """Diagrams stored after `since`; shown_only: those with a picture."""
         sql = "SELECT COUNT(*) FROM diagrams WHERE created > ?"
+        sql += " AND image IS NOT NULL" if shown_only else ""
         return int(await self.db.scalar(sql, (since,)))
 
     async def history(self, user_id: str) -> list[tuple[bytes, int, float | None]]:
@@ -110,17 +112,35 @@ class Diagrams:
         )
         return [(r[0], r[1], r[2]) for r in rows]
 
-    async def images(self, *, rated_only: bool, missing_embedding: bool) -> list[tuple[str, str]]:
-        """(diagram id, image hash) of rendered diagrams, to (re-)embed."""
+    async def images(
+        self, *, rated_only: bool, missing_embedding: bool, since: float | None = None
+    ) -> list[tuple[str, str]]:
+        """(diagram id, image hash) of rendered diagrams, oldest first, to (re-)embed;
+        since: only those stored after that time."""
         sql = "SELECT d.id, d.image FROM diagrams d WHERE d.image IS NOT NULL"
+        params: tuple[float, ...] = ()
         if rated_only:
             sql += " AND EXISTS (SELECT 1 FROM ratings r WHERE r.diagram_id = d.id)"
         if missing_embedding:
             sql += " AND d.embedding IS NULL"
-        return [(r[0], r[1]) for r in await self.db.fetchall(sql + " ORDER BY d.created")]
+        if since is not None:
+            sql += " AND d.created > ?"
+            params = (since,)
+        rows = await self.db.fetchall(sql + " ORDER BY d.created, d.position", params)
+        return [(r[0], r[1]) for r in rows]
 
     async def set_embeddings(self, embeddings: list[tuple[str, bytes]]) -> None:
         async with self.db.transaction() as conn:
+            await conn.executemany(
+                "UPDATE diagrams SET embedding = ? WHERE id = ?",
+                [(blob, diagram_id) for diagram_id, blob in embeddings],
+            )
+
+    async def replace_embeddings(self, embeddings: list[tuple[str, bytes]]) -> None:
+        """After a switch of auto-encoder: these embeddings, and none for every other diagram
+        (from the old one), in one transaction, so no row mixes the two."""
+        async with self.db.transaction() as conn:
+            await conn.execute("UPDATE diagrams SET embedding = NULL")
             await conn.executemany(
                 "UPDATE diagrams SET embedding = ? WHERE id = ?",
                 [(blob, diagram_id) for diagram_id, blob in embeddings],

@@ -55,15 +55,20 @@ class Jobs:
         rows = await self.db.fetchall("SELECT * FROM jobs ORDER BY id DESC LIMIT ?", (limit,))
         return [_as_dict(r) for r in rows]
 
-    async def last_done(self, what: str, flag: str | None = None) -> dict[str, Any] | None:
-        """The newest finished job of this kind; with `flag`, one whose result has it true."""
-        sql = "SELECT * FROM jobs WHERE what = ? AND status = 'done'"
-        params: tuple[Any, ...] = (what,)
-        if flag is not None:
-            sql += " AND json_extract(result, '$.' || ?) = 1"
-            params += (flag,)
-        row = await self.db.fetchone(sql + " ORDER BY id DESC LIMIT 1", params)
-        return None if row is None else _as_dict(row)
+    async def last_part(self, part: str, flag: str) -> dict[str, Any] | None:
+        """The newest result of `part` whose `flag` is true, whether it ran alone or within
+        an "all" job (even one that failed in another part)."""
+        row = await self.db.fetchone(
+            "SELECT what, result FROM jobs WHERE"
+            " (what = ? AND json_extract(result, '$.' || ?) = 1)"
+            " OR (what = 'all' AND json_extract(result, '$.' || ? || '.' || ?) = 1)"
+            " ORDER BY id DESC LIMIT 1",
+            (part, flag, part, flag),
+        )
+        if row is None:
+            return None
+        result = json.loads(row["result"])
+        return result if row["what"] == part else result[part]
 
 
 def _as_dict(row: sqlite3.Row) -> dict[str, Any]:
