@@ -188,3 +188,15 @@ def test_numbers_of_thousands_of_digits_are_refused_clearly_not_crashed():
     for text in (f"steps: a | b\nedges: 1>{huge}", f"layers: 2 3\nfill: {huge} 1 1"):
         result = to_diagram(text)
         assert result.diagram.nodes and result.problems
+
+
+def test_thousands_separators_in_layers_join_the_number():
+    from engine.diagram.sketch import parse_sketch
+
+    # A group of three digits with a leading zero is never a layer of its own.
+    assert parse_sketch("layers: 10 000")[0].layers == (10000,)
+    assert parse_sketch("layers: 10,000")[0].layers == (10000,)
+    assert parse_sketch("layers: 784 128 10 000")[0].layers == (784, 128, 10000)
+    assert parse_sketch("layers: 1 000 000 5")[0].layers == (1000000, 5)
+    assert parse_sketch("layers: 3 5 2")[0].layers == (3, 5, 2)  # plain lists unchanged
+    assert parse_sketch("layers: 100 200")[0].layers == (100, 200)

@@ -179,7 +179,14 @@ def _build(
 
 
 def _layers(line: int, value: str, problems: list[Problem]) -> tuple[int, ...]:
-    sizes = [_int(t) for t in re.findall(r"\d+", value)]
+    sizes: list[int] = []
+    for t in re.findall(r"\d+", value):
+        # "10 000" or "10,000": a 3-digit group with a leading zero can't be a layer of its
+        # own, so it continues the number before it (a thousands separator).
+        if sizes and len(t) == 3 and t[0] == "0":
+            sizes[-1] = _int(str(sizes[-1]) + t)
+        else:
+            sizes.append(_int(t))
     if not sizes or any(n < 1 for n in sizes):
         problems.append(Problem("bad layers", "layers must be positive whole numbers", line))
         return ()
