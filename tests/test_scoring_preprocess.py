@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from engine.diagram.model import CANVAS_H, CANVAS_W
-from engine.scoring.preprocess import INPUT_H, INPUT_W, to_batch, to_input
+from engine.scoring.preprocess import INPUT_H, INPUT_W, check_size, shrink, to_batch, to_input
 
 
 def _canvas() -> np.ndarray:
@@ -58,3 +58,23 @@ def test_an_image_already_at_input_size_is_only_scaled() -> None:
 def test_wrong_images_are_refused(bad: np.ndarray) -> None:
     with pytest.raises(ValueError):
         to_input(bad)
+
+
+def test_a_larger_input_size_is_an_exact_box_average() -> None:
+    # 250 x 150 is a quarter of the canvas: each input pixel is the mean of a 4 x 4 block.
+    rng = np.random.default_rng(2)
+    blocks = rng.integers(0, 256, (150, 250, 3), dtype=np.uint8)
+    image = np.repeat(np.repeat(blocks, 4, axis=0), 4, axis=1)
+    x = to_input(image, (250, 150))
+    assert x.shape == (3, 150, 250)
+    np.testing.assert_allclose(x, blocks.transpose(2, 0, 1) / 255.0, atol=1e-7)
+    assert shrink(image, (250, 150)).dtype == np.uint8
+    assert to_batch([image, image], (250, 150)).shape == (2, 3, 150, 250)
+    assert to_batch([], (250, 150)).shape == (0, 3, 150, 250)
+
+
+@pytest.mark.parametrize("size", [(250, 151), (100, 100), (5, 3)])
+def test_sizes_that_distort_the_canvas_are_refused(size: tuple[int, int]) -> None:
+    with pytest.raises(ValueError):
+        check_size(size)
+    assert check_size((500, 300)) == (500, 300)

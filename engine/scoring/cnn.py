@@ -1,8 +1,9 @@
 """CNN readability: a small conv net over the whole rendered image -> a score on 0..5.
 
-Input is engine/scoring/preprocess.py's 3 x 96 x 160 RGB tensor, inverted so that ink, not
-paper, is the signal. Four stride-2 conv blocks (conv, batch norm, ReLU)
-see the image down to 6 x 10 cells; global average and max pooling then keep both "how
+Input is engine/scoring/preprocess.py's 3 x H x W RGB tensor at the model's own input size
+(config.json "input"; 160 x 96 for the first model), inverted so that ink, not paper, is the
+signal. Stride-2 conv blocks (conv, batch norm, ReLU; a second conv from the third level on)
+see the image down to a coarse grid; global average and max pooling then keep both "how
 cluttered is it overall" and "is there one bad spot" (an overlap, a node off the canvas).
 The output is 5 * sigmoid, so it can never leave 0..5 (5 x the geometric readability).
 
@@ -21,16 +22,18 @@ import torch
 from torch import nn
 
 from engine.scoring import weights
-from engine.scoring.preprocess import to_batch
+from engine.scoring.preprocess import DEFAULT_SIZE, Size, check_size, to_batch
 
 DEFAULT_DIR = weights.MODELS_DIR / "cnn"
 SCALE = 5.0
 
 
 class ReadabilityCNN(nn.Module):
-    def __init__(self, width: int = 16) -> None:
+    def __init__(self, width: int = 16, size: Size = DEFAULT_SIZE, levels: int = 4) -> None:
+        """`levels` stride-2 blocks of width, 2, 3, 4, 4, ... x width channels; `size` is the
+        (width, height) its inputs are preprocessed to (the net itself takes any size)."""
         super().__init__()
-        chans = [3, width, 2 * width, 3 * width, 4 * width]
+        chans = [3, *(width * min(k + 1, 4) for k in range(levels))]
         blocks: list[nn.Module] = []
         for level, (cin, cout) in enumerate(zip(chans, chans[1:], strict=False)):
             blocks += _conv(cin, cout, stride=2)
@@ -40,7 +43,7 @@ class ReadabilityCNN(nn.Module):
         self.head = nn.Sequential(
             nn.Linear(2 * chans[-1], 64), nn.ReLU(inplace=True), nn.Linear(64, 1)
         )
-        self.width = width
+        self.width, self.levels, self.input_size = width, levels, check_size(size)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """N x 3 x H x W in 0..1 -> N scores in 0..5."""
@@ -69,12 +72,18 @@ def target_to_rating(scores: np.ndarray | Sequence[float]) -> np.ndarray:
 
 
 def save(model: ReadabilityCNN, folder: Path, info: dict | None = None) -> None:
-    weights.save(model, {"width": model.width, **(info or {})}, folder)
+    shape = {"width": model.width, "levels": model.levels, "input": list(model.input_size)}
+    weights.save(model, {**shape, **(info or {})}, folder)
 
 
 def load(folder: Path = DEFAULT_DIR, device: str | torch.device | None = None) -> ReadabilityCNN:
+    """A saved model; configs that name no input size or levels are the first model's."""
     state, config = weights.load(folder)
-    model = ReadabilityCNN(width=int(config["width"]))
+    model = ReadabilityCNN(
+        width=int(config["width"]),
+        size=tuple(config.get("input", DEFAULT_SIZE)),
+        levels=int(config.get("levels", 4)),
+    )
     model.load_state_dict(state)
     return model.to(weights.pick_device(device)).eval()
 
@@ -98,8 +107,8 @@ def score_batch(model: ReadabilityCNN, batch: np.ndarray, batch_size: int = 64) 
 
 
 def score_images(model: ReadabilityCNN, images: Sequence[np.ndarray]) -> np.ndarray:
-    """HxWx3 uint8 RGB renders -> N scores in 0..5."""
-    return score_batch(model, to_batch(images))
+    """HxWx3 uint8 RGB renders -> N scores in 0..5 (preprocessed at the model's input size)."""
+    return score_batch(model, to_batch(images, model.input_size))
 
 
 def finetune_on_ratings(
@@ -121,7 +130,7 @@ def finetune_on_ratings(
         raise ValueError(f"{len(images)} images but {len(ratings)} ratings")
     if not images:
         return []
-    x = torch.from_numpy(to_batch(images))
+    x = torch.from_numpy(to_batch(images, model.input_size))
     y = torch.from_numpy(rating_to_target(ratings))
     device = next(model.parameters()).device
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
