@@ -1,9 +1,14 @@
 """Per-user expected rating: kNN over the user's own ratings, shrunk toward a prior."""
 
+from dataclasses import replace
+from pathlib import Path
+
 import numpy as np
 import pytest
 
-from engine.scoring.knn import K, expected_ratings
+from engine.scoring import population
+from engine.scoring.knn import LAMBDA, K, Population, expected_ratings, fit, predict
+from engine.scoring.population import History
 
 RED, BLUE = np.array([1.0, 0.0]), np.array([0.0, 1.0])
 
@@ -96,3 +101,81 @@ def test_taste_adds_up_over_blocks_where_plain_knn_cannot_extrapolate() -> None:
     plain = expected_ratings(rated, ratings, cands, prior=2.5).rating
     assert additive[0] > additive[1] > 3.0  # red circle above red square
     assert plain[0] < plain[1]  # one block: the unseen combination is only an average
+
+
+# --- what everyone's ratings teach (knn.Population, population.py) -----------------------
+
+COLOUR, SHAPE = slice(0, 2), slice(2, 4)
+
+
+def _styled(n: int, rng: np.random.Generator) -> np.ndarray:
+    """n diagrams, each one of two colours (dims 0-1) and one of two shapes (dims 2-3)."""
+    colour = np.eye(2)[rng.integers(0, 2, n)]
+    shape = np.eye(2)[rng.integers(0, 2, n)]
+    return np.hstack([colour, shape]) * 0.5
+
+
+def _histories(n_users: int, n: int, rng: np.random.Generator) -> list[History]:
+    """Users who care about colour only or about shape only (half each), prior 3."""
+    out = []
+    for u in range(n_users):
+        x = _styled(n, rng)
+        cared = x[:, COLOUR] if u % 2 == 0 else x[:, SHAPE]
+        likes = rng.normal(0, 1.5, 2)
+        ratings = 3.0 + 2 * cared @ likes + rng.normal(0, 0.4, n)
+        out.append(History(x, ratings, np.full(n, 3.0)))
+    return out
+
+
+def test_everyones_ratings_teach_which_block_a_new_user_cares_about() -> None:
+    rng = np.random.default_rng(0)
+    pop = population.learn(_histories(24, 30, rng), [COLOUR, SHAPE], noises=(0.4,))
+    assert pop.patterns is not None and pop.patterns.shape[1] == 3  # two blocks and the bias
+    # A new user who cares about colour only: after 12 ratings the shape block is shrunk
+    # far harder than the colour block, so shape noise barely moves the estimate.
+    x = _styled(12, rng)
+    ratings = 3.0 + 2 * x[:, COLOUR] @ np.array([1.5, -1.5]) + rng.normal(0, 0.4, 12)
+    taste = fit(x, ratings, 3.0, [COLOUR, SHAPE], pop)
+    assert taste.shrink[1] > 5 * taste.shrink[0]
+    plain = fit(x, ratings, 3.0, [COLOUR, SHAPE])
+    assert plain.shrink[0] == plain.shrink[1] == pytest.approx(LAMBDA)
+    loved = np.array([[0.5, 0.0, 0.5, 0.0], [0.5, 0.0, 0.0, 0.5]])  # the liked colour
+    hated = np.array([[0.0, 0.5, 0.5, 0.0]])
+    got = predict(taste, np.vstack([loved, hated]), 3.0).rating
+    assert got[0] - got[2] > 2.0 and abs(got[0] - got[1]) < 0.3
+
+
+def test_the_prior_is_calibrated_where_people_were_shown_and_kept_below() -> None:
+    pop = Population(slope=0.5, offset=2.0, floor=3.0)
+    np.testing.assert_allclose(pop.prior(np.array([5.0, 3.0, 2.0])), [4.5, 3.5, 2.5])
+    assert Population().prior(4.2) == pytest.approx(4.2)
+
+
+def test_calibration_holds_what_the_ranker_picked_on_fixed() -> None:
+    # Ratings rise 0.6 per prior point; the ranker showed what prior + expected taste put
+    # first, so among the shown a high prior goes with a low taste.
+    rng = np.random.default_rng(1)
+    prior, taste = rng.uniform(2, 5, 20_000), rng.normal(0, 1, 20_000)
+    shown = prior + taste > 5.0
+    ratings = 1.0 + 0.6 * prior + taste + rng.normal(0, 0.3, 20_000)
+    seen = [History(np.zeros((shown.sum(), 1)), ratings[shown], prior[shown])]
+    assert population.calibrate(seen).slope < 0.45  # the prior alone: biased low
+    known = [replace(seen[0], shown_expected=(prior + taste)[shown])]
+    calibrated = population.calibrate(known)
+    assert calibrated.slope == pytest.approx(0.6, abs=0.05)
+    assert calibrated.floor == pytest.approx(np.percentile(prior[shown], 5))
+
+
+def test_a_population_survives_a_round_trip_and_one_for_other_blocks_is_ignored(
+    tmp_path: Path,
+) -> None:
+    rng = np.random.default_rng(2)
+    pop = population.learn(_histories(6, 15, rng), [COLOUR, SHAPE], noises=(0.4,))
+    population.save(pop, tmp_path / "population.json")
+    back = population.load(tmp_path / "population.json")
+    assert back.slope == pop.slope and back.floor == pop.floor
+    np.testing.assert_allclose(back.patterns, pop.patterns)
+    x = _styled(8, rng)
+    ratings = rng.integers(1, 6, 8).astype(float)
+    one_block = fit(x, ratings, 3.0, None, back)  # learnt for two blocks: the default one
+    assert one_block.population == Population()

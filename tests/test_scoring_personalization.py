@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from engine.diagram.model import Diagram
 from engine.scoring import autoencoder, cnn
 from training import simulate_users as sim
 
@@ -66,3 +67,70 @@ def test_profile_scores_candidates_for_a_user_with_the_shipped_models(pool: sim.
     mine = score(images, profile)
     assert mine[0].expected - mine[1].expected > anyone[0].expected - anyone[1].expected + 1.0
     assert mine[0].confidence > 0.1
+
+
+def test_the_content_blocks_tell_arrows_from_plain_lines_where_pixels_barely_do() -> None:
+    from dataclasses import replace
+
+    from engine.diagram.layout import layout
+    from engine.diagram.render import render_array
+    from engine.diagram.sketch import Sketch
+    from engine.scoring import content
+
+    arrows = layout(Sketch(layers=(3, 5, 2), line_style="solid arrow"))
+    lines = Diagram(tuple(replace(n, line_style="solid line") for n in arrows.nodes))
+    assert content.describe(arrows).tolist() == content.describe(arrows).tolist()
+    np.testing.assert_allclose(content.describe(arrows)[content.BLOCKS["lines"]], [1, 0, 0])
+    np.testing.assert_allclose(content.describe(lines)[content.BLOCKS["lines"]], [0, 1, 0])
+    embedder = autoencoder.load(device="cpu")
+    image = embedder.embed([render_array(d) for d in (arrows, lines)])
+    both = content.combine(image, embedder.blocks, [arrows, lines])
+    blocks = content.blocks(embedder.blocks)
+    assert both.shape[1] == blocks[-1].stop == embedder.dim + content.SIZE
+    assert np.linalg.norm(both[0] - both[1]) > 5 * np.linalg.norm(image[0] - image[1])
+    assert np.linalg.norm(both[0] - both[1]) > 0.2  # two random diagrams: about 1 apart
+
+
+def test_the_content_scales_still_fit_the_generator() -> None:
+    from engine.scoring import content
+    from training.train_ae import sample_diagrams
+
+    fitted = content.fit_scales(sample_diagrams(150, seed=1, progress=False))
+    assert fitted["density_mean"] == pytest.approx(content.DENSITY_MEAN, abs=0.3)
+    for name, scale in content.SCALES.items():
+        assert fitted["scales"][name] == pytest.approx(scale, rel=0.3), name
+
+
+def test_everyones_ratings_teach_the_population_the_judged_users_get(pool: sim.Pool) -> None:
+    from engine.scoring import population
+
+    histories = sim.everyone(pool, n_users=3, seed=1, n_ratings=12, n_eval=3)
+    assert [len(h.ratings) for h in histories] == [12, 12, 12]
+    for h in histories:
+        assert np.isfinite(h.shown_expected).all()
+        assert h.embeddings.shape[1] == pool.embeddings.shape[1]
+    learnt = population.learn(histories, pool.blocks, noises=(0.6,))
+    assert learnt.fits(len(pool.blocks)) and learnt.patterns is not None
+    result = sim.simulate(
+        pool, 2, 0, progress=False, n_eval=3, checkpoints=(1, 5), population=learnt
+    )
+    assert [r["ratings"] for r in result["rows"]] == [1, 5]
+    image = sim.image_only(pool)
+    assert image.embeddings.shape[1] == image.blocks[-1].stop < pool.embeddings.shape[1]
+
+
+def test_score_with_diagrams_embeds_their_content_too() -> None:
+    from engine.diagram.layout import layout
+    from engine.diagram.render import render_array
+    from engine.diagram.sketch import Sketch
+    from engine.scoring import content
+    from engine.scoring.profile import Profile, score
+
+    looks = ((3, "circle"), (4, "rectangle"))
+    diagrams = [layout(Sketch(layers=(2, n), shape=shape)) for n, shape in looks]
+    images = [render_array(d) for d in diagrams]
+    seen = score(images, diagrams=diagrams)
+    assert all(len(s.embedding) == autoencoder.load().dim + content.SIZE for s in seen)
+    profile = Profile(np.stack([s.embedding for s in seen]), np.array([5.0, 1.0]), np.zeros(2))
+    mine = score(images, profile, diagrams=diagrams)
+    assert mine[0].expected > mine[1].expected

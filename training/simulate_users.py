@@ -26,13 +26,22 @@ rating of its top-1 against a random pick (the candidates' mean), the readabilit
 ranking (CNN) and the oracle (the best candidate); and the pairwise accuracy of the expected
 rating against the true rating, over candidate pairs of one request whose true ratings
 differ by at least PAIR_GAP.
+
+Everyone's ratings: before the judged users arrive, POPULATION_USERS other simulated users
+(hidden tastes of their own, another seed) go through the same rounds on the training
+requests, ranked with nothing learnt yet; their POPULATION_RATINGS ratings each, with the
+priors and the expected ratings they were shown with (what the store keeps), are all that
+engine/scoring/population.py learns the knn.Population from. Hidden tastes never leave User.
+
+The embedding is the engine's: the auto-encoder embedding of the render followed by the
+node list's content blocks (engine/scoring/content.py); image_only() drops the latter.
 """
 
 from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -42,8 +51,9 @@ from engine.diagram.layout import layout
 from engine.diagram.metrics import metrics
 from engine.diagram.model import CANVAS_H, CANVAS_W, Diagram
 from engine.diagram.render import render_array
-from engine.scoring import cnn, knn
+from engine.scoring import cnn, content, knn
 from engine.scoring.autoencoder import Embedder
+from engine.scoring.population import History
 from engine.scoring.rank import Candidate, rank
 
 CANDIDATES, SHOWN = 8, 3
@@ -52,6 +62,7 @@ EVAL_REQUESTS = 20
 DEGRADED_SHARE = 0.25
 BASE, QUALITY, TASTE_SD, NOISE_SD = 3.2, 3.0, 1.0, 0.5
 PAIR_GAP = 0.5
+POPULATION_USERS, POPULATION_RATINGS = 100, 50
 ATTRIBUTES = ("shape", "palette", "line", "density", "orientation")
 
 
@@ -75,8 +86,10 @@ class Pool:
     readability: np.ndarray  # geometric, 0..1
     cnn: np.ndarray  # CNN readability, 0..5
     embeddings: np.ndarray
-    blocks: tuple[slice, ...]  # the embedding's blocks (autoencoder.Embedder.blocks)
+    blocks: tuple[slice, ...]  # the embedding's blocks (content.blocks of the image ones)
     keys: list[tuple] = field(default_factory=list)  # node lists, for duplicate detection
+    image: np.ndarray | None = None  # the image embedding alone (Embedder.embed)
+    image_blocks: tuple[slice, ...] = ()
 
     @property
     def prior(self) -> np.ndarray:
@@ -132,15 +145,25 @@ def build_pool(
             bar.update()
     bar.close()
     images = [render_array(d) for d in diagrams]
+    image = embedder.embed(images)
     return Pool(
         requests=requests,
         looks=looks,
         readability=np.array([metrics(d).readability for d in diagrams]),
         cnn=cnn.score_images(model, images),
-        embeddings=embedder.embed(images),
-        blocks=embedder.blocks,
+        embeddings=content.combine(image, embedder.blocks, diagrams),
+        blocks=content.blocks(embedder.blocks),
         keys=[d.nodes for d in diagrams],
+        image=image,
+        image_blocks=embedder.blocks,
     )
+
+
+def image_only(pool: Pool) -> Pool:
+    """The pool with the auto-encoder embedding alone (no content blocks)."""
+    if pool.image is None:
+        raise ValueError("this pool keeps no image embedding")
+    return replace(pool, embeddings=pool.image, blocks=pool.image_blocks)
 
 
 @dataclass(frozen=True)
@@ -188,9 +211,12 @@ def make_user(pool: Pool, rng: np.random.Generator) -> User:
     return User(taste, QUALITY * (pool.readability - 1.0))
 
 
-def taste(pool: Pool, profile: list[int], ratings: list[float]) -> knn.Taste:
+def taste(
+    pool: Pool, profile: list[int], ratings: list[float], population: knn.Population | None = None
+) -> knn.Taste:
     """The user's fitted taste (knn.fit) from the pool candidates they rated."""
-    return knn.fit(pool.embeddings[profile], np.array(ratings), pool.prior[profile], pool.blocks)
+    rated, prior = pool.embeddings[profile], pool.prior[profile]
+    return knn.fit(rated, np.array(ratings), prior, pool.blocks, population)
 
 
 def ranked(pool: Pool, fitted: knn.Taste, cands: list[int]) -> tuple[list[int], np.ndarray]:
@@ -241,6 +267,7 @@ def simulate(
     progress: bool = True,
     n_eval: int = EVAL_REQUESTS,
     checkpoints: tuple[int, ...] = CHECKPOINTS,
+    population: knn.Population | None = None,
 ) -> dict:
     """Every user's rounds (see the module docstring); the first n_eval requests are held out."""
     rng = np.random.default_rng(seed)
@@ -249,20 +276,59 @@ def simulate(
     points = {n: Checkpoint() for n in checkpoints}
     for _ in tqdm(range(n_users), desc="users", disable=not progress):
         user = make_user(pool, rng)
-        profile: list[int] = []
-        ratings: list[float] = []
         todo = list(checkpoints)
-        for r in rng.permutation(train_requests):
-            order, _ = ranked(pool, taste(pool, profile, ratings), pool.requests[r])
-            for c in order[:SHOWN]:
-                profile.append(c)
-                ratings.append(user.rate(c, rng))
-                if todo and len(profile) == todo[0]:
-                    fitted = taste(pool, profile, ratings)
-                    evaluate(pool, user, fitted, eval_requests, points[todo.pop(0)])
-            if not todo:
+        rounds = _rounds(pool, user, rng, rng.permutation(train_requests), population)
+        for profile, ratings, _, round_over in rounds:
+            if todo and len(profile) == todo[0]:
+                fitted = taste(pool, profile, ratings, population)
+                evaluate(pool, user, fitted, eval_requests, points[todo.pop(0)])
+            if not todo and round_over:
                 break
     return summarise(points, n_users)
+
+
+def everyone(
+    pool: Pool,
+    n_users: int = POPULATION_USERS,
+    seed: int = 1,
+    n_ratings: int = POPULATION_RATINGS,
+    n_eval: int = EVAL_REQUESTS,
+) -> list[History]:
+    """Other users' rating histories (see the module docstring), for population.learn()."""
+    rng = np.random.default_rng(seed)
+    train_requests = np.arange(n_eval, len(pool.requests))
+    out = []
+    for _ in range(n_users):
+        user = make_user(pool, rng)
+        shown: list[float] = []
+        rounds = _rounds(pool, user, rng, rng.permutation(train_requests))
+        for profile, ratings, expected, _ in rounds:
+            shown.append(expected)
+            if len(profile) >= n_ratings:
+                rated, prior = pool.embeddings[profile], pool.prior[profile]
+                out.append(History(rated, np.array(ratings), prior, np.array(shown)))
+                break
+    return out
+
+
+def _rounds(
+    pool: Pool,
+    user: User,
+    rng: np.random.Generator,
+    requests: Iterable[int],
+    population: knn.Population | None = None,
+) -> Iterator[tuple[list[int], list[float], float, bool]]:
+    """A user's rounds on these requests: after each rating, (the profile and ratings so far,
+    the expected rating the rated candidate was shown with, whether the round is over)."""
+    profile: list[int] = []
+    ratings: list[float] = []
+    for r in requests:
+        cands = pool.requests[r]
+        order, expected = ranked(pool, taste(pool, profile, ratings, population), cands)
+        for k, c in enumerate(order[:SHOWN]):
+            profile.append(c)
+            ratings.append(user.rate(c, rng))
+            yield profile, ratings, float(expected[cands.index(c)]), k == SHOWN - 1
 
 
 def summarise(points: dict[int, Checkpoint], n_users: int) -> dict:
@@ -308,7 +374,13 @@ def with_true_attributes(pool: Pool) -> Pool:
     return replace(pool, embeddings=np.hstack(parts).astype(np.float32), blocks=blocks)
 
 
-def knn_speed(pool: Pool, n_ratings: int = 1000, seed: int = 0, repeats: int = 50) -> dict:
+def knn_speed(
+    pool: Pool,
+    population: knn.Population | None = None,
+    n_ratings: int = 1000,
+    seed: int = 0,
+    repeats: int = 50,
+) -> dict:
     """Microseconds per candidate of knn.predict, and milliseconds of knn.fit, for a user with
     n_ratings ratings (pool embeddings plus a little noise), on one request's candidates."""
     rng = np.random.default_rng(seed)
@@ -317,7 +389,7 @@ def knn_speed(pool: Pool, n_ratings: int = 1000, seed: int = 0, repeats: int = 5
     rated = (pool.embeddings[idx] + noise).astype(np.float32)
     ratings = rng.integers(1, 6, n_ratings).astype(float)
     start = time.perf_counter()
-    fitted = knn.fit(rated, ratings, pool.prior[idx], pool.blocks)
+    fitted = knn.fit(rated, ratings, pool.prior[idx], pool.blocks, population)
     fit_ms = (time.perf_counter() - start) * 1e3
     cands = pool.requests[0]
     start = time.perf_counter()

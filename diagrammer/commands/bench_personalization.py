@@ -6,19 +6,39 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from diagrammer.errors import UserError
+
+if TYPE_CHECKING:
+    from engine.scoring.knn import Population
+    from training import simulate_users as sim
+
+Log = Callable[[str], None]
 
 HELP = "simulated users with hidden tastes rate what the ranker shows; learning curves"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--users", type=int, default=40, help="simulated users")
+    parser.add_argument("--users", type=int, default=100, help="simulated users")
     parser.add_argument("--requests", type=int, default=120, help="requests in the shared pool")
     parser.add_argument("--out", type=Path, default=Path("out/bench_personalization"))
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="cpu", help="cpu, cuda (scoring the pool)")
+    parser.add_argument(
+        "--embedding",
+        choices=("content", "image"),
+        default="content",
+        help="the engine's (auto-encoder + node-list content blocks) or the image part alone",
+    )
+    parser.add_argument(
+        "--population-users",
+        type=int,
+        default=100,
+        help="other simulated users whose ratings teach the kNN (0: learn nothing)",
+    )
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
 
 
@@ -29,6 +49,8 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("--users must be at least 1")
     if args.requests < sim.EVAL_REQUESTS + 20:
         raise UserError(f"--requests must be at least {sim.EVAL_REQUESTS + 20}")
+    if args.population_users < 0:
+        raise UserError("--population-users must be 0 or more")
     from engine.scoring import autoencoder, cnn
 
     try:
@@ -39,16 +61,29 @@ def run(args: argparse.Namespace) -> int:
     log = lambda line: print(line, file=sys.stderr)  # noqa: E731
     started = time.time()
     pool = sim.build_pool(args.requests, embedder, model, args.seed, progress=True)
+    if args.embedding == "image":
+        pool = sim.image_only(pool)
     pooled = time.time()
-    result = sim.simulate(pool, args.users, args.seed, progress=True)
-    ideal = sim.simulate(sim.with_true_attributes(pool), args.users, args.seed, progress=False)
+    population = _population(pool, args, log)
+    learnt = time.time()
+    result = sim.simulate(pool, args.users, args.seed, progress=True, population=population)
+    ideal_pool = sim.with_true_attributes(pool)
+    ideal = sim.simulate(
+        ideal_pool, args.users, args.seed, progress=False, population=_population(ideal_pool, args)
+    )
     result |= {
         "ideal_embedding_rows": ideal["rows"],
         "requests": args.requests,
         "candidates": sim.CANDIDATES,
         "shown": sim.SHOWN,
-        "seconds": {"pool": round(pooled - started, 1), "users": round(time.time() - pooled, 1)},
-        "knn_speed": sim.knn_speed(pool),
+        "embedding": args.embedding,
+        "population": _describe(population, args.population_users),
+        "seconds": {
+            "pool": round(pooled - started, 1),
+            "population": round(learnt - pooled, 1),
+            "users": round(time.time() - learnt, 1),
+        },
+        "knn_speed": sim.knn_speed(pool, population),
         "embedding_dim": int(pool.embeddings.shape[1]),
     }
     args.out.mkdir(parents=True, exist_ok=True)
@@ -61,16 +96,41 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _population(pool: sim.Pool, args: argparse.Namespace, log: Log | None = None) -> Population:
+    """What the other users' ratings teach (population.learn), or the default lesson."""
+    from engine.scoring import knn, population
+    from training import simulate_users as sim
+
+    if args.population_users <= 0:
+        return knn.Population()
+    histories = sim.everyone(pool, args.population_users, seed=args.seed + 1)
+    return population.learn(histories, pool.blocks, log=log)
+
+
+def _describe(pop: Population, users: int) -> dict:
+    patterns = 0 if pop.patterns is None else len(pop.patterns)
+    return {"users": users, "slope": round(pop.slope, 3), "offset": round(pop.offset, 3),
+            "noise": pop.noise, "patterns": patterns}  # fmt: skip
+
+
 def _table(result: dict) -> str:
     head = (
         f"{'ratings':>7} {'random':>7} {'readab.':>7} {'ranker':>7} {'oracle':>7} "
         f"{'gap closed':>10} {'pairwise':>8} {'clean pairs':>11}   "
         "ideal embedding: gap, pairwise"
     )
+    pop = result["population"]
+    lesson = (
+        f"learnt from {pop['users']} other users' ratings: prior slope {pop['slope']}, "
+        f"noise {pop['noise']}, {pop['patterns']} taste patterns"
+        if pop["users"] > 0
+        else "nothing learnt from other users"
+    )
     lines = [
         f"{result['users']} simulated users, {result['requests']} requests x "
         f"{result['candidates']} candidates, top {result['shown']} shown and rated; "
         "true rating (1..5) of the top-1 shown on held-out requests",
+        f"embedding: {result['embedding']} ({result['embedding_dim']} values); kNN {lesson}",
         head,
     ]
     for r, ideal in zip(result["rows"], result["ideal_embedding_rows"], strict=True):

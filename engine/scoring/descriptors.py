@@ -82,8 +82,8 @@ def describe(image: np.ndarray, small: np.ndarray | None = None) -> np.ndarray:
     gray = small.mean(axis=0)
     out = np.concatenate(
         [
-            _lab(fill),
-            _lab(line),
+            lab(fill),
+            lab(line),
             _shape(blobs),
             [_pieces(ink)],
             [np.log(sum(int(b.sum()) for b in blobs) / ink.size + 1e-3)],
@@ -119,7 +119,7 @@ def _near(image: np.ndarray, colour: np.ndarray) -> np.ndarray:
     return cv2.inRange(image, low, high) // 255
 
 
-def _lab(rgb: np.ndarray) -> np.ndarray:
+def lab(rgb: np.ndarray) -> np.ndarray:
     """L/100 and the chroma-scaled hue direction (see the module docstring)."""
     pixel = np.clip(np.round(rgb), 0, 255).astype(np.uint8).reshape(1, 1, 3)
     lab = cv2.cvtColor(pixel, cv2.COLOR_RGB2LAB)[0, 0].astype(np.float64)

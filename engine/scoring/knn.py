@@ -1,38 +1,50 @@
 """A user's expected rating of a candidate, from their own (embedding, rating) pairs.
 
 A prior p (the CNN readability on the 1..5 rating scale, or a global mean) says what anyone
-would give a diagram. The user's ratings r_i of diagrams with priors p_i teach how this user
-differs, shrunk toward "nothing learnt" while the evidence is thin:
-
-    bias       b   = sum_i (r_i - p_i) / (n + LAMBDA_BIAS)       (rates above/below others)
-    residual   e_i = r_i - p_i - b                               (taste, not readability)
-
-Taste is then read one embedding block at a time (fill colour, shape, dashes, coverage,
-direction, ... see autoencoder.py): people like blue *and* circles, and a plain kNN over
-the whole vector would need a rated diagram close in every respect at once, which 20
-ratings never give. Per block B, a distance-weighted kNN over the user's ratings:
+would give a diagram; everyone's ratings calibrate it (population.py) to p' = offset +
+slope * p over the range of priors people were shown (p >= floor; below, p' falls with p at
+the prior's own scale), and without that lesson p' = p. A user's ratings r_i of diagrams
+with priors p'_i then teach how this user differs: the residuals e_i = r_i - p'_i are
+explained by a bias (rates above or below others) plus one distance-weighted kNN per
+embedding block B (fill colour, shape, line style, ... see autoencoder.py and content.py):
+people like blue *and* circles, and a plain kNN over the whole vector would need a rated
+diagram close in every respect at once, which 20 ratings never give.
 
     w_iB(x)    = exp(-d_B(x, x_i)^2 / (2 h^2))       for the K nearest ratings in block B
-    f_B(x)     = sum_i w_iB(x) t_iB / (sum_i w_iB(x) + LAMBDA)
+    f_B(x)     = sum_i w_iB(x) t_iB / (sum_i w_iB(x) + lambda_B)
+    bias       = sum_i e_i / (n + lambda_0)             (first; the f_B explain e_i - bias)
+    expected   = p' + bias + sum_B f_B(candidate)
+    confidence = mean over blocks of sum_i w_iB / (sum_i w_iB + lambda_B), each block
+                 weighted by how much this user's taste varies with it (tau_B^2 below)
 
-and the blocks add up (a generalised additive model fitted by backfitting: each t_iB is
-e_i minus what the other blocks already explain at x_i, BACKFIT rounds):
+The blocks add up: a generalised additive model fitted by backfitting (each target t_iB is
+e_i - bias minus what the other blocks already explain at x_i, BACKFIT rounds). lambda counts the
+prior as that many ratings at distance 0: a candidate unlike anything rated (in every
+block) stays at p' + bias, with confidence ~0.
 
-    expected   = p + b + sum_B f_B(candidate)
-    confidence = mean over blocks of sum_i w_iB / (sum_i w_iB + LAMBDA)
+How hard each term is shrunk is the user's own: lambda_B = sigma^2 / tau_B^2, with sigma the
+rating noise and tau_B^2 how much this user's ratings vary with block B. Twenty ratings
+cannot measure that alone, so everyone's ratings give a library of taste patterns (rows of
+tau^2 per term, population.py), and the user's tau^2 is the library's average weighted by
+how well each pattern explains their last MAX_EVIDENCE ratings: the Gaussian-process evidence
+of e under the covariance sum_B tau_B^2 k_B + sigma^2 I, with k_B the same Gaussian weights
+(and a constant for the bias). A block nobody's taste depends on (where the structure, not
+the style, differs between requests) is shrunk to nothing; a user who cares only about
+colour gets a small lambda for the fill and large ones elsewhere. Without a learnt
+population (Population()) every lambda_B is LAMBDA, lambda_0 is LAMBDA_BIAS: the plain
+blockwise kNN.
 
-LAMBDA counts the prior as that many ratings at distance 0: one rating of a near-identical
-diagram moves the estimate half-way to it, and a candidate unlike anything rated (in every
-block) stays at p + b with confidence ~0.
-K = 10, h = BANDWIDTH (autoencoder.py scales each block so two random diagrams are about
+K = 30 (10 did a little worse in `diagrammer bench personalization`), h = BANDWIDTH
+(autoencoder.py and content.py scale each block so two random diagrams are about
 1/sqrt(blocks) apart in it), Gaussian weights rather than the original 1/d^2 so that an
-exact duplicate cannot take all the weight. With blocks=None the whole vector is one block:
-plain distance-weighted kNN.
+exact duplicate cannot take all the weight. With blocks=None the whole vector is one block.
 
-fit() does the profile's work once (O(blocks x n^2), ~0.1 s at n = 1,000); predict() is
-brute force in numpy, one matrix product per block for all candidates: microseconds per
-candidate at n = 1,000 (`diagrammer bench personalization` measures it), faster than
-building scikit-learn trees for a profile that changes with every rating.
+fit() does the profile's work once (O(blocks x n^2) plus the evidence, a batch of
+Cholesky factorisations, one per pattern, of at most MAX_EVIDENCE x MAX_EVIDENCE: under a second at
+n = 1,000); predict() is brute force in numpy, one matrix product per block for all
+candidates: microseconds per candidate at n = 1,000 (`diagrammer bench personalization`
+measures it), faster than building scikit-learn trees for a profile that changes with every
+rating.
 """
 
 from __future__ import annotations
@@ -42,12 +54,40 @@ from dataclasses import dataclass
 
 import numpy as np
 
-K = 10
+K = 30
 BANDWIDTH = 0.1
 LAMBDA = 1.0
 LAMBDA_BIAS = 5.0
+NOISE = 0.6  # rating noise sd (stars) of the default population
 BACKFIT = 4
+MAX_EVIDENCE = 100  # the most recent ratings that choose a user's taste pattern
 RATING_MIN, RATING_MAX = 1.0, 5.0
+
+
+@dataclass(frozen=True)
+class Population:
+    """What everyone's ratings teach each user's estimate (population.py learns it).
+
+    slope, offset, floor: the calibrated prior p' = offset + slope * p for p >= floor, and
+    p' falls one for one with p below floor. noise: the rating noise sd.
+    patterns: M x (blocks + 1) taste variances tau^2 (the last column: the bias), with prior
+    weights (M); None: one pattern, every block shrunk by LAMBDA and the bias by LAMBDA_BIAS.
+    """
+
+    slope: float = 1.0
+    offset: float = 0.0
+    floor: float = -np.inf
+    noise: float = NOISE
+    patterns: np.ndarray | None = None
+    weights: np.ndarray | None = None
+
+    def fits(self, n_blocks: int) -> bool:
+        """Whether it was learnt for an embedding of n_blocks blocks (or needs none)."""
+        return self.patterns is None or self.patterns.shape[1] == n_blocks + 1
+
+    def prior(self, p: np.ndarray | float) -> np.ndarray:
+        p = np.asarray(p, dtype=np.float64)
+        return self.offset + self.slope * np.maximum(p, self.floor) + np.minimum(p - self.floor, 0)
 
 
 @dataclass(frozen=True)
@@ -60,12 +100,17 @@ class Expected:
 
 @dataclass(frozen=True)
 class Taste:
-    """One user's fitted taste: rated embeddings, bias and per-block targets t_iB."""
+    """One user's fitted taste: rated embeddings, per-term shrinkage and targets t_iB."""
 
     rated: np.ndarray  # n x D float32
+    parts: tuple[np.ndarray, ...]  # rated[:, block] (contiguous) and its squared norms
+    norms: tuple[np.ndarray, ...]
     bias: float
     targets: np.ndarray  # blocks x n
     blocks: tuple[slice, ...]
+    shrink: np.ndarray  # lambda per block
+    relevance: np.ndarray  # tau^2 per block (weights the confidence)
+    population: Population
 
     @property
     def n(self) -> int:
@@ -77,39 +122,52 @@ def fit(
     ratings: np.ndarray,
     rated_prior: np.ndarray | float,
     blocks: Sequence[slice] | None = None,
+    population: Population | None = None,
 ) -> Taste:
-    """A user's taste from the embeddings they rated, their ratings (1..5) and the priors."""
+    """A user's taste from the embeddings they rated, their ratings (1..5) and the priors.
+
+    A population learnt for another number of blocks is ignored (as a profile from an older
+    embedder is), not an error: the default one takes its place."""
     ratings = np.asarray(ratings, dtype=np.float64).reshape(-1)
     n = len(ratings)
     rated = np.atleast_2d(np.asarray(rated, dtype=np.float32))
     if len(rated) != n:
         raise ValueError(f"{len(rated)} embeddings but {n} ratings")
     blocks = tuple(blocks) if blocks else (slice(0, rated.shape[1]),)
-    residual = ratings - np.broadcast_to(np.asarray(rated_prior, dtype=np.float64), (n,))
-    bias = float(residual.sum() / (n + LAMBDA_BIAS)) if n else 0.0
-    e = residual - bias
-    smoothers = [_smoother(rated[:, s], rated[:, s]) for s in blocks]
+    pop = population if population is not None and population.fits(len(blocks)) else Population()
+    e = ratings - np.broadcast_to(pop.prior(rated_prior), (n,))
+    tau2 = variances(pop, rated, e, blocks)
+    shrink = pop.noise**2 / np.maximum(tau2, 1e-12)
+    bias = float(e.sum() / (n + shrink[-1])) if n else 0.0
+    e = e - bias
+    smoothers = [
+        _smoother(rated[:, s], rated[:, s], lam) for s, lam in zip(blocks, shrink[:-1], strict=True)
+    ]
     f = np.zeros((len(blocks), n))
     for _ in range(BACKFIT if len(blocks) > 1 else 1):
         for b, smooth in enumerate(smoothers):
             f[b] = smooth @ (e - f.sum(axis=0) + f[b])
     targets = np.stack([e - f.sum(axis=0) + f[b] for b in range(len(blocks))])
-    return Taste(rated, bias, targets, blocks)
+    parts = tuple(np.ascontiguousarray(rated[:, s]) for s in blocks)
+    norms = tuple((part * part).sum(axis=1) for part in parts)
+    return Taste(rated, parts, norms, bias, targets, blocks, shrink[:-1], tau2[:-1], pop)
 
 
 def predict(taste: Taste, candidates: np.ndarray, prior: np.ndarray | float) -> Expected:
     """Expected ratings and confidences of candidates (m x D embeddings, m priors or one)."""
     candidates = np.atleast_2d(np.asarray(candidates, dtype=np.float32))
-    p = np.broadcast_to(np.asarray(prior, dtype=np.float64), (len(candidates),))
+    p = np.broadcast_to(taste.population.prior(prior), (len(candidates),))
     if taste.n == 0:
         return Expected(p.clip(RATING_MIN, RATING_MAX), np.zeros(len(candidates)))
     rating = p + taste.bias
     confidence = np.zeros(len(candidates))
-    for s, t in zip(taste.blocks, taste.targets, strict=True):
-        idx, w = _nearest(candidates[:, s], taste.rated[:, s])
+    share = taste.relevance / taste.relevance.sum()
+    terms = (taste.blocks, taste.parts, taste.norms, taste.targets, taste.shrink, share)
+    for s, part, norm, t, lam, c in zip(*terms, strict=True):
+        idx, w = _nearest(candidates[:, s], part, norm)
         total = w.sum(axis=1)
-        rating = rating + (w * t[idx]).sum(axis=1) / (total + LAMBDA)
-        confidence += total / (total + LAMBDA) / len(taste.blocks)
+        rating = rating + (w * t[idx]).sum(axis=1) / (total + lam)
+        confidence += c * total / (total + lam)
     return Expected(rating.clip(RATING_MIN, RATING_MAX), confidence)
 
 
@@ -120,6 +178,7 @@ def expected_ratings(
     prior: np.ndarray | float,
     rated_prior: np.ndarray | float | None = None,
     blocks: Sequence[slice] | None = None,
+    population: Population | None = None,
 ) -> Expected:
     """fit() then predict(); rated_prior defaults to prior when that is one number."""
     candidates = np.atleast_2d(np.asarray(candidates, dtype=np.float32))
@@ -129,24 +188,69 @@ def expected_ratings(
         if np.ndim(prior) != 0 and len(ratings):
             raise ValueError("with one prior per candidate, give the rated diagrams' priors too")
         rated_prior = float(prior) if np.ndim(prior) == 0 else 0.0
-    return predict(fit(rated, ratings, rated_prior, blocks), candidates, prior)
+    return predict(fit(rated, ratings, rated_prior, blocks, population), candidates, prior)
 
 
-def _nearest(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def variances(
+    pop: Population, rated: np.ndarray, e: np.ndarray, blocks: Sequence[slice]
+) -> np.ndarray:
+    """The user's tau^2 per block and for the bias: the patterns' average, each weighted by
+    its prior weight times its evidence on the user's most recent MAX_EVIDENCE residuals."""
+    if pop.patterns is None or len(e) == 0:
+        return pop.noise**2 / np.array([LAMBDA] * len(blocks) + [LAMBDA_BIAS])
+    recent = slice(max(0, len(e) - MAX_EVIDENCE), None)
+    log_w = log_evidence(kernels(rated[recent], blocks), e[recent], pop.patterns, pop.noise)
+    if pop.weights is not None:
+        log_w = log_w + np.log(np.maximum(pop.weights, 1e-300))
+    w = np.exp(log_w - log_w.max())
+    return (w / w.sum()) @ pop.patterns
+
+
+def kernels(rated: np.ndarray, blocks: Sequence[slice]) -> np.ndarray:
+    """(blocks + 1) x n x n: the Gaussian weights between rated diagrams per block, and ones
+    (the bias is the same for every diagram)."""
+    rated = np.asarray(rated, dtype=np.float64)
+    out = [np.exp(-_squared_distances(rated[:, s], rated[:, s]) * (0.5 / BANDWIDTH**2))
+           for s in blocks]  # fmt: skip
+    out.append(np.ones((len(rated), len(rated))))
+    return np.stack(out)
+
+
+def log_evidence(k: np.ndarray, y: np.ndarray, patterns: np.ndarray, noise: float) -> np.ndarray:
+    """log N(y; 0, sum_B tau_B^2 k_B + noise^2 I) for each pattern (row of tau^2), up to a
+    constant: how well each pattern explains residuals y (kernels k from kernels())."""
+    n = len(y)
+    cov = np.einsum("mb,bij->mij", patterns, k) + noise**2 * np.eye(n)
+    chol = np.linalg.cholesky(cov)
+    z = np.linalg.solve(chol, np.broadcast_to(y, (len(patterns), n))[..., None])[..., 0]
+    return -0.5 * (z * z).sum(axis=1) - np.log(np.diagonal(chol, axis1=1, axis2=2)).sum(axis=1)
+
+
+def _squared_distances(
+    a: np.ndarray, b: np.ndarray, b_norms: np.ndarray | None = None
+) -> np.ndarray:
+    b_norms = (b * b).sum(1) if b_norms is None else b_norms
+    d2 = (a * a).sum(1)[:, None] + b_norms[None, :] - 2.0 * (a @ b.T)
+    return np.maximum(d2, 0.0)
+
+
+def _nearest(
+    a: np.ndarray, b: np.ndarray, b_norms: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """For each row of a, its K nearest rows of b: (indices, Gaussian weights), m x min(K, n)."""
-    d2 = (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2.0 * (a @ b.T)
+    d2 = _squared_distances(a, b, b_norms)
     if d2.shape[1] > K:
         idx = np.argpartition(d2, K - 1, axis=1)[:, :K]
         d2 = np.take_along_axis(d2, idx, axis=1)
     else:
         idx = np.broadcast_to(np.arange(d2.shape[1]), d2.shape)
-    w = np.exp(np.maximum(d2, 0.0).astype(np.float64) * (-0.5 / BANDWIDTH**2))
+    w = np.exp(d2.astype(np.float64) * (-0.5 / BANDWIDTH**2))
     return idx, w
 
 
-def _smoother(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """The kNN smoother as a dense matrix: row-normalised weights, shrunk by LAMBDA."""
+def _smoother(a: np.ndarray, b: np.ndarray, shrink: float) -> np.ndarray:
+    """The kNN smoother as a dense matrix: row-normalised weights, shrunk by `shrink`."""
     idx, w = _nearest(a, b)
     out = np.zeros((len(a), len(b)))
-    np.put_along_axis(out, idx, w / (w.sum(axis=1, keepdims=True) + LAMBDA), axis=1)
+    np.put_along_axis(out, idx, w / (w.sum(axis=1, keepdims=True) + shrink), axis=1)
     return out

@@ -3,7 +3,11 @@
 The engine keeps, per rated diagram, its embedding and its CNN readability (both computed
 when the diagram was served); a Profile is those rows for one user. score() is the scoring
 stage of a request: CNN readability, embedding, expected rating and confidence for each
-rendered candidate, ready for rank.py.
+rendered candidate, ready for rank.py. Given the candidates' Diagrams too, the embedding is
+the auto-encoder's followed by the node list's content blocks (content.py), which tell
+arrows from plain lines and white nodes' shapes where pixels can't; the profile's rows must
+then have been embedded the same way. A knn.Population (population.py: what everyone's
+ratings teach) calibrates the prior and each user's shrinkage; without one, the defaults.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from engine.diagram.model import Diagram
 from engine.scoring import knn
 from engine.scoring.cnn import target_to_rating
 
@@ -34,15 +39,23 @@ class Profile:
     def n(self) -> int:
         return len(self.ratings)
 
-    def taste(self, blocks: Sequence[slice] | None = None) -> knn.Taste:
+    def taste(
+        self, blocks: Sequence[slice] | None = None, population: knn.Population | None = None
+    ) -> knn.Taste:
         """The fitted taste (knn.fit); fit once per profile, predict for many candidates."""
-        return knn.fit(self.embeddings, self.ratings, target_to_rating(self.readability), blocks)
+        prior = target_to_rating(self.readability)
+        return knn.fit(self.embeddings, self.ratings, prior, blocks, population)
 
     def expected(
-        self, embeddings: np.ndarray, readability: np.ndarray, blocks: Sequence[slice] | None = None
+        self,
+        embeddings: np.ndarray,
+        readability: np.ndarray,
+        blocks: Sequence[slice] | None = None,
+        population: knn.Population | None = None,
     ) -> knn.Expected:
         """Expected ratings of candidates (embeddings, CNN readability 0..5)."""
-        return knn.predict(self.taste(blocks), embeddings, target_to_rating(readability))
+        taste = self.taste(blocks, population)
+        return knn.predict(taste, embeddings, target_to_rating(readability))
 
 
 @dataclass(frozen=True)
@@ -54,18 +67,26 @@ class Scores:
 
 
 def score(
-    images: Sequence[np.ndarray], profile: Profile | None = None, device: str | None = None
+    images: Sequence[np.ndarray],
+    profile: Profile | None = None,
+    device: str | None = None,
+    diagrams: Sequence[Diagram] | None = None,
+    population: knn.Population | None = None,
 ) -> list[Scores]:
-    """Score rendered candidates (HxWx3 uint8 RGB) with the shipped models for one user."""
-    from engine.scoring import autoencoder, cnn
+    """Score rendered candidates (HxWx3 uint8 RGB) with the shipped models for one user;
+    with their Diagrams, the embedding gets the content blocks (see the module docstring)."""
+    from engine.scoring import autoencoder, cnn, content
 
     if not images:
         return []
     readability = cnn.score_images(cnn.default_model(device), images)
     embedder = autoencoder.default_embedder(device)
-    embeddings = embedder.embed(images)
-    profile = profile if profile is not None else Profile.empty(embedder.dim)
-    exp = profile.expected(embeddings, readability, embedder.blocks)
+    embeddings, blocks = embedder.embed(images), embedder.blocks
+    if diagrams is not None:
+        embeddings = content.combine(embeddings, blocks, diagrams)
+        blocks = content.blocks(blocks)
+    profile = profile if profile is not None else Profile.empty(embeddings.shape[1])
+    exp = profile.expected(embeddings, readability, blocks, population)
     return [
         Scores(float(r), e, float(x), float(c))
         for r, e, x, c in zip(readability, embeddings, exp.rating, exp.confidence, strict=True)
