@@ -14,14 +14,17 @@ import numpy as np
 import pytest
 import torch
 
+from engine.diagram.layout import layout
+from engine.diagram.sketch import Sketch
+from engine.diagram.text import to_text
 from engine.llm import tiny
 from engine.llm.load import load
-from engine.scoring import autoencoder
+from engine.scoring import autoencoder, content
 from engine.scoring.cnn import ReadabilityCNN
 from engine.service.config import Settings
 from engine.service.engine import Engine, history_arrays
 from engine.service.jobs import current_scorers, set_current_scorer
-from engine.service.pipeline_backend import PipelineBackend, PipelineTrainer
+from engine.service.pipeline_backend import PipelineBackend, PipelineTrainer, diagram_of
 from engine.store.diagrams import Answered, NewDiagram
 from training.train_ae import FinetuneConfig, read_png
 
@@ -78,6 +81,17 @@ async def started(
         await engine.stop()
 
 
+def node_list(k: int) -> str:
+    """A real node list (the pictures above stand in for its render: the job never checks)."""
+    return to_text(layout(Sketch(layers=(2, 1 + k % 5, 1), shape=("circle", "rectangle")[k % 2])))
+
+
+def taste(embedder: autoencoder.Embedder, pictures: list[Path], texts: list[str]) -> np.ndarray:
+    """What the engine stores for these pictures and node lists with this auto-encoder."""
+    images = embedder.embed([read_png(p) for p in pictures])
+    return content.combine(images, embedder.blocks, [diagram_of(t) for t in texts])
+
+
 async def serve(engine: Engine, request_id: str, n: int, seed: int) -> list[str]:
     """n shown diagrams of one request, stored with an embedding from an older, other-sized
     embedder, plus one candidate that was not shown (no picture)."""
@@ -85,7 +99,7 @@ async def serve(engine: Engine, request_id: str, n: int, seed: int) -> list[str]
     await db.requests.create(request_id, "asker", "a network 2 3 1", n + 1, n)
     old = np.arange(3, dtype=np.float32).tobytes()
     rows = [
-        NewDiagram(f"{request_id}-{k}", k, k + 1, "t", "[...]", True, True,
+        NewDiagram(f"{request_id}-{k}", k, k + 1, "t", node_list(k), True, True,
                    db.images.save(picture(rng)), old, cnn_readability=2.0)
         for k in range(n)
     ]  # fmt: skip
@@ -114,11 +128,18 @@ async def test_enough_new_diagrams_fine_tune_switch_and_re_embed_everything(
         ids = await serve(engine, "r1", NEEDED - 20, seed=0)
         await engine.db.ratings.upsert("rater", ids[0], 5)
 
-        # Not enough yet: no training, but the (other-sized) embeddings are kept.
+        # Not enough yet: no training, but the other-sized embeddings (an older embedder's:
+        # no profile can use them) are replaced by the served one's.
         first = await run_job(engine)
         assert first == {"new_diagrams": NEEDED - 20, "needed": NEEDED, "trained": False,
-                         "embedded": 0}  # fmt: skip
+                         "embedded": NEEDED - 20}  # fmt: skip
         assert current_scorers(tmp_path)["autoencoder"] == base
+        rows = await stored(engine)
+        pictures = [engine.db.images.path(rows[i][0]) for i in ids]
+        texts = [node_list(k) for k in range(len(ids))]
+        got = np.stack([np.frombuffer(rows[i][1], np.float32) for i in ids])
+        np.testing.assert_allclose(got, taste(engine.backend.embedder, pictures, texts), atol=1e-4)
+        assert (await run_job(engine))["embedded"] == 0  # nothing left to embed
 
         ids += await serve(engine, "r2", 20, seed=1)
         second = await run_job(engine)
@@ -130,23 +151,25 @@ async def test_enough_new_diagrams_fine_tune_switch_and_re_embed_everything(
         assert current_scorers(tmp_path)["autoencoder"] == folder != base
         assert folder.parent == base.parent and (folder / "model.safetensors").is_file()
 
-        # Every shown diagram now holds the new network's embedding of its picture, the same
-        # one the engine computes for a new request; the unshown one holds none.
+        # Every shown diagram now holds the new network's taste embedding of its picture and
+        # node list, the same one the engine computes for a new request; the unshown one none.
         served = autoencoder.load(folder, "cpu")
         assert engine.backend.embedder.dim == served.dim == 4 + autoencoder.descriptors.SIZE
+        assert engine.backend.dim == served.dim + content.SIZE
         rows = await stored(engine)
         assert rows["r1-x"] == (None, None)
         pictures = [engine.db.images.path(rows[i][0]) for i in ids]
-        expected = served.embed([read_png(p) for p in pictures])
+        texts = [node_list(k) for k in range(NEEDED - 20)] + [node_list(k) for k in range(20)]
+        expected = taste(served, pictures, texts)
         got = np.stack([np.frombuffer(rows[i][1], np.float32) for i in ids])
         np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4)  # batch-size float noise
-        again = engine.backend.embed([pictures[0].read_bytes()])
+        again = engine.backend.embed([pictures[0].read_bytes()], [texts[0]])
         np.testing.assert_allclose(again[0], got[0], rtol=1e-4, atol=1e-4)  # batch-size float noise
-        base_vector = autoencoder.load(base, "cpu").embed([read_png(pictures[0])])[0]
+        base_vector = taste(autoencoder.load(base, "cpu"), pictures[:1], texts[:1])[0]
         assert not np.allclose(base_vector, got[0], atol=1e-3)
         # A rater's profile reads the stored embeddings and readability.
         rated, scores, readability = history_arrays(await engine.db.diagrams.history("rater"))
-        assert rated.shape == (1, served.dim) and np.array_equal(rated[0], got[0])
+        assert rated.shape == (1, engine.backend.dim) and np.array_equal(rated[0], got[0])
         assert scores.tolist() == [5.0] and readability.tolist() == [2.0]
 
         # Nothing new since that fine-tune: no second one.
@@ -158,8 +181,10 @@ async def test_enough_new_diagrams_fine_tune_switch_and_re_embed_everything(
 class WorseTrainer(PipelineTrainer):
     """Fine-tunes for real, but the new network measures worse on the held-out pictures."""
 
-    def autoencoder(self, images: list[Path], out_dir: Path) -> dict[str, Any]:
-        report = super().autoencoder(images, out_dir)
+    def autoencoder(
+        self, images: list[Path], node_lists: list[str | None], out_dir: Path
+    ) -> dict[str, Any]:
+        report = super().autoencoder(images, node_lists, out_dir)
         return report | {"new_error": report["old_error"] * 1.5}
 
 
@@ -168,12 +193,16 @@ async def test_a_fine_tune_that_reconstructs_worse_is_kept_but_not_served(
 ) -> None:
     async with started(lm, tmp_path, WorseTrainer) as engine:
         base = current_scorers(tmp_path)["autoencoder"]
-        await serve(engine, "r1", NEEDED, seed=0)
-        before = await stored(engine)
+        ids = await serve(engine, "r1", NEEDED, seed=0)
         result = await run_job(engine)
         assert result["trained"] and not result["switched"]
         assert result["new_error"] == 1.5 * result["old_error"]
         assert Path(result["folder"], "model.safetensors").is_file()
         assert current_scorers(tmp_path)["autoencoder"] == base
-        assert await stored(engine) == before  # the old embeddings stay
+        # Stored embeddings are the served network's (the older, other-sized ones replaced).
+        rows = await stored(engine)
+        pictures = [engine.db.images.path(rows[i][0]) for i in ids]
+        got = np.stack([np.frombuffer(rows[i][1], np.float32) for i in ids])
+        want = taste(autoencoder.load(base, "cpu"), pictures, [node_list(k) for k in range(NEEDED)])
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
         assert (await run_job(engine))["new_diagrams"] == 0  # the count starts again

@@ -47,7 +47,7 @@ def test_candidates_are_scored_for_the_user_and_ranked_exact_first(backend) -> N
     wrong = sketch_to_text(Sketch(layers=(3, 4, 2)))
     texts = ["garbage", wrong, exact, also]
     result = _generated(texts, "an MLP with 3 inputs, a hidden layer of 5 and 2 outputs")
-    liked = backend.embed([_png(exact)])
+    liked = backend.embed([_png(exact)], [_node_list(exact)])
     ask = Ask("r", "u", "-", 4, 2, np.repeat(liked, 3, 0), np.full(3, 5.0), np.full(3, np.nan))
     answer = backend._answer(ask, result)
     order = [c.text for c in answer.candidates]
@@ -59,6 +59,13 @@ def test_candidates_are_scored_for_the_user_and_ranked_exact_first(backend) -> N
     assert by_text[exact].expected_rating > by_text[also].expected_rating  # the user liked it
     assert by_text[exact].confidence > 0 and answer.spec["layers"] == (3, 5, 2)
     assert by_text["garbage"].node_list is None and by_text["garbage"].problems
+
+
+def _node_list(text: str) -> str:
+    from engine.diagram.read import to_diagram
+    from engine.diagram.text import to_text
+
+    return to_text(to_diagram(text).diagram)
 
 
 def _png(text: str) -> bytes:
@@ -84,3 +91,24 @@ async def test_the_service_runs_the_pipeline_end_to_end(backend, tmp_path: Path)
         assert r.status == 400 and "over the limit" in (await r.json())["error"]
         st = await (await client.get("/v1/stats", headers=AUTH)).json()
         assert st["requests"] == {"total": 1, "done": 1} and st["diagrams"] == 3
+
+
+def test_a_user_who_likes_arrows_gets_arrows_first(backend) -> None:
+    """Arrows and plain lines are nearly the same pixels; the node list's content blocks
+    tell them apart, so a user who rated arrows high and plain lines low is served arrows."""
+    arrows = sketch_to_text(Sketch(layers=(3, 5, 2), line_style="solid arrow"))
+    plain = sketch_to_text(Sketch(layers=(3, 5, 2), line_style="solid line"))
+    liked = backend.embed([_png(arrows)], [_node_list(arrows)])
+    disliked = backend.embed([_png(plain)], [_node_list(plain)])
+    assert liked.shape == (1, backend.dim) and backend.blocks[-1].stop == backend.dim
+    lines = backend.blocks[-3]  # content: shapes, fill, lines, density, flow
+    assert np.linalg.norm(liked[0, lines] - disliked[0, lines]) > 0.1
+    rated = np.concatenate([np.repeat(liked, 4, 0), np.repeat(disliked, 4, 0)])
+    scores = np.array([5.0] * 4 + [1.0] * 4)
+    ask = Ask("r", "u", "-", 2, 1, rated, scores, np.full(8, np.nan))
+    result = _generated([plain, arrows], "an MLP with 3 inputs, a hidden layer of 5 and 2 outputs")
+    answer = backend._answer(ask, result)
+    assert [c.text for c in answer.candidates] == [arrows, plain]
+    first, second = answer.candidates
+    assert first.expected_rating > second.expected_rating + 1.0
+    assert first.png is not None and second.png is None  # top 1 shown

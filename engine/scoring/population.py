@@ -24,9 +24,10 @@ where the store kept it), three lessons:
 3. The rating noise sigma: of NOISES, the one under which the library explains everyone's
    ratings best.
 
-learn() takes seconds for a hundred users of 50 ratings; the scheduler would run it with the
-profiles job and save() the result next to the scorers (see the lead's notes), and the
-benchmark learns one from a separate population of simulated users.
+learn() takes seconds for a hundred users of 50 ratings; the engine's profiles job
+(engine/service/jobs.py) runs it over the store's ratings and serves the result as a scorer
+version (FILE in its folder); the benchmark learns one from a separate population of
+simulated users.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from scipy.optimize import minimize
 
 from engine.scoring import knn
 
+FILE = "population.json"  # in a scorer folder (engine/service/jobs.py)
 MIN_RATINGS = 10
 MIN_CALIBRATION = 30  # ratings needed before the prior's slope is learnt at all
 SLOPE_RANGE = (0.1, 1.5)

@@ -71,14 +71,23 @@ class Backend(Protocol):
     def run(self, asks: Sequence[Ask], on_stage: StageFn) -> list[Answer]:
         """One Answer per Ask, in order. Raising fails every request of the batch."""
 
-    def embed(self, pngs: Sequence[bytes]) -> np.ndarray:
-        """Auto-encoder embeddings (n x D float32) of rendered diagrams."""
+    @property
+    def dim(self) -> int:
+        """The width of embed()'s vectors (stored ones of another width are re-embedded)."""
+
+    @property
+    def blocks(self) -> tuple[slice, ...] | None:
+        """Where each block lies in embed()'s vectors, for the kNN; None: one block."""
+
+    def embed(self, pngs: Sequence[bytes], node_lists: Sequence[str | None]) -> np.ndarray:
+        """Taste embeddings (n x dim float32) of rendered diagrams and their node lists."""
 
     def use_adapter(self, version: str, adapter: str | None) -> None:
         """Serve this adapter from now on (None: the built-in model); no restart."""
 
     def use_scorer(self, kind: str, folder: Path) -> None:
-        """Load newly trained scoring weights: kind is "autoencoder" or "cnn"."""
+        """Load newly trained scorers: kind is "autoencoder", "cnn" or "population" (what
+        everyone's ratings teach the kNN: population.json in the folder)."""
 
 
 class Trainer(Protocol):
@@ -90,11 +99,14 @@ class Trainer(Protocol):
     def evaluate(self, adapter: str | None) -> dict[str, float]:
         """Quality benchmark of an adapter: the keys training/gate.py compares."""
 
-    def autoencoder(self, images: list[Path], out_dir: Path) -> dict[str, Any]:
+    def autoencoder(
+        self, images: list[Path], node_lists: list[str | None], out_dir: Path
+    ) -> dict[str, Any]:
         """Fine-tune the auto-encoder in use on these served renders into out_dir. The report
         holds both networks' held-out errors ("old_error", "new_error": ink-weighted MSE) and
-        "embeddings", the new network's N x D embedding of the images in order, which the
-        job stores and removes before saving the record."""
+        "embeddings", the N x D taste embedding (Backend.embed's) of the images and their node
+        lists in order with the new network, which the job stores and removes before saving
+        the record."""
 
     def cnn(
         self, samples: list[tuple[Path, float]], base: Path | None, out_dir: Path

@@ -44,6 +44,7 @@ LINES = ("solid arrow", "dashed line")
 STYLES = [(s, f, ln) for s in SHAPES for f in FILLS for ln in LINES]
 EVERY_INVALID = 5
 EMBED_SIZE = (16, 10)  # the embedding: the render shrunk to 16 x 10 RGB
+EMBEDDING_DIM = EMBED_SIZE[0] * EMBED_SIZE[1] * 3
 ADAPTER_FILE = "adapter.json"
 EVAL_DESCRIPTIONS = (
     "an MLP with 3 inputs, hidden layers of 5 and 4 and 2 outputs",
@@ -77,9 +78,18 @@ class DemoBackend:
     def run(self, asks: Sequence[Ask], on_stage: StageFn) -> list[Answer]:
         return [self._answer(ask, on_stage) for ask in asks]
 
-    def embed(self, pngs: Sequence[bytes]) -> np.ndarray:
+    @property
+    def dim(self) -> int:
+        return EMBEDDING_DIM
+
+    @property
+    def blocks(self) -> None:
+        return None  # the shrunk image is one block
+
+    def embed(self, pngs: Sequence[bytes], node_lists: Sequence[str | None]) -> np.ndarray:
+        """The shrunk pictures: the demo reads nothing from the node lists."""
         images = [cv2.imdecode(np.frombuffer(p, np.uint8), cv2.IMREAD_COLOR) for p in pngs]
-        return np.stack([_embed(img) for img in images]) if images else np.zeros((0, 480))
+        return np.stack([_embed(img) for img in images]) if images else np.zeros((0, self.dim))
 
     def sketches(self, description: str, n: int) -> list[tuple[str, bool]]:
         """(text, ended by itself) of the n candidates "the model" writes: deterministic."""
@@ -164,7 +174,9 @@ class DemoTrainer:
             },
         }
 
-    def autoencoder(self, images: list[Path], out_dir: Path) -> dict[str, Any]:
+    def autoencoder(
+        self, images: list[Path], node_lists: list[str | None], out_dir: Path
+    ) -> dict[str, Any]:
         raise NotImplementedError("the demo embeds shrunk images; it has no auto-encoder")
 
     def cnn(

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 JobBody = Callable[["Engine"], Awaitable[dict[str, Any]]]
 EMBED_CHUNK = 32  # diagrams per model-thread call: short enough not to hold up a batch
-SCORERS = ("autoencoder", "cnn")
+SCORERS = ("autoencoder", "cnn", "population")
 CURRENT = "current.json"
 
 
@@ -54,13 +54,16 @@ async def _finetune_autoencoder(engine: Engine) -> dict[str, Any]:
     db, data_dir = engine.db, engine.settings.data_dir
     snapshot = time.time()
     todo = await db.diagrams.images(rated_only=False, missing_embedding=False)
-    pictures = list(dict.fromkeys(h for _, h in todo))  # each picture once, oldest first
+    # Each picture once, oldest first, with its node list (one picture: one diagram drawn).
+    node_list = {h: text for _, h, text in reversed(todo)}
+    pictures = list(dict.fromkeys(h for _, h, _ in todo))
     if len(pictures) < 2:
         return {"training": {"skipped": "fewer than 2 pictures to learn from"}}
     folder = _fresh(data_dir / "scorers" / "autoencoder")
     paths = [db.images.path(h) for h in pictures]
+    texts = [node_list[h] for h in pictures]
     try:
-        training = await engine.on_jobs(engine.trainer.autoencoder, paths, folder)
+        training = await engine.on_jobs(engine.trainer.autoencoder, paths, texts, folder)
     except NotImplementedError as e:
         return {"training": {"skipped": str(e)}}
     vectors = training.pop("embeddings")
@@ -72,7 +75,7 @@ async def _finetune_autoencoder(engine: Engine) -> dict[str, Any]:
     blobs = {h: np.asarray(v, np.float32).tobytes() for h, v in zip(pictures, vectors, strict=True)}
     await engine.on_model(engine.backend.use_scorer, "autoencoder", folder)
     set_current_scorer(data_dir, "autoencoder", folder)
-    await db.diagrams.replace_embeddings([(i, blobs[h]) for i, h in todo])
+    await db.diagrams.replace_embeddings([(i, blobs[h]) for i, h, _ in todo])
     result["rewritten"] = len(todo)
     # Stored since the snapshot, by the old network: cleared above, embedded now by the new.
     result["late"] = await _embed(engine, rated_only=False, missing_only=False, since=snapshot)
@@ -80,7 +83,8 @@ async def _finetune_autoencoder(engine: Engine) -> dict[str, Any]:
 
 
 async def profiles(engine: Engine) -> dict[str, Any]:
-    """Make every user's kNN profile complete: embed rated diagrams that lack an embedding.
+    """Make every user's kNN profile complete (embed rated diagrams that lack an embedding),
+    then learn from everyone's ratings what each profile's kNN should (population.py).
 
     The profile itself (embeddings and scores of the user's ratings) is read fresh from the
     store for each request, so a new rating counts at once."""
@@ -89,7 +93,54 @@ async def profiles(engine: Engine) -> dict[str, Any]:
         "embedded": embedded,
         "users": await engine.db.ratings.users(),
         "ratings": await engine.db.ratings.count(),
+        "population": await _learn_population(engine),
     }
+
+
+async def _learn_population(engine: Engine) -> dict[str, Any]:
+    """population.learn over every user's ratings, saved as a scorer version and served."""
+    from engine.scoring import population
+
+    dim, blocks = await engine.on_model(lambda: (engine.backend.dim, engine.backend.blocks))
+    histories = _histories(await engine.db.diagrams.ratings_by_user(), dim)
+    ratings = sum(len(h.ratings) for h in histories)
+    if ratings < population.MIN_CALIBRATION:
+        return {"skipped": f"{ratings} ratings, {population.MIN_CALIBRATION} needed"}
+    blocks = blocks or (slice(0, dim),)
+    learnt = await engine.on_jobs(population.learn, histories, blocks)
+    folder = _fresh(engine.settings.data_dir / "scorers" / "population")
+    await engine.on_jobs(population.save, learnt, folder / population.FILE)
+    await engine.on_model(engine.backend.use_scorer, "population", folder)
+    set_current_scorer(engine.settings.data_dir, "population", folder)
+    patterns = 0 if learnt.patterns is None else len(learnt.patterns)
+    return {"folder": str(folder), "users": len(histories), "ratings": ratings,
+            "slope": learnt.slope, "noise": learnt.noise, "patterns": patterns}  # fmt: skip
+
+
+def _histories(rows: list[Any], dim: int) -> list[Any]:
+    """population.History per user from the store's rows (embeddings of the served width)."""
+    from engine.scoring.cnn import target_to_rating
+    from engine.scoring.population import History
+    from engine.service.pipeline_backend import UNKNOWN_READABILITY
+
+    by_user: dict[str, list[Any]] = {}
+    for row in rows:
+        if len(row["embedding"]) == 4 * dim:
+            by_user.setdefault(row["user_id"], []).append(row)
+    out = []
+    for user_rows in by_user.values():
+        readability = [r["cnn_readability"] for r in user_rows]
+        stored = np.array([UNKNOWN_READABILITY if r is None else r for r in readability])
+        shown = [r["shown_expected"] for r in user_rows]
+        out.append(
+            History(
+                np.stack([np.frombuffer(r["embedding"], np.float32) for r in user_rows]),
+                np.array([r["score"] for r in user_rows], np.float64),
+                target_to_rating(stored),
+                np.array([np.nan if x is None else x for x in shown], np.float64),
+            )
+        )
+    return out
 
 
 async def preferences(engine: Engine) -> dict[str, Any]:
@@ -162,17 +213,21 @@ ALL = ("embeddings", "profiles", "cnn", "orpo")  # "all", in order (orpo builds 
 async def _embed(
     engine: Engine, *, rated_only: bool, missing_only: bool, since: float | None = None
 ) -> int:
-    """Embed stored pictures with the served auto-encoder, a chunk at a time."""
+    """Embed stored pictures with the served auto-encoder, a chunk at a time. missing_only:
+    those with no embedding or one of another width (an older embedder's)."""
     db = engine.db
+    dim = await engine.on_model(lambda: engine.backend.dim)
     todo = await db.diagrams.images(
-        rated_only=rated_only, missing_embedding=missing_only, since=since
+        rated_only=rated_only, missing_embedding=missing_only, since=since, size=dim
     )
     for k in range(0, len(todo), EMBED_CHUNK):
         chunk = todo[k : k + EMBED_CHUNK]
-        pngs = await engine.on_jobs(lambda c=chunk: [db.images.load(h) for _, h in c])
-        vectors = await engine.on_model(engine.backend.embed, pngs)
+        pngs = await engine.on_jobs(lambda c=chunk: [db.images.load(h) for _, h, _ in c])
+        texts = [text for _, _, text in chunk]
+        vectors = await engine.on_model(engine.backend.embed, pngs, texts)
         blobs = [v.astype("float32").tobytes() for v in vectors]
-        await db.diagrams.set_embeddings([(i, b) for (i, _), b in zip(chunk, blobs, strict=True)])
+        ids = [i for i, _, _ in chunk]
+        await db.diagrams.set_embeddings(list(zip(ids, blobs, strict=True)))
     return len(todo)
 
 

@@ -2,7 +2,9 @@
 
 A batch of requests is one `draw_many` call per candidate count (all their candidates
 sampled together), unranked; then, per request, every readable candidate is rendered and
-scored (CNN readability, auto-encoder embedding, the asking user's kNN expected rating) and
+scored (CNN readability; the taste embedding: auto-encoder embedding of the picture plus the
+node list's content blocks, engine/scoring/content.py; the asking user's kNN expected rating,
+with what everyone's ratings taught it when the profiles job has learnt a population) and
 engine/scoring/rank.py orders them; the shown ones get a PNG.
 
 "base" serves the built-in adapter (ENGINE_ADAPTER: the latest shipped one by default);
@@ -47,6 +49,7 @@ class PipelineBackend:
         self.base_adapter = base_adapter
         self.temperature = temperature
         self.max_new_tokens = max_new_tokens
+        self.population: Any = None  # knn.Population learnt by the profiles job; None: defaults
         self._version = "base"
         self.warmed = 0  # batch rows the fast decoder was warmed for (warm)
         self.use_adapter("base", None)
@@ -98,13 +101,15 @@ class PipelineBackend:
             fast.decode(self.lm, [ask], bucket, max_new_tokens=2, stop=False)
 
     def use_scorer(self, kind: str, folder: Path) -> None:
-        from engine.scoring import autoencoder, cnn
+        from engine.scoring import autoencoder, cnn, population
 
         device = str(self.lm.device)
         if kind == "cnn":
             self.cnn = cnn.load(folder, device)
         elif kind == "autoencoder":
             self.embedder = autoencoder.load(folder, device)
+        elif kind == "population":
+            self.population = population.load(folder / population.FILE)
         else:
             raise ValueError(f"unknown scorer {kind!r}")
 
@@ -117,9 +122,28 @@ class PipelineBackend:
             return str(e)
         return None
 
-    def embed(self, pngs: Sequence[bytes]) -> np.ndarray:
-        images = [_decode(p) for p in pngs]
-        return self.embedder.embed(images) if images else np.zeros((0, self.embedder.dim))
+    @property
+    def dim(self) -> int:
+        from engine.scoring import content
+
+        return self.embedder.dim + content.SIZE
+
+    @property
+    def blocks(self) -> tuple[slice, ...]:
+        from engine.scoring import content
+
+        return content.blocks(self.embedder.blocks)
+
+    def embed(self, pngs: Sequence[bytes], node_lists: Sequence[str | None]) -> np.ndarray:
+        return self._taste([_decode(p) for p in pngs], [diagram_of(t) for t in node_lists])
+
+    def _taste(self, images: list[np.ndarray], diagrams: list[Any]) -> np.ndarray:
+        """The taste embedding: the pictures' auto-encoder embedding + the content blocks."""
+        from engine.scoring import content
+
+        if not images:
+            return np.zeros((0, self.dim), np.float32)
+        return content.combine(self.embedder.embed(images), self.embedder.blocks, diagrams)
 
     def run(self, asks: Sequence[Ask], on_stage: StageFn) -> list[Answer]:
         from engine.pipeline import draw_many
@@ -158,7 +182,7 @@ class PipelineBackend:
         expected, confidence = np.ones(len(cands)), np.zeros(len(cands))
         if images:
             scores = cnn.score_images(self.cnn, images)
-            vectors = self.embedder.embed(images)
+            vectors = self._taste(images, [cands[i].diagram for i in drawn])
             got, conf = self._expected(ask, vectors, cnn.target_to_rating(scores))
             for j, i in enumerate(drawn):
                 readable[i], embeddings[i] = scores[j], vectors[j]
@@ -210,9 +234,10 @@ class PipelineBackend:
         # Each rating's prior: the CNN readability stored when that diagram was served.
         stored = np.nan_to_num(ask.rated_readability, nan=UNKNOWN_READABILITY)
         rated_prior = target_to_rating(stored)
-        # The embedding is blocks (AE latent + descriptors); kNN runs per block.
-        blocks = self.embedder.blocks
-        got = expected_ratings(ask.rated, ask.ratings, vectors, prior, rated_prior, blocks)
+        # The embedding is blocks (AE latent, descriptors, content); kNN runs per block.
+        got = expected_ratings(
+            ask.rated, ask.ratings, vectors, prior, rated_prior, self.blocks, self.population
+        )
         return got.rating, got.confidence
 
 
@@ -257,12 +282,15 @@ class PipelineTrainer:
             torch.cuda.empty_cache()  # hand the training copy's memory back to serving
         return summary
 
-    def autoencoder(self, images: list[Path], out_dir: Path) -> dict[str, Any]:
+    def autoencoder(
+        self, images: list[Path], node_lists: list[str | None], out_dir: Path
+    ) -> dict[str, Any]:
         """Fine-tune the auto-encoder in use (training/train_ae.py finetune) on these served
         renders, oldest first, into out_dir. The report holds both networks' held-out errors
-        ("old_error", "new_error") and, under "embeddings", the new one's embedding of every
-        image (N x D float32, in order) for the caller to store: not JSON."""
-        from engine.scoring import autoencoder
+        ("old_error", "new_error") and, under "embeddings", the taste embedding of every image
+        and its node list with the new network (N x D float32, in order, as
+        PipelineBackend.embed makes them) for the caller to store: not JSON."""
+        from engine.scoring import autoencoder, content
         from engine.service.jobs import current_scorers
         from training.train_ae import FinetuneConfig, finetune
 
@@ -271,7 +299,9 @@ class PipelineTrainer:
         seed = time.time_ns() % 2**31  # fresh synthetic diagrams each time
         cfg = replace(self.ae or FinetuneConfig(), seed=seed, device=device)
         vectors, report = finetune(base, images, out_dir, cfg, log=lambda line: None)
-        return report | {"base": str(base), "embeddings": vectors}
+        blocks = autoencoder.load(out_dir, "cpu").blocks
+        taste = content.combine(vectors, blocks, [diagram_of(t) for t in node_lists])
+        return report | {"base": str(base), "embeddings": taste}
 
     def cnn(
         self, samples: list[tuple[Path, float]], base: Path | None, out_dir: Path
@@ -302,6 +332,20 @@ def base_adapter(settings: Settings) -> str | None:
     if settings.adapter == "latest":
         return latest_adapter()
     return None if settings.adapter == "none" else settings.adapter
+
+
+def diagram_of(node_list: str | None) -> Any:
+    """The Diagram a stored node list describes; an empty one (no content: all zeros) when
+    there is none or it no longer reads."""
+    from engine.diagram.model import Diagram, DiagramError
+    from engine.diagram.parse import parse
+
+    if not node_list:
+        return Diagram(())
+    try:
+        return parse(node_list).diagram
+    except DiagramError:
+        return Diagram(())
 
 
 def _decode(png: bytes) -> np.ndarray:

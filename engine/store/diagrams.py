@@ -112,22 +112,43 @@ class Diagrams:
         )
         return [(r[0], r[1], r[2]) for r in rows]
 
+    async def ratings_by_user(self) -> list[sqlite3.Row]:
+        """Every rating of a diagram with an embedding, by user and oldest first: user_id,
+        embedding, score, cnn_readability, and shown_expected, the expected rating the
+        diagram was shown with when the rater is the one who asked (NULL otherwise)."""
+        return await self.db.fetchall(
+            "SELECT r.user_id, d.embedding, r.score, d.cnn_readability,"
+            " CASE WHEN q.user_id = r.user_id THEN d.expected_rating END AS shown_expected"
+            " FROM ratings r JOIN diagrams d ON d.id = r.diagram_id"
+            " JOIN requests q ON q.id = d.request_id"
+            " WHERE d.embedding IS NOT NULL ORDER BY r.user_id, r.updated"
+        )
+
     async def images(
-        self, *, rated_only: bool, missing_embedding: bool, since: float | None = None
-    ) -> list[tuple[str, str]]:
-        """(diagram id, image hash) of rendered diagrams, oldest first, to (re-)embed;
-        since: only those stored after that time."""
-        sql = "SELECT d.id, d.image FROM diagrams d WHERE d.image IS NOT NULL"
+        self,
+        *,
+        rated_only: bool,
+        missing_embedding: bool,
+        since: float | None = None,
+        size: int | None = None,
+    ) -> list[tuple[str, str, str | None]]:
+        """(diagram id, image hash, node list) of rendered diagrams, oldest first, to
+        (re-)embed. missing_embedding: those with none, or (given `size`, float32 values) with
+        one of another size, from an older embedder; since: only those stored after then."""
+        sql = "SELECT d.id, d.image, d.node_list FROM diagrams d WHERE d.image IS NOT NULL"
         params: tuple[float, ...] = ()
         if rated_only:
             sql += " AND EXISTS (SELECT 1 FROM ratings r WHERE r.diagram_id = d.id)"
-        if missing_embedding:
+        if missing_embedding and size is None:
             sql += " AND d.embedding IS NULL"
+        elif missing_embedding:
+            sql += " AND (d.embedding IS NULL OR length(d.embedding) != ?)"
+            params += (4 * size,)
         if since is not None:
             sql += " AND d.created > ?"
-            params = (since,)
+            params += (since,)
         rows = await self.db.fetchall(sql + " ORDER BY d.created, d.position", params)
-        return [(r[0], r[1]) for r in rows]
+        return [(r[0], r[1], r[2]) for r in rows]
 
     async def set_embeddings(self, embeddings: list[tuple[str, bytes]]) -> None:
         async with self.db.transaction() as conn:
