@@ -7,8 +7,12 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from diagrammer.errors import UserError
+
+if TYPE_CHECKING:  # loaded only for --user: the default path needs no CNN or auto-encoder
+    from engine.scoring.user_rank import UserRanker
 
 HELP = "draw a diagram from a description: sample candidates, rank them, write the top PNGs"
 
@@ -27,6 +31,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--temperature", type=float, default=0.7)
     parser.add_argument("--max-new-tokens", type=int, default=160)
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda")
+    parser.add_argument(
+        "--user", default=None, help="rank for this user, as the engine does, from their ratings"
+    )
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="the engine's data dir, for --user (default: ENGINE_DATA_DIR or data/engine)",
+    )
+    parser.add_argument(
+        "--ratings",
+        type=Path,
+        default=None,
+        help="JSONL ratings for --user, used instead of the store (default when no store: "
+        "./ratings.jsonl)",
+    )
 
 
 def say(message: str) -> None:
@@ -48,6 +68,12 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("--top must be between 1 and --candidates")
     if not 1 <= args.max_new_tokens <= 512:
         raise UserError("--max-new-tokens must be between 1 and 512")
+    if args.user is not None and not args.user.strip():
+        raise UserError("--user is empty: give the user's id")
+    if args.user is None and (args.ratings or args.data_dir):
+        raise UserError("--ratings and --data-dir are for --user")
+    if args.ratings is not None and not args.ratings.is_file():
+        raise UserError(f"--ratings {args.ratings}: no such file")
     from engine.pipeline import check, spec_of
 
     try:  # refuse bad input before spending seconds on loading the model
@@ -66,6 +92,7 @@ def run(args: argparse.Namespace) -> int:
     except ModelNotFound as e:
         raise UserError(str(e)) from None
     loaded = time.perf_counter()
+    ranker, source = user_ranker(args, str(lm.device)) if args.user else (None, None)
     say(f"loaded in {loaded - started:.1f} s; sampling {args.candidates} candidates ...")
     result = draw(
         lm,
@@ -75,9 +102,10 @@ def run(args: argparse.Namespace) -> int:
         temperature=args.temperature,
         max_new_tokens=args.max_new_tokens,
         seed=args.seed,
+        **({} if ranker is None else {"ranker": ranker}),
     )
     say(f"done in {result.timings['total']:.1f} s (generation {result.timings['generate']:.1f} s)")
-    rows = write(result, args.top, args.out)
+    rows = write(result, args.top, args.out, None if ranker is None else ranker.scores)
     if args.json:
         payload = {
             "description": result.description,
@@ -87,6 +115,8 @@ def run(args: argparse.Namespace) -> int:
             "timings": {**result.timings, "load": round(loaded - started, 3)},
             "results": rows,
         }
+        if ranker is not None:
+            payload["user"] = {"id": args.user, "ratings": ranker.profile.n, "source": source}
         print(json.dumps(payload, indent=2))
     else:
         print(table(rows))
@@ -96,17 +126,34 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def user_ranker(args: argparse.Namespace, device: str) -> tuple[UserRanker, str]:
+    """The engine's ranking for --user, from their ratings (diagrammer/user_ratings.py), and
+    where the ratings came from."""
+    from diagrammer.user_ratings import default_data_dir, load
+    from engine.scoring.user_rank import UserRanker
+
+    data_dir = args.data_dir or default_data_dir()
+    taste = load(args.user.strip(), data_dir, args.ratings, device, say)
+    n = taste.profile.n
+    say(
+        f"ranking for user {args.user.strip()}: {n} rating{'s' * (n != 1)} from {taste.source}"
+        + ("" if n else " (ranking by readability)")
+    )
+    return UserRanker(taste.models, taste.profile, args.top, taste.population), taste.source
+
+
 def _spec_json(spec: object) -> dict | None:
     if spec is None:
         return None
     return {"kind": spec.kind, "layers": list(spec.layers), "steps": list(spec.steps)}
 
 
-def write(result: object, top: int, out: Path) -> list[dict]:
-    """Write the top candidates (PNG, node list, sketch); one summary row each."""
+def write(result: object, top: int, out: Path, scores: list | None = None) -> list[dict]:
+    """Write the top candidates (PNG, node list, sketch); one summary row each. scores: the
+    user's (engine.scoring.profile.Scores or None, in result order) when ranked for one."""
     out.mkdir(parents=True, exist_ok=True)
     rows = []
-    for c in result.top(top):
+    for position, c in enumerate(result.top(top)):
         stem = out / f"rank{c.rank}"
         (stem.with_suffix(".sketch.txt")).write_text(c.text + "\n", encoding="utf-8")
         if c.parsed:
@@ -127,12 +174,28 @@ def write(result: object, top: int, out: Path) -> list[dict]:
                 "problems": [p.why for p in c.problems][:5],
             }
         )
+        if scores is not None:
+            rows[-1] |= _user_columns(scores[position])
     return rows
 
 
+def _user_columns(s: object) -> dict:
+    """CNN readability (0..5), expected rating (1..5) and its confidence (0..1)."""
+    if s is None:  # an unreadable candidate: nothing was drawn to score
+        return {"cnn_readability": None, "expected_rating": None, "confidence": None}
+    return {
+        "cnn_readability": round(s.readability, 3),
+        "expected_rating": round(s.expected, 3),
+        "confidence": round(s.confidence, 3),
+    }
+
+
 def table(rows: list[dict]) -> str:
-    """rank, valid, readability, fidelity, the sketch's structure line and the PNG (or why not)."""
-    lines = [f"rank  valid  readability  fidelity    {'structure':<40}  file"]
+    """rank, valid, readability, fidelity, (for a user: CNN readability, expected rating,
+    confidence), the sketch's structure line and the PNG (or why not)."""
+    user = bool(rows) and "expected_rating" in rows[0]
+    extra = "   cnn  expected  conf" if user else ""
+    lines = [f"rank  valid  readability  fidelity  {extra}  {'structure':<40}  file"]
     for r in rows:
         fid = "-" if r["fidelity"] is None else f"{r['fidelity']:.2f}"
         fid += " exact" if r["fidelity_exact"] else ""
@@ -140,6 +203,12 @@ def table(rows: list[dict]) -> str:
         why = "(not drawn: " + "; ".join(r["problems"][:1]) + ")"
         lines.append(
             f"{r['rank']:>4}  {'yes' if r['valid'] else 'no':>5}  {r['readability']:>11.3f}  "
-            f"{fid:<10}  {head:<40}  {r['file'] or why}"
+            f"{fid:<10}{_user_cells(r) if user else ''}  {head:<40}  {r['file'] or why}"
         )
     return "\n".join(lines)
+
+
+def _user_cells(r: dict) -> str:
+    if r["expected_rating"] is None:
+        return f"  {'-':>4}  {'-':>8}  {'-':>4}"
+    return f"  {r['cnn_readability']:>4.2f}  {r['expected_rating']:>8.2f}  {r['confidence']:>4.2f}"
