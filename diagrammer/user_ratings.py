@@ -31,8 +31,7 @@ from diagrammer.envfile import read_env_file
 from diagrammer.errors import UserError
 from engine.diagram.model import Diagram
 from engine.scoring import knn
-from engine.scoring.profile import Profile
-from engine.scoring.user_rank import Models, score
+from engine.scoring.profile import Models, Profile, score
 
 DEFAULT_RATINGS = Path("ratings.jsonl")
 STORE_FILE = "engine.sqlite3"
@@ -157,7 +156,7 @@ def from_file(path: Path, user_id: str, models: Models, say: Say) -> Profile:
     if not rows:
         return Profile.empty(models.dim)
     diagrams = [d for d, _ in rows]
-    scores = score([render_array(d) for d in diagrams], diagrams, models)
+    scores = score([render_array(d) for d in diagrams], diagrams=diagrams, models=models)
     return Profile(
         np.stack([s.embedding for s in scores]),
         np.array([r for _, r in rows], dtype=np.float64),

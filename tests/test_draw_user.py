@@ -23,8 +23,8 @@ from engine.llm import tiny
 from engine.llm.generate import Generation
 from engine.pipeline import Candidate, read, spec_of
 from engine.scoring import knn, population, profile
-from engine.scoring.profile import Profile
-from engine.scoring.user_rank import Models, UserRanker, score
+from engine.scoring.profile import Models, Profile, score
+from engine.scoring.user_rank import UserRanker
 from engine.service.jobs import set_current_scorer
 from engine.store.diagrams import Answered, NewDiagram
 from engine.store.store import Store
@@ -70,16 +70,21 @@ def _least_readable(models: Models) -> str:
     return _shape(ranked[2])
 
 
-def test_scoring_matches_profile_score_with_the_shipped_models(models) -> None:
-    diagrams = [to_diagram(_sketch(s)).diagram for s in SHAPES]
-    images = [render_array(d) for d in diagrams]
-    ours = score(images, diagrams, models)
-    theirs = profile.score(images, None, "cpu", diagrams)
-    for a, b in zip(ours, theirs, strict=True):
+def test_the_ranker_scores_as_the_engine_does_with_the_shipped_models(models) -> None:
+    """What the ranker reports per candidate is profile.score's (the engine's scoring) of the
+    candidates it could draw, with the taste embedding's content blocks."""
+    cands = _candidates()
+    ranker = UserRanker(models, Profile.empty(models.dim), top=3)
+    ranked = ranker(cands)
+    drawn = [c for c in ranked if c.parsed]
+    theirs = profile.score(
+        [render_array(c.diagram) for c in drawn], None, "cpu", [c.diagram for c in drawn]
+    )
+    for a, b in zip(ranker.scores, theirs, strict=False):
         assert a.readability == pytest.approx(b.readability)
         assert a.expected == pytest.approx(b.expected)
         np.testing.assert_allclose(a.embedding, b.embedding, atol=1e-6)
-    assert ours[0].embedding.shape == (models.dim,)
+    assert ranker.scores[0].embedding.shape == (models.dim,)
 
 
 def test_without_ratings_the_order_follows_readability_spec_first(models) -> None:
@@ -144,7 +149,7 @@ async def _fill_store(data_dir: Path, models: Models, liked: str) -> None:
     (one stored without readability, as older rows are)."""
     rated = _rated(liked)
     diagrams = [to_diagram(t).diagram for t, _ in rated]
-    scores = score([render_array(d) for d in diagrams], diagrams, models)
+    scores = score([render_array(d) for d in diagrams], diagrams=diagrams, models=models)
     store = await Store.open(data_dir)
     try:
         await store.requests.create("r1", "alice", DESCRIPTION, len(rated), len(rated))

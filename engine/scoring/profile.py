@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -66,22 +67,52 @@ class Scores:
     confidence: float  # 0..1
 
 
+@dataclass(frozen=True)
+class Models:
+    """The CNN and the auto-encoder that score: the shipped ones, or the engine's own once it
+    fine-tuned them (a profile's embeddings only compare with the embedder that made them)."""
+
+    cnn: Any  # cnn.ReadabilityCNN
+    embedder: Any  # autoencoder.Embedder
+
+    @classmethod
+    def shipped(cls, device: str | None = None) -> Models:
+        from engine.scoring import autoencoder, cnn
+
+        return cls(cnn.default_model(device), autoencoder.default_embedder(device))
+
+    @property
+    def dim(self) -> int:
+        """Width of the taste embedding: the image embedding and the content blocks."""
+        from engine.scoring import content
+
+        return self.embedder.dim + content.SIZE
+
+    @property
+    def blocks(self) -> tuple[slice, ...]:
+        from engine.scoring import content
+
+        return content.blocks(self.embedder.blocks)
+
+
 def score(
     images: Sequence[np.ndarray],
     profile: Profile | None = None,
     device: str | None = None,
     diagrams: Sequence[Diagram] | None = None,
     population: knn.Population | None = None,
+    models: Models | None = None,
 ) -> list[Scores]:
-    """Score rendered candidates (HxWx3 uint8 RGB) with the shipped models for one user;
-    with their Diagrams, the embedding gets the content blocks (see the module docstring)."""
-    from engine.scoring import autoencoder, cnn, content
+    """Score rendered candidates (HxWx3 uint8 RGB) for one user, with these models (None:
+    the shipped ones on `device`); with their Diagrams, the embedding gets the content blocks
+    (see the module docstring)."""
+    from engine.scoring import cnn, content
 
     if not images:
         return []
-    readability = cnn.score_images(cnn.default_model(device), images)
-    embedder = autoencoder.default_embedder(device)
-    embeddings, blocks = embedder.embed(images), embedder.blocks
+    models = models if models is not None else Models.shipped(device)
+    readability = cnn.score_images(models.cnn, images)
+    embeddings, blocks = models.embedder.embed(images), models.embedder.blocks
     if diagrams is not None:
         embeddings = content.combine(embeddings, blocks, diagrams)
         blocks = content.blocks(blocks)

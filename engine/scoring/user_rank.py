@@ -14,68 +14,13 @@ UserRanker is the `ranker=` hook of engine.pipeline.draw; `diagrammer draw --use
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-import numpy as np
-
-from engine.diagram.model import Diagram
 from engine.scoring import knn, rank
-from engine.scoring.profile import Profile, Scores
+from engine.scoring.profile import Models, Profile, Scores, score
 
 if TYPE_CHECKING:
     from engine.pipeline import Candidate  # not at run time: it loads the LLM runtime
-
-
-@dataclass(frozen=True)
-class Models:
-    """The CNN and the auto-encoder that score: the shipped ones, or the engine's own once it
-    fine-tuned them (a profile's embeddings only compare with the embedder that made them)."""
-
-    cnn: Any  # cnn.ReadabilityCNN
-    embedder: Any  # autoencoder.Embedder
-
-    @classmethod
-    def shipped(cls, device: str | None = None) -> Models:
-        from engine.scoring import autoencoder, cnn
-
-        return cls(cnn.default_model(device), autoencoder.default_embedder(device))
-
-    @property
-    def dim(self) -> int:
-        """Width of the taste embedding: the image embedding and the content blocks."""
-        from engine.scoring import content
-
-        return self.embedder.dim + content.SIZE
-
-    @property
-    def blocks(self) -> tuple[slice, ...]:
-        from engine.scoring import content
-
-        return content.blocks(self.embedder.blocks)
-
-
-def score(
-    images: Sequence[np.ndarray],
-    diagrams: Sequence[Diagram],
-    models: Models,
-    profile: Profile | None = None,
-    population: knn.Population | None = None,
-) -> list[Scores]:
-    """profile.score with these models: readability, taste embedding, expected rating and
-    confidence of each rendered diagram (HxWx3 uint8 RGB) for the profile's user."""
-    from engine.scoring import cnn, content
-
-    if not images:
-        return []
-    readability = cnn.score_images(models.cnn, images)
-    embeddings = content.combine(models.embedder.embed(images), models.embedder.blocks, diagrams)
-    profile = profile if profile is not None else Profile.empty(models.dim)
-    exp = profile.expected(embeddings, readability, models.blocks, population)
-    return [
-        Scores(float(r), e, float(x), float(c))
-        for r, e, x, c in zip(readability, embeddings, exp.rating, exp.confidence, strict=True)
-    ]
 
 
 def order(
@@ -126,10 +71,10 @@ class UserRanker:
         drawn = [i for i, c in enumerate(candidates) if c.parsed]
         got = score(
             [render_array(candidates[i].diagram) for i in drawn],
-            [candidates[i].diagram for i in drawn],
-            self.models,
             self.profile,
-            self.population,
+            diagrams=[candidates[i].diagram for i in drawn],
+            population=self.population,
+            models=self.models,
         )
         scores: list[Scores | None] = [None] * len(candidates)
         for i, s in zip(drawn, got, strict=True):
