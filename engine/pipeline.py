@@ -153,6 +153,82 @@ def rank(candidates: list[Candidate]) -> list[Candidate]:
     return first + repeats
 
 
+@dataclass
+class Sampled:
+    """What the model wrote for several requests (sample_many), before any of it is read."""
+
+    texts: list[str]  # the descriptions, checked
+    specs: list[Spec | None]
+    prompts: list[str]
+    generations: list[list[Generation]]  # per request, n candidates
+    model: str
+    adapter: str | None
+    started: float  # time.perf_counter() when sampling began
+    generate_s: float
+
+
+def sample_many(
+    lm: LoadedModel,
+    descriptions: list[str],
+    n: int = 4,
+    *,
+    temperature: float = 0.7,
+    top_p: float = 0.95,
+    max_new_tokens: int = 160,
+    seed: int | None = None,
+    generator: Generator = fast.generate,
+) -> Sampled:
+    """The model's part of draw_many: n candidates for each description in one batch."""
+    start = time.perf_counter()
+    texts = [check(d) for d in descriptions]
+    specs = [spec_of(t) for t in texts]
+    prompts = [prompt.build(lm.tokenizer, t, s) for t, s in zip(texts, specs, strict=True)]
+    gens = generator(
+        lm,
+        prompts,
+        n,
+        temperature=temperature,
+        top_p=top_p,
+        max_new_tokens=max_new_tokens,
+        seed=seed,
+    )
+    seconds = round(time.perf_counter() - start, 3)
+    return Sampled(texts, specs, prompts, gens, lm.name, lm.adapter, start, seconds)
+
+
+def read_many(
+    sampled: Sampled,
+    *,
+    top: int | None = None,
+    ranker: Callable[[list[Candidate]], list[Candidate]] = rank,
+    with_png: bool = True,
+) -> list[DrawResult]:
+    """The rest of draw_many, no model needed: read, validate and rank every candidate, and
+    render the top K (the engine runs it off the model thread while the next batch samples)."""
+    results = []
+    zipped = zip(sampled.texts, sampled.specs, sampled.prompts, sampled.generations, strict=True)
+    for text, spec, p, batch in zipped:
+        t0 = time.perf_counter()
+        ranked = ranker([read(g, spec) for g in batch])
+        ranked = [replace(c, rank=i + 1) for i, c in enumerate(ranked)]
+        t1 = time.perf_counter()
+        keep = len(ranked) if top is None else top
+        if with_png:
+            ranked[:keep] = [
+                replace(c, png=render(c.diagram)) if c.parsed else c for c in ranked[:keep]
+            ]
+        timings = {
+            "generate": sampled.generate_s,
+            "read": round(t1 - t0, 3),
+            "render": round(time.perf_counter() - t1, 3),
+        }
+        results.append(DrawResult(text, spec, p, ranked, timings, sampled.model, sampled.adapter))
+    total = round(time.perf_counter() - sampled.started, 3)
+    for r in results:
+        r.timings["total"] = total
+    return results
+
+
 def draw_many(
     lm: LoadedModel,
     descriptions: list[str],
@@ -172,41 +248,17 @@ def draw_many(
     generator: engine.llm.fast.generate (the default: static cache, CUDA graphs on a GPU, and
     the plain path when the model is not one it can run) or engine.llm.generate.generate.
     """
-    start = time.perf_counter()
-    texts = [check(d) for d in descriptions]
-    specs = [spec_of(t) for t in texts]
-    prompts = [prompt.build(lm.tokenizer, t, s) for t, s in zip(texts, specs, strict=True)]
-    gens = generator(
+    sampled = sample_many(
         lm,
-        prompts,
+        descriptions,
         n,
         temperature=temperature,
         top_p=top_p,
         max_new_tokens=max_new_tokens,
         seed=seed,
+        generator=generator,
     )
-    generated = time.perf_counter()
-    results = []
-    for text, spec, p, batch in zip(texts, specs, prompts, gens, strict=True):
-        t0 = time.perf_counter()
-        ranked = ranker([read(g, spec) for g in batch])
-        ranked = [replace(c, rank=i + 1) for i, c in enumerate(ranked)]
-        t1 = time.perf_counter()
-        keep = len(ranked) if top is None else top
-        if with_png:
-            ranked[:keep] = [
-                replace(c, png=render(c.diagram)) if c.parsed else c for c in ranked[:keep]
-            ]
-        timings = {
-            "generate": round(generated - start, 3),
-            "read": round(t1 - t0, 3),
-            "render": round(time.perf_counter() - t1, 3),
-        }
-        results.append(DrawResult(text, spec, p, ranked, timings, lm.name, lm.adapter))
-    total = round(time.perf_counter() - start, 3)
-    for r in results:
-        r.timings["total"] = total
-    return results
+    return read_many(sampled, top=top, ranker=ranker, with_png=with_png)
 
 
 def draw(lm: LoadedModel, description: str, n: int = 4, **kwargs: object) -> DrawResult:

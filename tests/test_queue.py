@@ -18,7 +18,7 @@ class Runner:
         self.saw_cancelled: list[str] = []
         self.fail_next = False
 
-    async def __call__(self, tickets: list[Ticket[str]]) -> list[str]:
+    async def __call__(self, tickets: list[Ticket[str]], release: Callable[[], None]) -> list[str]:
         self.batches.append([t.payload for t in tickets])
         await self.gate.wait()
         self.saw_cancelled += [t.payload for t in tickets if t.cancelled]
@@ -43,6 +43,33 @@ async def until(condition: Callable[[], bool]) -> None:
             return
         await asyncio.sleep(0.005)
     raise AssertionError("condition never became true")
+
+
+async def test_a_released_batch_lets_the_next_one_start_before_it_ends() -> None:
+    finishing = asyncio.Event()
+    started: list[list[str]] = []
+
+    async def runner(tickets: list[Ticket[str]], release: Callable[[], None]) -> list[str]:
+        started.append([t.payload for t in tickets])
+        release()  # the model part is done; the rest waits at `finishing`
+        release()  # twice is harmless
+        await finishing.wait()
+        return [t.payload.upper() for t in tickets]
+
+    queue: FairBatchQueue[str, str] = FairBatchQueue(
+        runner, max_pending=10, max_per_user=10, inflight_per_user=1, window_s=0.0,
+        max_batch_size=1,
+    )  # fmt: skip
+    queue.start()
+    tasks = [asyncio.create_task(queue.submit(u, p)) for u, p in [("a", "a1"), ("b", "b1")]]
+    tasks.append(asyncio.create_task(queue.submit("a", "a2")))
+    await until(lambda: started == [["a1"], ["b1"]])
+    # a2 waits: a is at its in-flight limit until a1 has really finished, released or not.
+    assert queue.running == 2 and queue.depth == 1
+    finishing.set()
+    assert [await t for t in tasks] == ["A1", "B1", "A2"]
+    assert started == [["a1"], ["b1"], ["a2"]]
+    await queue.stop()
 
 
 async def test_users_take_turns_so_a_burst_does_not_starve_others() -> None:

@@ -20,7 +20,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from engine.service.app import create_app
-from engine.service.backend import Answer, Ask, StageFn
+from engine.service.backend import Ask, StageFn
 from engine.service.config import ConfigError, Settings
 from engine.service.demo_backend import DemoBackend, DemoTrainer
 from engine.store import Store
@@ -40,11 +40,11 @@ class Held(DemoBackend):
         self.gate.set()
         self.delay = 0.0
 
-    def run(self, asks: Sequence[Ask], on_stage: StageFn) -> list[Answer]:
+    def generate(self, asks: Sequence[Ask]) -> list:
         self.batches.append([(a.user_id, a.description) for a in asks])
         self.gate.wait(timeout=30)
         time.sleep(self.delay)
-        return super().run(asks, on_stage)
+        return super().generate(asks)
 
 
 def settings(data_dir: Path, **overrides: object) -> Settings:
@@ -238,6 +238,37 @@ async def test_a_request_that_takes_too_long_gets_504_and_the_engine_goes_on(
         ok = await client.post("/v1/diagrams", json=ask("a"), headers=AUTH)
         assert ok.status == 200
         assert (await stats(client))["requests"] == {"total": 3, "timeout": 2, "done": 1}
+
+
+class SlowScoring(Held):
+    """Held's generation, and a scoring part that waits at its own gate."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.scoring = threading.Event()
+        self.scoring.set()
+        self.scored: list[list[str]] = []
+
+    def score(self, asks: Sequence[Ask], generated: list, on_stage: StageFn) -> list:
+        self.scoring.wait(timeout=30)
+        self.scored.append([a.user_id for a in asks])
+        return super().score(asks, generated, on_stage)
+
+
+async def test_the_next_batch_generates_while_the_last_one_is_scored(tmp_path: Path) -> None:
+    backend = SlowScoring()
+    async with serving(settings(tmp_path), backend) as client:
+        backend.scoring.clear()
+        first = asyncio.create_task(client.post("/v1/diagrams", json=ask("a"), headers=AUTH))
+        await until(lambda: len(backend.batches) == 1)
+        second = asyncio.create_task(client.post("/v1/diagrams", json=ask("b"), headers=AUTH))
+        # b's batch samples while a's is held in scoring: the model is not idle meanwhile.
+        await until(lambda: len(backend.batches) == 2)
+        assert backend.scored == [] and not first.done()
+        assert (await stats(client))["running"] == 2
+        backend.scoring.set()
+        assert (await first).status == 200 and (await second).status == 200
+        assert backend.scored == [["a"], ["b"]]
 
 
 async def test_a_caller_who_goes_away_withdraws_the_request(tmp_path: Path) -> None:

@@ -1,8 +1,9 @@
 """The seam between the HTTP service and what turns descriptions into ranked diagrams.
 
-The service knows only these types. A `Backend` answers a batch of requests at once (one
-shared generate call for all their candidates), blocking, on the engine's model thread; it
-never sees HTTP or SQLite. A `Trainer` runs the heavy rebuilds on the jobs thread.
+The service knows only these types. A `Backend` answers a batch of requests at once in two
+parts: `generate` (one shared generate call for all their candidates) on the engine's model
+thread, then `score` (read, draw, score, rank) on its scoring thread, while the next batch
+generates. It never sees HTTP or SQLite. A `Trainer` runs the heavy rebuilds on the jobs thread.
 `load_backend` is the one place that picks the implementation.
 """
 
@@ -68,8 +69,13 @@ class Backend(Protocol):
         """Why this description cannot be drawn (one sentence), or None. Called before
         queueing, on the event loop: must be cheap."""
 
-    def run(self, asks: Sequence[Ask], on_stage: StageFn) -> list[Answer]:
-        """One Answer per Ask, in order. Raising fails every request of the batch."""
+    def generate(self, asks: Sequence[Ask]) -> Any:
+        """The model's part of a batch (model thread): whatever score() needs. Raising fails
+        every request of the batch."""
+
+    def score(self, asks: Sequence[Ask], generated: Any, on_stage: StageFn) -> list[Answer]:
+        """The rest, without the model (scoring thread): one Answer per Ask, in order.
+        Raising fails every request of the batch."""
 
     @property
     def dim(self) -> int:

@@ -75,8 +75,21 @@ class DemoBackend:
     def use_scorer(self, kind: str, folder: Path) -> None:
         """The demo scores with fixed functions; there is nothing to load."""
 
-    def run(self, asks: Sequence[Ask], on_stage: StageFn) -> list[Answer]:
-        return [self._answer(ask, on_stage) for ask in asks]
+    def generate(self, asks: Sequence[Ask]) -> list[tuple[list[tuple[str, bool]], float]]:
+        """Per ask, "the model's" sketches and the seconds they took."""
+        out = []
+        for ask in asks:
+            t0 = time.perf_counter()
+            out.append((self.sketches(ask.description, ask.candidates), time.perf_counter() - t0))
+        return out
+
+    def score(
+        self,
+        asks: Sequence[Ask],
+        generated: list[tuple[list[tuple[str, bool]], float]],
+        on_stage: StageFn,
+    ) -> list[Answer]:
+        return [self._answer(a, *g, on_stage) for a, g in zip(asks, generated, strict=True)]
 
     @property
     def dim(self) -> int:
@@ -103,9 +116,9 @@ class DemoBackend:
             for i, t in enumerate(texts)
         ]
 
-    def _answer(self, ask: Ask, on_stage: StageFn) -> Answer:
-        t0 = time.perf_counter()
-        texts = self.sketches(ask.description, ask.candidates)
+    def _answer(
+        self, ask: Ask, texts: list[tuple[str, bool]], generate_s: float, on_stage: StageFn
+    ) -> Answer:
         t1 = time.perf_counter()
         on_stage(ask.request_id, "ranking")
         once = {written: _draw(*written) for written in set(texts)}  # identical texts: draw once
@@ -123,7 +136,7 @@ class DemoBackend:
                 _with_scores(drawn[i][0], embeddings[i], ranked[i], confidence[i]) for i in order
             ],
             timings={
-                "generate_s": t1 - t0,
+                "generate_s": generate_s,
                 "render_s": t2 - t1,
                 "rank_s": time.perf_counter() - t2,
             },

@@ -1,8 +1,10 @@
 """The running engine: the store, the backend behind the fair queue, the served model version.
 
-Two single-thread executors keep the event loop free: the model thread runs every backend
-call (batches, embeddings, adapter swaps, so a swap lands between two batches and never
-inside one) and the jobs thread runs training. HTTP handlers call the methods here and turn
+Three single-thread executors keep the event loop free: the model thread runs every backend
+call that needs the model or swaps what it serves (generation, embeddings, adapter and scorer
+swaps, so a swap lands between two batches and never inside one), the scoring thread the
+rest of each batch (reading, drawing, scoring, ranking: the next batch generates meanwhile)
+and the jobs thread runs training. HTTP handlers call the methods here and turn
 ServiceError into responses.
 """
 
@@ -43,6 +45,7 @@ class Engine:
         self.trainer = trainer
         self.store: Store | None = None
         self.model_thread = ThreadPoolExecutor(1, thread_name_prefix="model")
+        self.scoring_thread = ThreadPoolExecutor(1, thread_name_prefix="scoring")
         self.jobs_thread = ThreadPoolExecutor(1, thread_name_prefix="jobs")
         self.queue: FairBatchQueue[Payload, Batched] | None = None
         self.jobs: JobRunner | None = None
@@ -82,6 +85,7 @@ class Engine:
         if self.jobs is not None:
             await self.jobs.stop()
         await asyncio.to_thread(self.model_thread.shutdown, wait=True)
+        await asyncio.to_thread(self.scoring_thread.shutdown, wait=True)
         # A training run cannot be interrupted; the process waits for it at exit, and the
         # jobs table marks it failed at the next start.
         self.jobs_thread.shutdown(wait=False, cancel_futures=True)
@@ -144,7 +148,9 @@ class Engine:
         # Shielded: once generated, the diagrams are kept even if the caller goes away now.
         return await asyncio.shield(self._store_answer(request_id, req, version, answer))
 
-    async def _run_batch(self, tickets: list[Ticket[Payload]]) -> list[Batched]:
+    async def _run_batch(
+        self, tickets: list[Ticket[Payload]], release: Callable[[], None]
+    ) -> list[Batched]:
         live = [t for t in tickets if not t.cancelled]
         if not live:
             return [None] * len(tickets)
@@ -157,11 +163,14 @@ class Engine:
             if ticket is not None:
                 loop.call_soon_threadsafe(ticket.notify, {"event": stage})
 
-        def work() -> tuple[str, list[Answer]]:
+        def generate() -> tuple[str, Any]:
             # The version is read on the model thread, so it is the one that ran.
-            return self.backend.model_version, self.backend.run(asks, on_stage)
+            return self.backend.model_version, self.backend.generate(asks)
 
-        version, answers = await self.on_model(work)
+        version, generated = await self.on_model(generate)
+        release()  # the model is free: the next batch generates while this one is scored
+        score = self.backend.score
+        answers = await loop.run_in_executor(self.scoring_thread, score, asks, generated, on_stage)
         if len(answers) != len(asks):
             raise RuntimeError(f"the backend gave {len(answers)} answers to {len(asks)} asks")
         done = {t.payload[0]: (version, a) for t, a in zip(live, answers, strict=True)}

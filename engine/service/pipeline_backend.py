@@ -1,9 +1,10 @@
 """The real backend: the LLM pipeline (engine/pipeline.py) plus per-user scoring.
 
-A batch of requests is one `draw_many` call per candidate count (all their candidates
-sampled together), unranked; then, per request, every readable candidate is rendered and
-scored (CNN readability; the taste embedding: auto-encoder embedding of the picture plus the
-node list's content blocks, engine/scoring/content.py; the asking user's kNN expected rating,
+A batch of requests is one `sample_many` call per candidate count (all their candidates
+sampled together, on the model thread). Then, on the scoring thread while the next batch
+samples, every candidate is read and, per request, every readable one rendered and scored
+(CNN readability; the taste embedding: auto-encoder embedding of the picture plus the node
+list's content blocks, engine/scoring/content.py; the asking user's kNN expected rating,
 with what everyone's ratings taught it when the profiles job has learnt a population) and
 engine/scoring/rank.py orders them; the shown ones get a PNG.
 
@@ -135,33 +136,39 @@ class PipelineBackend:
         return content.blocks(self.embedder.blocks)
 
     def embed(self, pngs: Sequence[bytes], node_lists: Sequence[str | None]) -> np.ndarray:
-        return self._taste([_decode(p) for p in pngs], [diagram_of(t) for t in node_lists])
+        images, diagrams = [_decode(p) for p in pngs], [diagram_of(t) for t in node_lists]
+        return _taste(self.embedder, images, diagrams)
 
-    def _taste(self, images: list[np.ndarray], diagrams: list[Any]) -> np.ndarray:
-        """The taste embedding: the pictures' auto-encoder embedding + the content blocks."""
-        from engine.scoring import content
-
-        if not images:
-            return np.zeros((0, self.dim), np.float32)
-        return content.combine(self.embedder.embed(images), self.embedder.blocks, diagrams)
-
-    def run(self, asks: Sequence[Ask], on_stage: StageFn) -> list[Answer]:
-        from engine.pipeline import draw_many
+    def generate(self, asks: Sequence[Ask]) -> list[tuple[list[Ask], Any]]:
+        """One sample_many per candidate count (all their candidates sampled together)."""
+        from engine.pipeline import sample_many
 
         by_n: dict[int, list[Ask]] = defaultdict(list)
         for ask in asks:
             by_n[ask.candidates].append(ask)
-        answers: dict[str, Answer] = {}
-        for n, group in by_n.items():
-            results = draw_many(
-                self.lm,
-                [a.description for a in group],
-                n,
-                temperature=self.temperature,
-                max_new_tokens=self.max_new_tokens,
-                ranker=list,  # unranked: ranking is per user, below
-                with_png=False,
+        return [
+            (
+                group,
+                sample_many(
+                    self.lm,
+                    [a.description for a in group],
+                    n,
+                    temperature=self.temperature,
+                    max_new_tokens=self.max_new_tokens,
+                ),
             )
+            for n, group in by_n.items()
+        ]
+
+    def score(
+        self, asks: Sequence[Ask], generated: list[tuple[list[Ask], Any]], on_stage: StageFn
+    ) -> list[Answer]:
+        """Read every candidate, then score and rank each request's for its user."""
+        from engine.pipeline import read_many
+
+        answers: dict[str, Answer] = {}
+        for group, sampled in generated:
+            results = read_many(sampled, ranker=list, with_png=False)  # ranked per user below
             for ask, result in zip(group, results, strict=True):
                 on_stage(ask.request_id, "ranking")
                 answers[ask.request_id] = self._answer(ask, result)
@@ -169,11 +176,13 @@ class PipelineBackend:
 
     def _answer(self, ask: Ask, result: Any) -> Answer:
         from engine.diagram.render import render, render_array
-        from engine.scoring import cnn
+        from engine.scoring import cnn, content
         from engine.scoring.rank import Candidate as Ranked
         from engine.scoring.rank import rank
 
         t0 = time.perf_counter()
+        # One set of scorers for the whole answer: the model thread may swap them meanwhile.
+        cnn_model, embedder, population = self.cnn, self.embedder, self.population
         cands = result.candidates
         drawn = [i for i, c in enumerate(cands) if c.parsed]
         images = [render_array(cands[i].diagram) for i in drawn]
@@ -181,9 +190,11 @@ class PipelineBackend:
         embeddings: list[np.ndarray | None] = [None] * len(cands)
         expected, confidence = np.ones(len(cands)), np.zeros(len(cands))
         if images:
-            scores = cnn.score_images(self.cnn, images)
-            vectors = self._taste(images, [cands[i].diagram for i in drawn])
-            got, conf = self._expected(ask, vectors, cnn.target_to_rating(scores))
+            scores = cnn.score_images(cnn_model, images)
+            vectors = _taste(embedder, images, [cands[i].diagram for i in drawn])
+            blocks = content.blocks(embedder.blocks)
+            prior = cnn.target_to_rating(scores)
+            got, conf = _expected(ask, vectors, prior, blocks, population)
             for j, i in enumerate(drawn):
                 readable[i], embeddings[i] = scores[j], vectors[j]
                 expected[i], confidence[i] = got[j], conf[j]
@@ -222,23 +233,6 @@ class PipelineBackend:
         spec = None if result.spec is None else asdict(result.spec)
         timings = dict(result.timings) | {"score_s": round(time.perf_counter() - t0, 3)}
         return Answer(prompt=result.prompt, spec=spec, candidates=out, timings=timings)
-
-    def _expected(
-        self, ask: Ask, vectors: np.ndarray, prior: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        from engine.scoring.cnn import target_to_rating
-        from engine.scoring.knn import expected_ratings
-
-        if len(ask.ratings) == 0 or ask.rated.shape[1] != vectors.shape[1]:
-            return prior, np.zeros(len(prior))  # no history (or one from an older embedder)
-        # Each rating's prior: the CNN readability stored when that diagram was served.
-        stored = np.nan_to_num(ask.rated_readability, nan=UNKNOWN_READABILITY)
-        rated_prior = target_to_rating(stored)
-        # The embedding is blocks (AE latent, descriptors, content); kNN runs per block.
-        got = expected_ratings(
-            ask.rated, ask.ratings, vectors, prior, rated_prior, self.blocks, self.population
-        )
-        return got.rating, got.confidence
 
 
 class PipelineTrainer:
@@ -332,6 +326,32 @@ def base_adapter(settings: Settings) -> str | None:
     if settings.adapter == "latest":
         return latest_adapter()
     return None if settings.adapter == "none" else settings.adapter
+
+
+def _taste(embedder: Any, images: list[np.ndarray], diagrams: list[Any]) -> np.ndarray:
+    """The taste embedding: the pictures' auto-encoder embedding + the content blocks."""
+    from engine.scoring import content
+
+    if not images:
+        return np.zeros((0, embedder.dim + content.SIZE), np.float32)
+    return content.combine(embedder.embed(images), embedder.blocks, diagrams)
+
+
+def _expected(
+    ask: Ask, vectors: np.ndarray, prior: np.ndarray, blocks: Sequence[slice], population: Any
+) -> tuple[np.ndarray, np.ndarray]:
+    """The asking user's expected ratings of the candidates and their confidence."""
+    from engine.scoring.cnn import target_to_rating
+    from engine.scoring.knn import expected_ratings
+
+    if len(ask.ratings) == 0 or ask.rated.shape[1] != vectors.shape[1]:
+        return prior, np.zeros(len(prior))  # no history (or one from an older embedder)
+    # Each rating's prior: the CNN readability stored when that diagram was served.
+    stored = np.nan_to_num(ask.rated_readability, nan=UNKNOWN_READABILITY)
+    rated_prior = target_to_rating(stored)
+    # The embedding is blocks (AE latent, descriptors, content); kNN runs per block.
+    got = expected_ratings(ask.rated, ask.ratings, vectors, prior, rated_prior, blocks, population)
+    return got.rating, got.confidence
 
 
 def diagram_of(node_list: str | None) -> Any:

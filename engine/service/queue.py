@@ -6,6 +6,8 @@ oldest waiting request has waited `window_s` (or enough requests are there to fi
 the requests that arrived together then share one generate call. At most `inflight_per_user`
 requests of one user run at a time, `max_pending` wait in all and `max_per_user` per user;
 beyond that `submit` raises QueueFull at once with the position the request would have had.
+`workers` batches hold the model at a time: the runner gets a `release` callback to call
+once its model part is done, so the next batch can sample while it finishes the rest.
 
 The caller owns timeouts: cancel the awaiting `submit` (asyncio.timeout, a client that went
 away) and its request leaves the queue, or, already running, is marked cancelled so the batch
@@ -61,7 +63,7 @@ class Ticket(Generic[P]):
 class FairBatchQueue(Generic[P, R]):
     def __init__(
         self,
-        run_batch: Callable[[list[Ticket[P]]], Awaitable[list[R]]],
+        run_batch: Callable[[list[Ticket[P]], Callable[[], None]], Awaitable[list[R]]],
         *,
         max_pending: int,
         max_per_user: int,
@@ -251,8 +253,19 @@ class FairBatchQueue(Generic[P, R]):
             ticket.notify({"event": "generating"})
         self._reposition()
         start = time.monotonic()
+        released = False
+
+        def release() -> None:
+            """The batch's model part is done: the next batch may start while this one
+            finishes (its requests still count against their users' in-flight limit)."""
+            nonlocal released
+            if not released:
+                released = True
+                self._running -= 1
+                self._wake.set()
+
         try:
-            results = await self._run_batch(batch)
+            results = await self._run_batch(batch, release)
             for ticket, result in zip(batch, results, strict=True):
                 if not ticket.future.done():
                     ticket.future.set_result(result)
@@ -273,5 +286,5 @@ class FairBatchQueue(Generic[P, R]):
                 self._busy[ticket.user_id] -= 1
                 if not self._busy[ticket.user_id]:
                     del self._busy[ticket.user_id]
-            self._running -= 1
+            release()
             self._wake.set()
