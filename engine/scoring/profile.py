@@ -94,6 +94,14 @@ class Models:
 
         return content.blocks(self.embedder.blocks)
 
+    def taste(self, images: Sequence[np.ndarray], diagrams: Sequence[Diagram]) -> np.ndarray:
+        """The taste embedding (N x dim) of renders and the Diagrams they were drawn from."""
+        from engine.scoring import content
+
+        if not images:
+            return np.zeros((0, self.dim), np.float32)
+        return content.combine(self.embedder.embed(images), self.embedder.blocks, diagrams)
+
 
 def score(
     images: Sequence[np.ndarray],
@@ -106,16 +114,16 @@ def score(
     """Score rendered candidates (HxWx3 uint8 RGB) for one user, with these models (None:
     the shipped ones on `device`); with their Diagrams, the embedding gets the content blocks
     (see the module docstring)."""
-    from engine.scoring import cnn, content
+    from engine.scoring import cnn
 
     if not images:
         return []
     models = models if models is not None else Models.shipped(device)
     readability = cnn.score_images(models.cnn, images)
-    embeddings, blocks = models.embedder.embed(images), models.embedder.blocks
     if diagrams is not None:
-        embeddings = content.combine(embeddings, blocks, diagrams)
-        blocks = content.blocks(blocks)
+        embeddings, blocks = models.taste(images, diagrams), models.blocks
+    else:
+        embeddings, blocks = models.embedder.embed(images), models.embedder.blocks
     profile = profile if profile is not None else Profile.empty(embeddings.shape[1])
     exp = profile.expected(embeddings, readability, blocks, population)
     return [

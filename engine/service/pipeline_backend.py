@@ -123,21 +123,23 @@ class PipelineBackend:
             return str(e)
         return None
 
+    def models(self) -> Any:
+        """The scorers now served, as one profile.Models: the model thread may swap them."""
+        from engine.scoring.profile import Models
+
+        return Models(self.cnn, self.embedder)
+
     @property
     def dim(self) -> int:
-        from engine.scoring import content
-
-        return self.embedder.dim + content.SIZE
+        return self.models().dim
 
     @property
     def blocks(self) -> tuple[slice, ...]:
-        from engine.scoring import content
-
-        return content.blocks(self.embedder.blocks)
+        return self.models().blocks
 
     def embed(self, pngs: Sequence[bytes], node_lists: Sequence[str | None]) -> np.ndarray:
         images, diagrams = [_decode(p) for p in pngs], [diagram_of(t) for t in node_lists]
-        return _taste(self.embedder, images, diagrams)
+        return self.models().taste(images, diagrams)
 
     def generate(self, asks: Sequence[Ask]) -> list[tuple[list[Ask], Any]]:
         """One sample_many per candidate count (all their candidates sampled together)."""
@@ -176,13 +178,13 @@ class PipelineBackend:
 
     def _answer(self, ask: Ask, result: Any) -> Answer:
         from engine.diagram.render import render, render_array
-        from engine.scoring import cnn, content
+        from engine.scoring import cnn
         from engine.scoring.rank import Candidate as Ranked
         from engine.scoring.rank import rank
 
         t0 = time.perf_counter()
         # One set of scorers for the whole answer: the model thread may swap them meanwhile.
-        cnn_model, embedder, population = self.cnn, self.embedder, self.population
+        models, population = self.models(), self.population
         cands = result.candidates
         drawn = [i for i, c in enumerate(cands) if c.parsed]
         images = [render_array(cands[i].diagram) for i in drawn]
@@ -190,11 +192,10 @@ class PipelineBackend:
         embeddings: list[np.ndarray | None] = [None] * len(cands)
         expected, confidence = np.ones(len(cands)), np.zeros(len(cands))
         if images:
-            scores = cnn.score_images(cnn_model, images)
-            vectors = _taste(embedder, images, [cands[i].diagram for i in drawn])
-            blocks = content.blocks(embedder.blocks)
+            scores = cnn.score_images(models.cnn, images)
+            vectors = models.taste(images, [cands[i].diagram for i in drawn])
             prior = cnn.target_to_rating(scores)
-            got, conf = _expected(ask, vectors, prior, blocks, population)
+            got, conf = _expected(ask, vectors, prior, models.blocks, population)
             for j, i in enumerate(drawn):
                 readable[i], embeddings[i] = scores[j], vectors[j]
                 expected[i], confidence[i] = got[j], conf[j]
@@ -326,15 +327,6 @@ def base_adapter(settings: Settings) -> str | None:
     if settings.adapter == "latest":
         return latest_adapter()
     return None if settings.adapter == "none" else settings.adapter
-
-
-def _taste(embedder: Any, images: list[np.ndarray], diagrams: list[Any]) -> np.ndarray:
-    """The taste embedding: the pictures' auto-encoder embedding + the content blocks."""
-    from engine.scoring import content
-
-    if not images:
-        return np.zeros((0, embedder.dim + content.SIZE), np.float32)
-    return content.combine(embedder.embed(images), embedder.blocks, diagrams)
 
 
 def _expected(
