@@ -71,29 +71,55 @@ def render_array(diagram: Diagram) -> np.ndarray:
 def _draw(diagram: Diagram) -> np.ndarray:
     """Paint a fresh white canvas (BGR, OpenCV's order)."""
     img = np.full((CANVAS_H, CANVAS_W, 3), 255, np.uint8)
-    diagram = Diagram(tuple(_tame(n) for n in diagram.nodes))
+    diagram = tame(diagram)
     for source, target in diagram.edges():
         _draw_edge(img, source, target)
-    nodes = [n for n in diagram.nodes if n.width > 0 and n.height > 0]
+    nodes = drawn_nodes(diagram)
+    for node, (lines, scale) in zip(nodes, label_lines(nodes), strict=True):
+        _draw_node(img, node)
+        if lines:
+            _draw_label(img, node, lines, scale)
+    return img
+
+
+# --- what is drawn (svg.py draws the same) ---------------------------------------------------
+
+
+def drawn_nodes(diagram: Diagram) -> list[Node]:
+    """The nodes that get drawn, in drawing order: those with an area."""
+    return [n for n in diagram.nodes if n.width > 0 and n.height > 0]
+
+
+def label_lines(nodes: list[Node]) -> list[tuple[tuple[str, ...], float]]:
+    """Each node's label as drawn: (lines, font scale); no lines for no label."""
     fits = [fit_label(n.label, n.width, n.height, n.shape) for n in nodes]
     # One text size for the whole diagram reads calmer than sizes that jump from node to
     # node: every label that fits is drawn at the smallest scale any of them needed.
     common = min((f.scale for f in fits if f.fits and f.lines), default=0.0)
+    out = []
     for node, fit in zip(nodes, fits, strict=True):
-        _draw_node(img, node)
         if fit.fits and fit.lines and common < fit.scale:
             # Smaller than its own best: one line may now do where two were needed.
             lines = lines_at(node.label, node.width, node.height, node.shape, common)
-            _draw_label(img, node, lines or fit.lines, common)
-        elif fit.lines:
-            _draw_label(img, node, fit.lines, fit.scale)
-    return img
+            out.append((lines or fit.lines, common))
+        else:
+            out.append((fit.lines, fit.scale))
+    return out
+
+
+def baselines(node: Node, n_lines: int, scale: float) -> list[float]:
+    """The y of each line's baseline: the block runs from the first capital's top to the
+    last descender, centred on the node."""
+    height, pitch = text_block(n_lines, scale)
+    first = node.y - height / 2 + CAP * scale
+    return [first + i * pitch for i in range(n_lines)]
 
 
 # --- geometry -------------------------------------------------------------------------------
 
 
-def _corner_radius(width: float, height: float) -> float:
+def corner_radius(width: float, height: float) -> float:
+    """A round rectangle's corner radius, px."""
     return min(MAX_CORNER, CORNER * min(width, height))
 
 
@@ -105,7 +131,7 @@ def border_distance(node: Node, dx: float, dy: float) -> float:
     t = min(a / abs(dx) if dx else math.inf, b / abs(dy) if dy else math.inf)
     if node.shape != "round rectangle":
         return t
-    r = _corner_radius(node.width, node.height)
+    r = corner_radius(node.width, node.height)
     px, py = t * dx, t * dy
     if abs(px) <= a - r or abs(py) <= b - r:
         return t  # the ray leaves through a straight side
@@ -126,7 +152,7 @@ def _outline(shape: str, width: int, height: int) -> np.ndarray:
         angles = np.linspace(0, 2 * np.pi, n, endpoint=False)
         pts = np.stack([a * np.cos(angles), b * np.sin(angles)], axis=1)
     elif shape == "round rectangle":
-        r = _corner_radius(width, height)
+        r = corner_radius(width, height)
         quarter = np.linspace(0, np.pi / 2, 7)
         arcs = []
         for i, (sx, sy) in enumerate(((1, 1), (-1, 1), (-1, -1), (1, -1))):
@@ -141,7 +167,12 @@ def _outline(shape: str, width: int, height: int) -> np.ndarray:
     return out
 
 
-def _tame(node: Node) -> Node:
+def tame(diagram: Diagram) -> Diagram:
+    """The diagram with every node's centre and size within FAR (see _tame_node)."""
+    return Diagram(tuple(_tame_node(n) for n in diagram.nodes))
+
+
+def _tame_node(node: Node) -> Node:
     """The node with its centre and size within FAR, so that fixed-point maths fits int32."""
     x, y = (min(FAR, max(-FAR, v)) for v in (node.x, node.y))
     w, h = (min(FAR, v) for v in (node.width, node.height))
@@ -155,8 +186,14 @@ def _fixed(x: float, y: float) -> tuple[int, int]:
     return round(x * ONE), round(y * ONE)
 
 
-def _bgr(rgb: RGB) -> tuple[int, int, int]:
+def clamped(rgb: RGB) -> RGB:
+    """The colour with each channel a whole number in 0-255."""
     r, g, b = (min(255, max(0, int(c))) for c in rgb)
+    return (r, g, b)
+
+
+def _bgr(rgb: RGB) -> tuple[int, int, int]:
+    r, g, b = clamped(rgb)
     return (b, g, r)
 
 
@@ -165,31 +202,56 @@ def _bgr(rgb: RGB) -> tuple[int, int, int]:
 Point = tuple[float, float]
 
 
-def _draw_edge(img: np.ndarray, source: Node, target: Node) -> None:
-    """A segment from the source's border to the target's border, in the source's style."""
+def edge_span(source: Node, target: Node) -> tuple[Point, Point, float] | None:
+    """(start, unit direction, length) of the edge's line; None when nothing of it shows."""
     if min(source.width, source.height, target.width, target.height) <= 0:
-        return
+        return None
     dx, dy = target.x - source.x, target.y - source.y
     dist = math.hypot(dx, dy)
     if dist == 0:
-        return
+        return None
     ux, uy = dx / dist, dy / dist
     # From the outer edge of one border to the outer edge of the other, so that nothing of
     # the line is hidden under the nodes drawn on top and the arrow's tip touches the border.
     start = border_distance(source, ux, uy) + BORDER_W / 2
     end = dist - border_distance(target, -ux, -uy) - BORDER_W / 2
     if end - start < 1:
-        return  # the nodes touch or overlap: nothing between them to draw
-    p0 = (source.x + ux * start, source.y + uy * start)
+        return None  # the nodes touch or overlap: nothing between them to draw
+    return (source.x + ux * start, source.y + uy * start), (ux, uy), end - start
+
+
+def head_length(target: Node) -> float:
+    """The arrowhead's length into `target`, px."""
+    # Small targets get smaller heads, or the heads into one node merge into a blot.
+    return min(HEAD_LEN, max(MIN_HEAD_LEN, HEAD_SHARE * min(target.width, target.height)))
+
+
+def arrow_parts(p0: Point, u: Point, length: float, head: float) -> tuple[float, list[Point]]:
+    """(how far along the ray the shaft runs, 0 for none; the head's tip and base corners)
+    of an arrow whose head (`head` px long at most) has its tip `length` along the ray."""
+    head = min(head, length)
+    # Stop the shaft inside the head so its round cap cannot poke past the tip.
+    shaft = length - head / 2 if length > head else 0.0
+    tip = (p0[0] + u[0] * length, p0[1] + u[1] * length)
+    bx, by = tip[0] - u[0] * head, tip[1] - u[1] * head
+    half_w = head * HEAD_HALF_W / HEAD_LEN
+    nx, ny = -u[1] * half_w, u[0] * half_w
+    return shaft, [tip, (bx + nx, by + ny), (bx - nx, by - ny)]
+
+
+def _draw_edge(img: np.ndarray, source: Node, target: Node) -> None:
+    """A segment from the source's border to the target's border, in the source's style."""
+    span = edge_span(source, target)
+    if span is None:
+        return
+    p0, u, length = span
     color = _bgr(source.line_color)
     if source.line_style == "dashed line":
-        _dashed(img, p0, (ux, uy), end - start, color)
+        _dashed(img, p0, u, length, color)
     elif source.line_style == "solid arrow":
-        # Small targets get smaller heads, or the heads into one node merge into a blot.
-        head = min(HEAD_LEN, max(MIN_HEAD_LEN, HEAD_SHARE * min(target.width, target.height)))
-        _arrow(img, p0, (ux, uy), end - start, head, color)
+        _arrow(img, p0, u, length, head_length(target), color)
     else:
-        _segment(img, p0, (ux, uy), 0.0, end - start, color)
+        _segment(img, p0, u, 0.0, length, color)
 
 
 def _segment(img: np.ndarray, p0: Point, u: Point, s0: float, s1: float, color: tuple) -> None:
@@ -223,15 +285,10 @@ def _visible(p0: Point, u: Point, length: float) -> tuple[float, float]:
 
 def _arrow(img: np.ndarray, p0: Point, u: Point, length: float, head: float, color: tuple) -> None:
     """A line whose filled head (`head` px long) has its tip exactly `length` along the ray."""
-    head = min(head, length)
-    if length > head:
-        # Stop the shaft inside the head so its round cap cannot poke past the tip.
-        _segment(img, p0, u, 0.0, length - head / 2, color)
-    tip = (p0[0] + u[0] * length, p0[1] + u[1] * length)
-    bx, by = tip[0] - u[0] * head, tip[1] - u[1] * head
-    half_w = head * HEAD_HALF_W / HEAD_LEN
-    nx, ny = -u[1] * half_w, u[0] * half_w
-    tri = np.array([_fixed(*tip), _fixed(bx + nx, by + ny), _fixed(bx - nx, by - ny)], np.int32)
+    shaft, corners = arrow_parts(p0, u, length, head)
+    if shaft:
+        _segment(img, p0, u, 0.0, shaft, color)
+    tri = np.array([_fixed(*p) for p in corners], np.int32)
     cv2.fillPoly(img, [tri], color, cv2.LINE_AA, SHIFT)
 
 
@@ -247,10 +304,7 @@ def _draw_node(img: np.ndarray, node: Node) -> None:
 def _draw_label(img: np.ndarray, node: Node, lines: tuple[str, ...], scale: float) -> None:
     """Lines of text centred on the node: from the first capital's top to the last descender."""
     color = _bgr(label_colour(node.fill))  # the colour the contrast metric judges
-    height, pitch = text_block(len(lines), scale)
-    first_baseline = node.y - height / 2 + CAP * scale
-    for i, line in enumerate(lines):
+    for line, y in zip(lines, baselines(node, len(lines), scale), strict=True):
         x = node.x - text_width(line, scale) / 2
-        y = first_baseline + i * pitch
         org = (round(x), round(y))
         cv2.putText(img, line, org, FONT, scale, color, THICKNESS, cv2.LINE_AA)
