@@ -1,0 +1,206 @@
+"""The SVG beside every PNG: well-formed, the PNG's shapes, colours and places, escaped text."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+
+from engine.diagram import render
+from engine.diagram.model import CANVAS_H, CANVAS_W, Diagram, Node
+from engine.diagram.svg import render_svg
+
+NS = "{http://www.w3.org/2000/svg}"
+LIGHT, DARK, INK = (200, 230, 255), (20, 40, 90), (150, 30, 30)
+
+
+def node(i: int, x: int, y: int, shape: str = "rectangle", w: int = 100, h: int = 60, **kw) -> Node:
+    defaults = dict(line_style="solid arrow", fill=LIGHT, line_color=INK, targets=(), label="")
+    return Node(i, x, y, shape, w, h, **{**defaults, **kw})
+
+
+def styles() -> Diagram:
+    """One of each shape, an edge of each style, all of them drawable; two labels."""
+    return Diagram(
+        (
+            node(0, 150, 150, "rectangle", 200, targets=(1, 2, 3), label="input layer"),
+            node(1, 500, 120, "round rectangle", line_style="dashed line", targets=(2,)),
+            node(
+                2,
+                800,
+                450,
+                "circle",
+                120,
+                90,
+                fill=DARK,
+                line_style="solid line",
+                targets=(0,),
+                label="out",
+            ),  # fmt: skip
+            node(3, 300, 480, "circle", 30, 30, line_color=(10, 120, 10)),  # a small head
+        )
+    )
+
+
+def parsed(svg: str) -> ET.Element:
+    root = ET.fromstring(svg)  # raises on anything that is not well-formed XML
+    assert root.tag == f"{NS}svg"
+    return root
+
+
+def group(root: ET.Element, name: str) -> list[ET.Element]:
+    (g,) = [g for g in root.iter(f"{NS}g") if g.get("class") == name]
+    return list(g)
+
+
+def hexed(rgb: tuple[int, int, int]) -> str:
+    return "#" + "".join(f"{c:02x}" for c in rgb)
+
+
+def test_one_shape_per_node_one_path_per_edge_a_head_per_arrow() -> None:
+    d = styles()
+    root = parsed(render_svg(d))
+    assert (root.get("viewBox"), root.get("width"), root.get("height")) == (
+        "0 0 1000 600",
+        "1000",
+        "600",
+    )
+    shapes = group(root, "nodes")
+    assert [s.tag.removeprefix(NS) for s in shapes] == ["rect", "rect", "ellipse", "ellipse"]
+    assert shapes[0].get("rx") is None and float(shapes[1].get("rx")) == render.corner_radius(
+        100, 60
+    )
+    edges = group(root, "edges")
+    paths = [e for e in edges if e.tag == f"{NS}path"]
+    heads = [e for e in edges if e.tag == f"{NS}polygon"]
+    assert len(paths) == len(d.edges()) == 5
+    assert len(heads) == 3  # node 0's arrows; dashed and plain lines have none
+    texts = group(root, "labels")
+    assert [t.text for t in texts] == ["input layer", "out"]
+
+
+def test_shapes_cover_the_nodes_boxes() -> None:
+    d = styles()
+    for n, shape in zip(d.nodes, group(parsed(render_svg(d)), "nodes"), strict=True):
+        x0, y0, x1, y1 = n.box
+        if shape.tag == f"{NS}ellipse":
+            got = [float(shape.get(k)) for k in ("cx", "cy", "rx", "ry")]
+            assert got == [n.x, n.y, n.width / 2, n.height / 2]
+        else:
+            got = [float(shape.get(k)) for k in ("x", "y", "width", "height")]
+            assert got == [x0, y0, x1 - x0, y1 - y0]
+
+
+def test_colours_and_places_are_the_pngs() -> None:
+    d = styles()
+    root = parsed(render_svg(d))
+    img = render.render_array(d)
+    for n, shape in zip(d.nodes, group(root, "nodes"), strict=True):
+        assert (shape.get("fill"), shape.get("stroke")) == (hexed(n.fill), hexed(n.line_color))
+        if not n.label:  # the PNG's pixel at the centre is the fill the SVG names
+            assert hexed(tuple(int(c) for c in img[n.y, n.x])) == shape.get("fill")
+    sources = [s for s, _ in d.edges()]
+    paths = [e for e in group(root, "edges") if e.tag == f"{NS}path"]
+    for source, path in zip(sources, paths, strict=True):
+        assert path.get("stroke") == hexed(source.line_color)
+        (x0, y0), (x1, y1) = (map(float, p.split()) for p in path.get("d")[1:].split("L"))
+        # Where the SVG's line starts, the PNG's line is drawn in that colour: same place.
+        px = img[round(y0 + (y1 - y0) * 0.02), round(x0 + (x1 - x0) * 0.02)].astype(int)
+        assert np.abs(px - source.line_color).max() < 60
+    texts = group(root, "labels")
+    assert [t.get("fill") for t in texts] == ["#000000", "#ffffff"]  # on light, on dark
+    assert len({t.get("font-size") for t in texts}) == 1
+
+
+def test_dashes_are_renders_dash_and_gap() -> None:
+    paths = [e for e in group(parsed(render_svg(styles())), "edges") if e.tag == f"{NS}path"]
+    dashes = [p.get("stroke-dasharray") for p in paths]
+    assert dashes == [None, None, None, f"{render.DASH:g} {render.GAP:g}", None]  # 1 -> 2
+
+
+def test_arrow_tips_touch_the_targets_outer_border_with_renders_heads() -> None:
+    d = styles()
+    heads = [e for e in group(parsed(render_svg(d)), "edges") if e.tag == f"{NS}polygon"]
+    by_id = d.by_id()
+    for head, target in zip(heads, (by_id[1], by_id[2], by_id[3]), strict=True):
+        (tx, ty), b1, b2 = (tuple(map(float, p.split(","))) for p in head.get("points").split())
+        dx, dy = tx - target.x, ty - target.y
+        dist = np.hypot(dx, dy)
+        expected = render.border_distance(target, dx / dist, dy / dist) + render.BORDER_W / 2
+        assert dist == pytest.approx(expected, abs=0.02)
+        base = ((b1[0] + b2[0]) / 2, (b1[1] + b2[1]) / 2)
+        length = np.hypot(tx - base[0], ty - base[1])
+        assert length == pytest.approx(render.head_length(target), abs=0.02)
+        width = np.hypot(b1[0] - b2[0], b1[1] - b2[1])
+        assert width == pytest.approx(2 * render.HEAD_HALF_W * length / render.HEAD_LEN, abs=0.02)
+
+
+def test_labels_share_a_size_that_follows_the_box_and_two_lines_are_centred() -> None:
+    def sizes(w: int, h: int) -> list[float]:
+        d = Diagram((node(0, 300, 300, w=w, h=h, label="deep network"),))
+        return [float(t.get("font-size")) for t in group(parsed(render_svg(d)), "labels")]
+
+    assert sizes(90, 60)[0] < sizes(200, 60)[0]
+    both = Diagram(
+        (node(0, 200, 300, w=90, label="deep network"), node(1, 600, 300, w=200, label="a"))
+    )
+    # One size for the whole diagram: the big box's label comes down to the small one's.
+    assert {t.get("font-size") for t in group(parsed(render_svg(both)), "labels")} == {
+        f"{sizes(90, 60)[0]:g}"
+    }
+    two = Diagram((node(0, 300, 300, w=90, h=90, label="a fairly long label"),))
+    lines = group(parsed(render_svg(two)), "labels")
+    assert [t.text for t in lines] == ["a fairly", "long label"]
+    ys = [float(t.get("y")) for t in lines]
+    assert ys[0] < 300 < ys[1] and all(t.get("x") == "300" for t in lines)
+
+
+def test_label_text_is_escaped() -> None:
+    label = "<script>&\"' x</script>"
+    d = Diagram((node(0, 500, 300, w=600, h=100, label=label), node(1, 500, 500, label="a\x01b")))
+    svg = render_svg(d)
+    assert "<script" not in svg and "&lt;script&gt;&amp;&quot;&#x27;" in svg
+    texts = group(parsed(svg), "labels")
+    assert texts[0].text == label  # the XML reader gets the label back, character for character
+    assert texts[1].text == "a\ufffdb"  # XML cannot hold \x01 even escaped
+
+
+def test_same_diagram_same_text_with_other_renders_between() -> None:
+    first = render_svg(styles())
+    render_svg(Diagram((node(0, 10, 10, label="other"),)))
+    render.render(styles())
+    assert render_svg(styles()) == first
+    assert render_svg(Diagram((node(0, 150, 150, label="input layer"),))) != first
+
+
+def test_invalid_diagrams_draw_as_the_png_does() -> None:
+    weird = Diagram(
+        (
+            node(0, 100, 100, targets=(0, 1, 99)),  # self-link, fine target, dangling target
+            node(1, 990, 590, "hexagon", 200, 200, line_style="zigzag", targets=(0,)),
+            node(2, -5_000_000, 3, "circle", 10**7, 0, label="x"),  # no area: not drawn
+            node(3, 500, 300, w=-10, h=40, label="neg"),  # no area: not drawn
+            node(
+                4,
+                600,
+                300,
+                w=30,
+                h=30,
+                fill=(300, -5, 128),
+                line_style="dashed line",
+                targets=(1, 3),
+            ),  # fmt: skip
+        )
+    )
+    root = parsed(render_svg(weird))
+    shapes = group(root, "nodes")
+    assert [s.tag.removeprefix(NS) for s in shapes] == ["rect", "rect", "rect"]  # hexagon: rect
+    assert shapes[2].get("fill") == "#ff0080"  # clamped
+    paths = [e for e in group(root, "edges") if e.tag == f"{NS}path"]
+    assert len(paths) == 3  # 0 -> 1, 1 -> 0 and 4 -> 1; not 0 -> 0, 0 -> 99 nor 4 -> 3
+    assert [p.get("stroke-dasharray") is not None for p in paths] == [False, False, True]
+    empty = parsed(render_svg(Diagram()))
+    assert [e.get("class") for e in empty] == ["background", "edges", "nodes", "labels"]
+    assert not any(len(g) for g in empty[1:])
+    assert (empty[0].get("width"), empty[0].get("height")) == (str(CANVAS_W), str(CANVAS_H))
