@@ -1,15 +1,23 @@
-"""The SVG beside every PNG: well-formed, the PNG's shapes, colours and places, escaped text."""
+"""The SVG beside every PNG: well-formed, the PNG's shapes, colours and places, escaped text;
+the render and draw commands write it."""
 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+from diagrammer.cli import main
+from diagrammer.commands.draw import write
 from engine.diagram import render
 from engine.diagram.model import CANVAS_H, CANVAS_W, Diagram, Node
+from engine.diagram.parse import parse
+from engine.diagram.sketch import Sketch, sketch_to_text
 from engine.diagram.svg import render_svg
+from engine.llm.generate import Generation
+from engine.pipeline import Sampled, read_many, spec_of
 
 NS = "{http://www.w3.org/2000/svg}"
 LIGHT, DARK, INK = (200, 230, 255), (20, 40, 90), (150, 30, 30)
@@ -204,3 +212,39 @@ def test_invalid_diagrams_draw_as_the_png_does() -> None:
     assert [e.get("class") for e in empty] == ["background", "edges", "nodes", "labels"]
     assert not any(len(g) for g in empty[1:])
     assert (empty[0].get("width"), empty[0].get("height")) == (str(CANVAS_W), str(CANVAS_H))
+
+
+NODES = (
+    "[[0, 200, 300, 'circle', 60, 60, 'dashed line', (173, 216, 230), (40, 40, 40), [1]],\n"
+    " [1, 600, 300, 'rectangle', 120, 60, 'solid line', (255, 224, 178), (40, 40, 40), [7],"
+    " 'out & <in>']]\n"
+)
+
+
+def test_render_command_writes_the_svg_beside_the_png(tmp_path: Path, capsys) -> None:
+    spec = tmp_path / "d.txt"
+    spec.write_text(NODES)
+    out = tmp_path / "d.png"
+    assert main(["render", str(spec), "-o", str(out)]) == 0
+    svg = (tmp_path / "d.svg").read_text(encoding="utf-8")
+    assert svg == render_svg(parse(NODES).diagram) and out.read_bytes()[:4] == b"\x89PNG"
+    assert capsys.readouterr().out.split() == [str(out), str(tmp_path / "d.svg")]
+    assert main(["render", str(spec), "-o", str(tmp_path / "d.svg")]) == 2  # would overwrite
+    assert "name the PNG" in capsys.readouterr().err
+
+
+def test_draw_writes_an_svg_beside_each_png(tmp_path: Path) -> None:
+    description = "an MLP with 2 inputs, 3 hidden units and 1 output"
+    texts = [sketch_to_text(Sketch(layers=(2, 3, 1), shape=s)) for s in ("circle", "rectangle")]
+    gens = [Generation(t, tokens=5, finished=True, seconds=0.0) for t in [*texts, "garbage"]]
+    sampled = Sampled([description], [spec_of(description)], [""], [gens], "m", None, 0.0, 0.0)
+    (result,) = read_many(sampled, top=3)
+    rows = write(result, 3, tmp_path)
+    drawn = [r for r in rows if r["file"]]
+    assert len(drawn) == 2 and rows[2]["svg"] is None  # garbage: neither PNG nor SVG
+    assert not (tmp_path / f"rank{rows[2]['rank']}.svg").exists()
+    for row, c in zip(drawn, result.top(2), strict=True):
+        svg = Path(row["svg"])
+        assert svg == Path(row["file"]).with_suffix(".svg") and svg.parent == tmp_path
+        assert svg.read_text(encoding="utf-8") == render_svg(c.diagram)
+        assert len(group(parsed(svg.read_text()), "nodes")) == len(c.diagram.nodes)

@@ -1,4 +1,5 @@
-"""`diagrammer draw "<description>"`: the whole local pipeline, from a sentence to ranked PNGs."""
+"""`diagrammer draw "<description>"`: the whole local pipeline, from a sentence to ranked PNGs,
+each with the same drawing as SVG beside it (rankN.svg), for papers and slides."""
 
 from __future__ import annotations
 
@@ -149,8 +150,10 @@ def _spec_json(spec: object) -> dict | None:
 
 
 def write(result: object, top: int, out: Path, scores: list | None = None) -> list[dict]:
-    """Write the top candidates (PNG, node list, sketch); one summary row each. scores: the
-    user's (engine.scoring.profile.Scores or None, in result order) when ranked for one."""
+    """Write the top candidates (PNG and SVG, node list, sketch); one summary row each. scores:
+    the user's (engine.scoring.profile.Scores or None, in result order) when ranked for one."""
+    from engine.diagram.svg import render_svg
+
     out.mkdir(parents=True, exist_ok=True)
     rows = []
     for position, c in enumerate(result.top(top)):
@@ -160,10 +163,12 @@ def write(result: object, top: int, out: Path, scores: list | None = None) -> li
             stem.with_suffix(".txt").write_text(c.node_text, encoding="utf-8")
         if c.png:
             stem.with_suffix(".png").write_bytes(c.png)
+            stem.with_suffix(".svg").write_text(render_svg(c.diagram), encoding="utf-8")
         rows.append(
             {
                 "rank": c.rank,
                 "file": str(stem.with_suffix(".png")) if c.png else None,
+                "svg": str(stem.with_suffix(".svg")) if c.png else None,
                 "text": c.text,
                 "valid": c.valid,
                 "readability": round(c.readability, 3),
