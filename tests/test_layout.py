@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from engine.diagram.fidelity import fidelity
 from engine.diagram.layout import layout
 from engine.diagram.metrics import COMFORT_SPACING, metrics
-from engine.diagram.model import LINE_STYLES, SHAPES, DiagramError, Spec
+from engine.diagram.model import LINE_STYLES, SHAPES, DiagramError, Spec, is_bend
 from engine.diagram.read import to_diagram
 from engine.diagram.sketch import Sketch, parse_sketch
 from engine.diagram.validate import validate
@@ -142,11 +142,19 @@ def test_order_within_ranks_avoids_crossings() -> None:
     readable(sketch)
 
 
-def test_back_edges_do_not_rank() -> None:
+def test_back_edges_do_not_rank_and_run_around_the_nodes() -> None:
     sketch, _ = parse_sketch("steps: a | b | c\nedges: 1>2 2>3 3>1")
     d = layout(sketch)
-    assert d.nodes[0].x < d.nodes[1].x < d.nodes[2].x
-    assert d.nodes[2].targets == (0,)
+    a, b, c = d.nodes[:3]
+    assert a.x < b.x < c.x
+    by_id = d.by_id()
+    path, at = [], c.targets[0]
+    while is_bend(by_id[at]):  # the loop leaves c through bend points ...
+        path.append(by_id[at])
+        (at,) = by_id[at].targets
+    assert at == a.id and len(path) == 2  # ... and enters a: down, back, up
+    assert all(p.y > max(n.y + n.height / 2 for n in (a, b, c)) for p in path)
+    assert metrics(d).edges_through_nodes == 0
 
 
 def test_same_sketch_same_diagram() -> None:

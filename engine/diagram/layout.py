@@ -29,12 +29,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from engine.diagram.label_fit import RECT_PAD, fit_label, text_block, text_width
+from engine.diagram.layout_graph import layout_graph
 from engine.diagram.metrics import COMFORT_SPACING, SPACING_FLOOR_PX
 from engine.diagram.model import CANVAS_H, CANVAS_W, MAX_NODES, RGB, Diagram, DiagramError, Node
+from engine.diagram.ranks import order_ranks
 from engine.diagram.sketch import Sketch, chain
 
 MARGIN = 30
-MAX_SEGMENTS = 300  # beyond this many edge segments, skip crossing reduction (it is quadratic)
 MAX_LINE = {"right": 6, "down": 8}  # steps of a plain chain on one line before it snakes
 CLEARANCE = 2.0  # px between an edge and a node it passes (the metric forgives 1 px)
 # A column of 10 default 40 px circles shrinks to 36 px on the 540 px the canvas leaves, still
@@ -101,7 +102,11 @@ def check_layers(layers: Sequence[int]) -> None:
 
 
 def layout(sketch: Sketch) -> Diagram:
-    """The node list of a sketch (see the module docstring for the rules)."""
+    """The node list of a sketch (see the module docstring for the rules); what sketch v2
+    adds (stacks, data, edge labels, loops, groups) is laid out by engine/diagram/layout_graph.py.
+    """
+    if not sketch.is_v1:
+        return layout_graph(sketch)
     if sketch.kind == "network":
         check_layers(sketch.layers)
         slots, targets, labels, markers = _network(sketch)
@@ -151,7 +156,7 @@ def _flow(sketch: Sketch) -> tuple[list[_Slot], list[tuple[int, ...]], list[str]
     rank = [0] * n
     for a, b in sorted(e for e in edges if e[0] < e[1]):
         rank[b] = max(rank[b], rank[a] + 1)
-    order = _order(n, rank, [e for e in edges if e[0] < e[1]])
+    order = order_ranks(n, rank, [e for e in edges if e[0] < e[1]])
     slots = [_Slot(0, 0, 1)] * n
     for r, items in enumerate(order):
         for j, item in enumerate(items):
@@ -169,85 +174,6 @@ def _snake(n: int, longest: int) -> list[_Slot]:
         line, pos = divmod(i, per_line)
         slots.append(_Slot(per_line - 1 - pos if line % 2 else pos, line, lines))
     return slots
-
-
-Item = int | tuple[int, int]  # a step, or (edge index, rank) for a long edge passing that rank
-Links = list[list[tuple[Item, Item]]]  # per rank r: segments from rank r to rank r + 1
-
-
-def _order(n: int, rank: list[int], edges: list[tuple[int, int]]) -> list[list[Item]]:
-    """Each rank's items, ordered to avoid crossings between neighbouring ranks."""
-    ranks: list[list[Item]] = [[] for _ in range(max(rank) + 1)]
-    for i in range(n):
-        ranks[rank[i]].append(i)
-    links: Links = [[] for _ in ranks]
-    for k, (a, b) in enumerate(edges):
-        passing: list[Item] = [(k, r) for r in range(rank[a] + 1, rank[b])]
-        for item in passing:
-            ranks[item[1]].append(item)
-        path = [a, *passing, b]
-        for r, segment in zip(
-            range(rank[a], rank[b]), zip(path, path[1:], strict=False), strict=True
-        ):
-            links[r].append(segment)
-    if sum(len(r) for r in ranks) > MAX_NODES:  # too many passing edges: no free slots
-        return [[i for i in r if isinstance(i, int)] for r in ranks]
-    if sum(len(segments) for segments in links) > MAX_SEGMENTS:  # keep big inputs fast
-        return ranks
-    best = [list(r) for r in ranks]
-    best_cost = _crossings(best, links)
-    for sweep in range(8 if best_cost else 0):
-        down = sweep % 2 == 0
-        for r in range(1, len(ranks)) if down else range(len(ranks) - 2, -1, -1):
-            ranks[r] = _by_barycentre(ranks, r, r - 1 if down else r + 1, links)
-        cost = _crossings(ranks, links)
-        if cost < best_cost:
-            best, best_cost = [list(r) for r in ranks], cost
-    return _transpose(best, links, best_cost)
-
-
-def _by_barycentre(ranks: list[list[Item]], r: int, fixed: int, links: Links) -> list[Item]:
-    where = {item: i for i, item in enumerate(ranks[fixed])}
-    segments = links[min(r, fixed)]
-    near: dict[Item, list[int]] = {}
-    for a, b in segments:
-        mine, other = (a, b) if fixed > r else (b, a)
-        near.setdefault(mine, []).append(where[other])
-    old = {item: i for i, item in enumerate(ranks[r])}
-
-    def key(item: Item) -> tuple[float, int]:
-        seen = near.get(item)
-        return (sum(seen) / len(seen) if seen else old[item], old[item])
-
-    return sorted(ranks[r], key=key)
-
-
-def _crossings(ranks: list[list[Item]], links: Links) -> int:
-    """Pairs of segments between the same two ranks that cross (sharing no end)."""
-    pos = {item: i for items in ranks for i, item in enumerate(items)}
-    total = 0
-    for segments in links:
-        for i, (a, b) in enumerate(segments):
-            for c, d in segments[i + 1 :]:
-                if a != c and b != d and (pos[a] - pos[c]) * (pos[b] - pos[d]) < 0:
-                    total += 1
-    return total
-
-
-def _transpose(ranks: list[list[Item]], links: Links, cost: int) -> list[list[Item]]:
-    """Swap neighbours inside a rank while that removes crossings."""
-    improved = cost > 0
-    while improved:
-        improved = False
-        for items in ranks:
-            for j in range(len(items) - 1):
-                items[j], items[j + 1] = items[j + 1], items[j]
-                new = _crossings(ranks, links)
-                if new < cost:
-                    cost, improved = new, True
-                else:
-                    items[j], items[j + 1] = items[j + 1], items[j]
-    return ranks
 
 
 def _required_gap(size_a: int, size_b: int) -> float:

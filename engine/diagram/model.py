@@ -47,9 +47,41 @@ class Node:
         return replace(self, **changes)
 
 
+BEND_MAX = 8  # px: an unlabelled node this small is a bend point of an edge
+TITLE_H = 30  # px: the strip at the top of a frame that holds its title
+
+
+def is_bend(node: Node) -> bool:
+    """A bend point: a routed edge's corner, drawn as a dot; no arrowhead points at it."""
+    return node.width <= BEND_MAX and node.height <= BEND_MAX and not node.label.strip()
+
+
+def contains(outer: Node, inner: Node) -> bool:
+    a, b = outer.box, inner.box
+    return a[0] <= b[0] and a[1] <= b[1] and b[2] <= a[2] and b[3] <= a[3] and outer != inner
+
+
 @dataclass(frozen=True)
 class Diagram:
+    """A node list. Two looks have a meaning of their own (docs/format.md): a bend point
+    (`is_bend`) and a frame (`frames`): a node without edges whose box holds other nodes'
+    boxes, drawn behind them with its label at the top (a group: "encoder x6")."""
+
     nodes: tuple[Node, ...] = ()
+
+    def frames(self) -> set[int]:
+        """Ids of the frames: no edge in or out, and other nodes' boxes inside."""
+        linked = {n.id for n in self.nodes if n.targets}
+        linked |= {t for n in self.nodes for t in n.targets}
+        return {
+            f.id
+            for f in self.nodes
+            if f.id not in linked and any(contains(f, n) for n in self.nodes if n.id != f.id)
+        }
+
+    def without_frames(self) -> Diagram:
+        frames = self.frames()
+        return Diagram(tuple(n for n in self.nodes if n.id not in frames)) if frames else self
 
     def by_id(self) -> dict[int, Node]:
         """Nodes by id; with duplicate ids the first one wins (validation reports the rest)."""

@@ -29,7 +29,7 @@ from engine.diagram.label_fit import (
     text_width,
 )
 from engine.diagram.metrics import label_colour
-from engine.diagram.model import CANVAS_H, CANVAS_W, RGB, Diagram, Node
+from engine.diagram.model import CANVAS_H, CANVAS_W, RGB, TITLE_H, Diagram, Node, is_bend
 
 SHIFT = 4  # OpenCV fixed-point bits: coordinates are drawn to 1/16 px
 ONE = 1 << SHIFT
@@ -72,13 +72,21 @@ def _draw(diagram: Diagram) -> np.ndarray:
     """Paint a fresh white canvas (BGR, OpenCV's order)."""
     img = np.full((CANVAS_H, CANVAS_W, 3), 255, np.uint8)
     diagram = tame(diagram)
+    frames = diagram.frames()
+    nodes = drawn_nodes(diagram)
+    labels = label_lines(nodes, frames)
+    drawn = list(zip(nodes, labels, strict=True))
+    for node, (lines, scale) in drawn:  # frames behind everything
+        if node.id in frames:
+            _draw_node(img, node)
+            _draw_label(img, title_strip(node), lines, scale)
     for source, target in diagram.edges():
         _draw_edge(img, source, target)
-    nodes = drawn_nodes(diagram)
-    for node, (lines, scale) in zip(nodes, label_lines(nodes), strict=True):
-        _draw_node(img, node)
-        if lines:
-            _draw_label(img, node, lines, scale)
+    for node, (lines, scale) in drawn:
+        if node.id not in frames:
+            _draw_node(img, node)
+            if lines:
+                _draw_label(img, node, lines, scale)
     return img
 
 
@@ -90,8 +98,19 @@ def drawn_nodes(diagram: Diagram) -> list[Node]:
     return [n for n in diagram.nodes if n.width > 0 and n.height > 0]
 
 
-def label_lines(nodes: list[Node]) -> list[tuple[tuple[str, ...], float]]:
-    """Each node's label as drawn: (lines, font scale); no lines for no label."""
+def title_strip(frame: Node) -> Node:
+    """Where a frame's title is drawn: a strip along its top."""
+    height = min(TITLE_H, frame.height)
+    top = frame.y - frame.height / 2
+    return frame.moved(y=round(top + height / 2), height=height, shape="rectangle")
+
+
+def label_lines(
+    nodes: list[Node], frames: set[int] | frozenset[int] = frozenset()
+) -> list[tuple[tuple[str, ...], float]]:
+    """Each node's label as drawn: (lines, font scale); no lines for no label. A frame's
+    label is fitted in its title strip."""
+    nodes = [title_strip(n) if n.id in frames else n for n in nodes]
     fits = [fit_label(n.label, n.width, n.height, n.shape) for n in nodes]
     # One text size for the whole diagram reads calmer than sizes that jump from node to
     # node: every label that fits is drawn at the smallest scale any of them needed.
@@ -248,7 +267,7 @@ def _draw_edge(img: np.ndarray, source: Node, target: Node) -> None:
     color = _bgr(source.line_color)
     if source.line_style == "dashed line":
         _dashed(img, p0, u, length, color)
-    elif source.line_style == "solid arrow":
+    elif source.line_style == "solid arrow" and not is_bend(target):
         _arrow(img, p0, u, length, head_length(target), color)
     else:
         _segment(img, p0, u, 0.0, length, color)

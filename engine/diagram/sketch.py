@@ -14,14 +14,17 @@ from dataclasses import dataclass
 from engine.diagram.model import LINE_STYLES, MAX_INPUT_BYTES, RGB, SHAPES, Problem
 
 DIRECTIONS = ("right", "down")
-KEYS = ("layers", "steps", "edges", "direction", "shape", "fill", "line", "labels")
+KEYS = ("layers", "steps", "blocks", "edges", "groups", "direction", "shape", "fill", "line")
+KEYS += ("labels",)
 DEFAULT_SIZE = {"circle": (40, 40), "rectangle": (150, 50), "round rectangle": (150, 50)}
 DEFAULT_FILL: RGB = (220, 235, 250)
 DEFAULT_LINE: RGB = (40, 40, 40)
 MAX_SIZE = 1000  # a bigger preferred size is meaningless on a 1000 x 600 canvas
 
 _KEY_LINE = re.compile(r"^\s*[-*]?\s*([A-Za-z_ ]+?)\s*[:=]\s*(.*?)\s*$")
-_SKETCH_LINE = re.compile(r"^\s*[-*]?\s*(layers|steps)\s*[:=]", re.IGNORECASE | re.MULTILINE)
+_SKETCH_LINE = re.compile(
+    r"^\s*[-*]?\s*(layers|steps|blocks)\s*[:=]", re.IGNORECASE | re.MULTILINE
+)
 _INT = re.compile(r"-?\d+")
 HUGE = 10**12  # any number longer than 12 digits reads as this (int() refuses 4,300+ digits)
 
@@ -54,15 +57,23 @@ _DIRECTION_WORDS = {
 
 @dataclass(frozen=True)
 class Sketch:
-    """A network (`layers`) or a flow (`steps`, optional `edges`), with its style.
+    """A network (`layers`), a flow (`steps`) or a layer stack (`blocks`), with its style.
 
+    steps holds a flow's step names or a stack's block names (stack=True).
     edges are 0-based (source, target) step indices; () means the chain in order.
+    edge_labels: one per edge ("" for none), or () when no edge has a label.
+    data: indices of the steps that are data (drawn as data boxes), the rest are processes.
+    groups: (first, last, label) frames around runs of steps, 0-based and inclusive.
     labels (networks only) has one entry per layer, or is () for no labels.
     """
 
     layers: tuple[int, ...] = ()
     steps: tuple[str, ...] = ()
     edges: tuple[tuple[int, int], ...] = ()
+    edge_labels: tuple[str, ...] = ()
+    stack: bool = False
+    data: tuple[int, ...] = ()
+    groups: tuple[tuple[int, int, str], ...] = ()
     direction: str = "right"
     shape: str = "circle"
     size: tuple[int, int] = (40, 40)
@@ -73,7 +84,14 @@ class Sketch:
 
     @property
     def kind(self) -> str:
-        return "network" if self.layers else "flow"
+        return "network" if self.layers else "stack" if self.stack else "flow"
+
+    @property
+    def is_v1(self) -> bool:
+        """A network, or a flow of plain steps and forward edges: the first layout draws it."""
+        forward = all(a < b for a, b in self.edges)
+        plain = not (self.stack or self.data or self.groups or any(self.edge_labels))
+        return bool(self.layers) or (plain and forward)
 
     @property
     def n_nodes(self) -> int:
@@ -94,9 +112,21 @@ def sketch_to_text(s: Sketch) -> str:
     """The canonical text of a sketch: keys in the documented order, defaults written out."""
     lines = [f"layers: {' '.join(map(str, s.layers))}"] if s.layers else []
     if not s.layers:
-        lines.append(f"steps: {' | '.join(s.steps)}")
-        if s.edges and s.edges != chain(len(s.steps)):
-            lines.append("edges: " + " ".join(f"{a + 1}>{b + 1}" for a, b in s.edges))
+        names = [f"[{n}]" if i in s.data else n for i, n in enumerate(s.steps)]
+        lines.append(f"{'blocks' if s.stack else 'steps'}: {' | '.join(names)}")
+        if s.edges and (s.edges != chain(len(s.steps)) or any(s.edge_labels)):
+            labels = s.edge_labels or ("",) * len(s.edges)
+            lines.append(
+                "edges: "
+                + " ".join(
+                    f"{a + 1}>{b + 1}" + (f"[{t}]" if t else "")
+                    for (a, b), t in zip(s.edges, labels, strict=True)
+                )
+            )
+        if s.groups:
+            lines.append(
+                "groups: " + " | ".join(f"{a + 1}-{b + 1} {t}".strip() for a, b, t in s.groups)
+            )
     lines += [
         f"direction: {s.direction}",
         f"shape: {s.shape} {s.size[0]}x{s.size[1]}",
@@ -109,7 +139,7 @@ def sketch_to_text(s: Sketch) -> str:
 
 
 def looks_like_sketch(text: str) -> bool:
-    """True when the text has a `layers:` or `steps:` key line."""
+    """True when the text has a `layers:`, `steps:` or `blocks:` key line."""
     return bool(_SKETCH_LINE.search(text))
 
 
@@ -143,23 +173,32 @@ def _build(
 ) -> tuple[Sketch | None, list[Problem]]:
     layers: tuple[int, ...] = ()
     steps: tuple[str, ...] = ()
-    if "layers" in values:
-        if "steps" in values:
-            problems.append(Problem("both layers and steps", "a sketch is a network or a flow"))
+    data: tuple[int, ...] = ()
+    structure = [k for k in ("layers", "steps", "blocks") if k in values]
+    if len(structure) > 1:
+        why = "a sketch is a network, a flow or a stack; the first of them is used"
+        problems.append(Problem("both layers and steps", why))
+    stack = bool(structure) and structure[0] == "blocks"
+    if structure and structure[0] == "layers":
         layers = _layers(*values["layers"], problems)
-    elif "steps" in values:
-        steps = _steps(*values["steps"], problems)
+    elif structure:
+        steps, data = _steps(*values[structure[0]], problems, repeats=stack)
     else:
-        problems.append(Problem("no structure", "a sketch needs a `layers:` or `steps:` line"))
+        why = "a sketch needs a `layers:`, `steps:` or `blocks:` line"
+        problems.append(Problem("no structure", why))
     if not layers and not steps:
         return None, problems
     kind_default = "circle" if layers else "round rectangle"
     shape, size = _shape(*values.get("shape", (None, "")), kind_default, problems)
     line_style, line_color = _line(*values.get("line", (None, "")), problems)
     edges: tuple[tuple[int, int], ...] = ()
+    edge_labels: tuple[str, ...] = ()
     if steps and "edges" in values:
-        edges = _edges(*values["edges"], len(steps), problems)
-    for key, what in (("edges", steps), ("labels", layers)):
+        edges, edge_labels = _edges(*values["edges"], len(steps), problems)
+    groups: tuple[tuple[int, int, str], ...] = ()
+    if steps and "groups" in values:
+        groups = _groups(*values["groups"], len(steps), problems)
+    for key, what in (("edges", steps), ("groups", steps), ("labels", layers)):
         if key in values and not what:
             problems.append(Problem("misplaced key", f"{key!r} is ignored here", values[key][0]))
     labels = _labels(*values["labels"], len(layers), problems) if "labels" in values else ()
@@ -167,6 +206,10 @@ def _build(
         layers=layers,
         steps=steps,
         edges=edges,
+        edge_labels=edge_labels,
+        stack=stack,
+        data=data,
+        groups=groups,
         direction=_direction(*values.get("direction", (None, "")), problems),
         shape=shape,
         size=size,
@@ -193,30 +236,83 @@ def _layers(line: int, value: str, problems: list[Problem]) -> tuple[int, ...]:
     return tuple(sizes)
 
 
-def _steps(line: int, value: str, problems: list[Problem]) -> tuple[str, ...]:
+_DATA = re.compile(r"^\[(.*)\]$")
+_REPEAT = re.compile(r"\s+[x×*]\s*(\d{1,2})$", re.IGNORECASE)
+MAX_REPEAT = 50
+
+
+def _steps(
+    line: int, value: str, problems: list[Problem], repeats: bool = False
+) -> tuple[tuple[str, ...], tuple[int, ...]]:
+    """Step (or block) names and the indices of data steps (`[name]`). In a stack, a block
+    ending in a lone `x2` is written twice (`conv 3x3 64 x2`; the copy is named `... #2`)."""
     sep = "|" if "|" in value else "->" if "->" in value else ";" if ";" in value else "|"
     names = [" ".join(part.split()) for part in value.split(sep)]
     if not any(names):
         problems.append(Problem("no steps", "the steps line names no step", line))
     elif not all(names):
         problems.append(Problem("empty step", "a step name is empty; it is left out", line))
-    return tuple(n for n in names if n)
+    steps: list[str] = []
+    data: list[int] = []
+    for name in filter(None, names):
+        bracketed = _DATA.match(name)
+        if bracketed and bracketed.group(1).strip():
+            data.append(len(steps))
+            name = " ".join(bracketed.group(1).split())
+        times = _REPEAT.search(name) if repeats else None
+        if times is None:
+            steps.append(name)
+            continue
+        base, count = name[: times.start()], min(MAX_REPEAT, max(1, int(times.group(1))))
+        steps += [base] + [f"{base} #{k}" for k in range(2, count + 1)]
+    return tuple(steps), tuple(data)
 
 
-def _edges(line: int, value: str, n: int, problems: list[Problem]) -> tuple[tuple[int, int], ...]:
+_EDGE_RUN = re.compile(r"\d+(?:\s*-*>\s*\d+(?:\s*\[[^\]]*\])?)+")
+_EDGE_STEP = re.compile(r"-*>\s*(\d+)(?:\s*\[([^\]]*)\])?")
+
+
+def _edges(
+    line: int, value: str, n: int, problems: list[Problem]
+) -> tuple[tuple[tuple[int, int], ...], tuple[str, ...]]:
+    """Edges (0-based) and their labels (`3>4[yes]`; () when none has one)."""
     edges: list[tuple[int, int]] = []
-    for run in re.findall(r"\d+(?:\s*-*>\s*\d+)+", value):
-        ids = [_int(t) for t in _INT.findall(run)]
-        for a, b in zip(ids, ids[1:], strict=False):
+    labels: list[str] = []
+    for run in _EDGE_RUN.finditer(value):
+        a = _int(_INT.match(run.group(0)).group(0))
+        for step in _EDGE_STEP.finditer(run.group(0)):
+            b, text = _int(step.group(1)), " ".join((step.group(2) or "").split())
             if not (1 <= a <= n and 1 <= b <= n) or a == b:
                 why = f"edge {a}>{b} needs two different steps between 1 and {n}"
                 problems.append(Problem("bad edge", why, line))
             elif (a - 1, b - 1) not in edges:
                 edges.append((a - 1, b - 1))
+                labels.append(text)
+            a = b
     if not edges:
         problems.append(Problem("bad edges", "no usable `a>b` edge; the chain is used", line))
-    result = tuple(edges)
-    return () if result == chain(n) else result
+    if not any(labels):
+        result = tuple(edges)
+        return (() if result == chain(n) else result), ()
+    return tuple(edges), tuple(labels)
+
+
+_GROUP = re.compile(r"^\s*(\d+)\s*-\s*(\d+)\s*(.*)$")
+
+
+def _groups(
+    line: int, value: str, n: int, problems: list[Problem]
+) -> tuple[tuple[int, int, str], ...]:
+    """`2-5 encoder x6 | 7-9 decoder`: frames around runs of steps, 0-based."""
+    groups = []
+    for part in value.split("|"):
+        m = _GROUP.match(part)
+        if not m or not 1 <= int(m.group(1)) <= int(m.group(2)) <= n:
+            why = f"a group is `first-last name` with 1 <= first <= last <= {n}"
+            problems.append(Problem("bad group", why, line))
+            continue
+        groups.append((int(m.group(1)) - 1, int(m.group(2)) - 1, " ".join(m.group(3).split())))
+    return tuple(groups)
 
 
 def _word_match(value: str, table: tuple[tuple[str, tuple[str, ...]], ...]) -> str | None:

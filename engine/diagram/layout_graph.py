@@ -1,0 +1,478 @@
+"""Lay out a flow or a layer stack of any shape: sized nodes, skips, branches, loops, groups.
+
+The first layout (engine/diagram/layout.py) draws networks and plain forward flows with one
+node size. This one draws what sketch v2 adds (docs/sketch.md):
+
+- layer stacks: one block per layer, typed (engine/diagram/blocks.py: kind colour, and a
+  size across the stack that grows with its tensor), the label the block's own words;
+- data flows: data steps as wide sharp boxes in a paler fill, processes as the sketch says;
+- edge labels: a labelled edge a -> b runs a -> pill -> b, the pill a small outlined box with
+  the label; the source's edges are then plain lines and each ends in an arrow after its pill
+  (or after a bend point), so that no arrowhead points at a pill;
+- skips: a forward edge that spans ranks runs through free slots of the ranks it passes
+  (engine/diagram/ranks.py), its bends are bend points (format.md: a node of at most
+  BEND px without label, drawn as a dot, no arrowhead into it);
+- loops: an edge back to an earlier rank leaves its source sideways to a lane beyond every
+  node of the ranks it spans, runs back along it and enters its target from that side;
+- groups: a frame (format.md: a node without edges that contains the boxes of others) around
+  a run of steps, its label at the top;
+- canvas: everything is scaled to use the canvas (up to MAX_UP, for bigger text), and a long
+  plain chain snakes over as many lines as give the largest scale.
+
+Guarantees, for a well-formed sketch of at most MAX_NODES drawn nodes: on the canvas, no two
+node boxes overlap (frames contain, they do not overlap), and no edge segment runs through a
+node box other than its ends (lanes and slots keep them apart), when the scale needed stays
+at or above MIN_SCALE; below that nodes still fit but get tight.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from engine.diagram import blocks
+from engine.diagram.label_fit import RECT_PAD, text_block, text_width
+from engine.diagram.metrics import SPACING_FLOOR_PX
+from engine.diagram.model import CANVAS_H, CANVAS_W, MAX_NODES, RGB, Diagram, DiagramError, Node
+from engine.diagram.ranks import order_ranks
+from engine.diagram.sketch import Sketch, chain
+
+MARGIN = 30
+BEND = 6  # px: the size of a bend point (format.md)
+SLOT = 14.0  # cross extent of a free slot that an edge passes through, at scale 1
+GAP_MAIN, GAP_CROSS = 46.0, 34.0  # between ranks / between neighbours in a rank, at scale 1
+LANE = 30.0  # between a loop's lane and the nodes (and the next lane), at scale 1
+MAX_UP = 1.7  # the largest scale-up: bigger only crowds the canvas with huge boxes
+GOOD_SCALE = 0.85  # a chain snakes only when one line would shrink it below this
+TEXT_SCALE = 0.6  # nodes are sized for their label at this font scale ...
+TEXT_WIDTHS = (150, 96, 64)  # ... wrapped onto two lines when one line is wider than this
+MAX_BOX = (260, 120)  # a flow box's preferred size is capped: bigger only shrinks the rest
+PILL_FILL: RGB = (255, 255, 255)
+FRAME_FILL: RGB = (247, 247, 247)
+FRAME_PAD = 14.0
+FRAME_TITLE = 26.0  # room at the top of a frame for its label
+
+
+@dataclass
+class _Box:
+    """One node to place: its text and look, its (main, cross) size at scale 1, its targets."""
+
+    label: str
+    shape: str
+    fill: RGB
+    size: tuple[float, float]
+    targets: list[int]
+    line_style: str
+    bend: bool = False  # a bend point
+    main: float = 0.0  # centre, at scale 1
+    cross: float = 0.0
+
+
+def layout_graph(sketch: Sketch) -> Diagram:
+    """The node list of a v2 flow or stack (see the module docstring)."""
+    n = len(sketch.steps)
+    if n == 0:
+        raise DiagramError("the sketch has no layers and no steps")
+    if n > MAX_NODES:
+        raise DiagramError(f"this diagram would have {n} nodes; the limit is {MAX_NODES}")
+    right = sketch.direction == "right"
+    edges, labels = _edges_of(sketch)
+    loops = back_edges(n, edges)
+    forward = [(a, b, t) for (a, b), t in zip(edges, labels, strict=True) if (a, b) not in loops]
+    back = [(a, b, t) for (a, b), t in zip(edges, labels, strict=True) if (a, b) in loops]
+    plain_chain = edges == chain(n) and not any(labels) and not sketch.groups
+    best: tuple[float, list[_Box]] | None = None
+    for text_w in TEXT_WIDTHS:  # narrower labels (two lines) until the text keeps its size
+        boxes = _step_boxes(sketch, right, text_w)
+        expected = 1.0
+        for _ in range(4):  # gaps that must hold in pixels depend on the scale: settle it
+            placed = (_snake(boxes, right, expected) if plain_chain else None) or _ranked(
+                sketch, boxes, forward, back, right, expected
+            )
+            scale = _fit_scale(*_extent(placed + _frames(sketch, placed)), right)
+            if scale >= expected * 0.99:
+                break
+            expected = scale
+        if best is None or scale > best[0] + 0.02:
+            best = (scale, placed)
+        if scale >= 1:
+            break
+    assert best is not None
+    if len(best[1]) > MAX_NODES:
+        raise DiagramError(
+            f"this diagram would have {len(best[1])} nodes with its bends and labels; "
+            f"the limit is {MAX_NODES}"
+        )
+    return _finish(sketch, best[1], right)
+
+
+def back_edges(n: int, edges: Sequence[tuple[int, int]]) -> set[tuple[int, int]]:
+    """The edges that close a cycle: to a step still open in a depth-first walk from the
+    steps in order (so a loop back to an earlier step is one, a join is not)."""
+    succ: list[list[int]] = [[] for _ in range(n)]
+    for a, b in edges:
+        succ[a].append(b)
+    state = [0] * n  # 0 new, 1 open, 2 done
+    back: set[tuple[int, int]] = set()
+    for root in range(n):
+        if state[root]:
+            continue
+        stack = [(root, iter(succ[root]))]
+        state[root] = 1
+        while stack:
+            node, it = stack[-1]
+            nxt = next(it, None)
+            if nxt is None:
+                state[node] = 2
+                stack.pop()
+            elif state[nxt] == 1:
+                back.add((node, nxt))
+            elif state[nxt] == 0:
+                state[nxt] = 1
+                stack.append((nxt, iter(succ[nxt])))
+    return back
+
+
+# ---- what each step looks like -------------------------------------------------------------
+
+
+def _lighter(rgb: RGB, share: float = 0.55) -> RGB:
+    r, g, b = (round(c + (255 - c) * share) for c in rgb)
+    return (r, g, b)
+
+
+def _text_size(
+    label: str, text_w: float = TEXT_WIDTHS[0], scale: float = TEXT_SCALE
+) -> tuple[float, float]:
+    """(width, height) of a box that shows `label` at `scale`, on two lines when one line
+    would be wider than text_w."""
+    words = label.split() or [""]
+    one = text_width(" ".join(words), scale)
+    if one <= text_w or len(words) == 1:
+        return one + 2 * RECT_PAD + 8, text_block(1, scale)[0] + 2 * RECT_PAD + 8
+    best = min(
+        (max(text_width(" ".join(words[:i]), scale), text_width(" ".join(words[i:]), scale))
+         for i in range(1, len(words))),
+    )
+    return best + 2 * RECT_PAD + 8, text_block(2, scale)[0] + 2 * RECT_PAD + 8
+
+
+def _step_boxes(sketch: Sketch, right: bool, text_w: float) -> list[_Box]:
+    """The steps' boxes: blocks typed and sized by tensor, data and processes told apart."""
+    style = sketch.line_style
+    shape = "round rectangle" if sketch.shape == "circle" else sketch.shape
+    if not sketch.stack:
+        out = []
+        for i, name in enumerate(sketch.steps):
+            w, h = _text_size(name, text_w)
+            pw, ph = min(sketch.size[0], MAX_BOX[0]), min(sketch.size[1], MAX_BOX[1])
+            if i in sketch.data:  # data: wider and sharp-cornered, a paler fill
+                size = (max(w, pw * 1.15), max(h, ph * 1.1))
+                box = _Box(name, "rectangle", _lighter(sketch.fill), size, [], style)
+            else:
+                size = (max(w, pw if sketch.shape != "circle" else w), max(h, ph))
+                box = _Box(name, shape, sketch.fill, size, [], style)
+            out.append(box if right else replace(box, size=(box.size[1], box.size[0])))
+        return out
+    read = [blocks.read_block(name) for name in sketch.steps]
+    feeding = [[a for a, b in sketch.flow_edges() if b == i] for i in range(len(read))]
+    across = blocks.cross_sizes(read, feeding)
+    out = []
+    for block, cross in zip(read, across, strict=True):
+        text = blocks.label(block.name)
+        if block.kind == "merge":
+            symbol = "+" if text.lower() in {"add", "+", "sum", "⊕"} else text
+            w, h = _text_size(symbol)
+            d = max(40.0, w, h)
+            out.append(_Box(symbol, "circle", block.fill, (d, d), [], style))
+            continue
+        w, h = _text_size(text, text_w)
+        fill = block.fill if block.kind != "step" else sketch.fill
+        main = w if right else h
+        out.append(_Box(text, shape, fill, (main, max(cross, h if right else w)), [], style))
+    return out
+
+
+def _edges_of(sketch: Sketch) -> tuple[tuple[tuple[int, int], ...], tuple[str, ...]]:
+    edges = sketch.flow_edges()
+    labels = sketch.edge_labels if sketch.edges else ()
+    return edges, labels or ("",) * len(edges)
+
+
+# ---- a long chain, snaked ------------------------------------------------------------------
+
+
+def _available(right: bool) -> tuple[float, float]:
+    w, h = CANVAS_W - 2 * MARGIN, CANVAS_H - 2 * MARGIN
+    return (w, h) if right else (h, w)
+
+
+def _fit_scale(main: float, cross: float, right: bool) -> float:
+    avail = _available(right)
+    return min(avail[0] / max(main, 1.0), avail[1] / max(cross, 1.0), MAX_UP)
+
+
+def _snake(boxes: list[_Box], right: bool, scale: float) -> list[_Box] | None:
+    """A chain on 1..4 lines of equal count, every other line backwards, at the largest scale;
+    None when one line is best (the ranked layout draws it the same)."""
+    n = len(boxes)
+    best: tuple[float, int] | None = None
+    gap = max(
+        _gap(b.size, b.size, GAP_MAIN, scale) for b in boxes
+    )
+    for lines in range(1, min(4, n) + 1):
+        per = math.ceil(n / lines)
+        rows = [boxes[i : i + per] for i in range(0, n, per)]
+        main = max(sum(b.size[0] for b in row) + gap * (len(row) - 1) for row in rows)
+        cross = sum(max(b.size[1] for b in row) for row in rows) + gap * (len(rows) - 1)
+        scale = _fit_scale(main, cross, right)
+        if best is None or scale > best[0] + 0.05:
+            best = (scale, lines)
+        if scale >= GOOD_SCALE:  # the fewest lines that keep boxes and text near full size
+            break
+    assert best is not None
+    if best[1] == 1:
+        return None
+    per = math.ceil(n / best[1])
+    rows = [list(range(i, min(n, i + per))) for i in range(0, n, per)]
+    out = [replace(b, targets=[i + 1] if i + 1 < n else []) for i, b in enumerate(boxes)]
+    width = max(sum(out[i].size[0] for i in row) + gap * (len(row) - 1) for row in rows)
+    cross_at = 0.0
+    for k, row in enumerate(rows):
+        tall = max(out[i].size[1] for i in row)
+        at = 0.0 if k % 2 == 0 else width
+        for i in row:
+            w = out[i].size[0]
+            out[i].main = at + w / 2 if k % 2 == 0 else at - w / 2
+            out[i].cross = cross_at + tall / 2
+            at = at + w + gap if k % 2 == 0 else at - w - gap
+        cross_at += tall + gap
+    return out
+
+
+# ---- ranks, slots, lanes -------------------------------------------------------------------
+
+
+def _longest_path(count: int, links: Sequence[tuple[int, int]]) -> list[int]:
+    """Rank of each box: the longest path to it over `links` (which hold no cycle)."""
+    rank = [0] * count
+    for _ in range(count):
+        changed = False
+        for a, b in links:
+            if rank[b] < rank[a] + 1:
+                rank[b], changed = rank[a] + 1, True
+        if not changed:
+            break
+    return rank
+
+
+def _ranked(
+    sketch: Sketch,
+    steps: list[_Box],
+    forward: list[tuple[int, int, str]],
+    back: list[tuple[int, int, str]],
+    right: bool,
+    scale: float,
+) -> list[_Box]:
+    """Boxes placed by rank, with gaps for the expected `scale`. In a chain with skips (every
+    rank one step), a forward edge that skips ranks runs on a lane on the near side and a
+    loop on the far side, labels as pills on the lanes; elsewhere a labelled edge gets a
+    pill of its own rank, and long edges run through free slots."""
+    boxes = [replace(b, targets=[]) for b in steps]
+    first = _longest_path(len(boxes), [(a, b) for a, b, _ in forward])
+    chain_like = len(set(first)) == len(first)
+    skips = [(a, b, t) for a, b, t in forward if chain_like and first[b] - first[a] >= 2]
+    ranked = [e for e in forward if e not in skips]
+    links: list[tuple[int, int]] = []  # forward links between boxes, pills included
+    sources = {a for a, _, t in ranked if t}  # nodes with a labelled edge between ranks
+    for a, b, text in ranked:
+        if text or a in sources:
+            pill = len(boxes)
+            boxes.append(_pill(text, sketch, right) if text else _bend(sketch))
+            links += [(a, pill), (pill, b)]
+        else:
+            links.append((a, b))
+    rank = _longest_path(len(boxes), links)
+    order = order_ranks(len(boxes), rank, links)
+    # Main axis: ranks one after another; cross axis: items stacked, centred on 0.
+    sized = [[_item_size(boxes, it, scale) for it in items] for items in order]
+    main_sizes = [max((size[0] for size in sizes), default=0.0) for sizes in sized]
+    # The gap must suit every pair across two ranks: the largest short side of each rank.
+    shortest = [max((min(size) for size in sizes), default=0.0) for sizes in sized]
+    main_at, at = [], 0.0
+    for r, size in enumerate(main_sizes):
+        if r:
+            at += _gap((shortest[r - 1],) * 2, (shortest[r],) * 2, GAP_MAIN, scale)
+        main_at.append(at + size / 2)
+        at += size
+    slot_at: dict[tuple[int, int], tuple[float, float]] = {}
+    for r, items in enumerate(order):
+        full = [_item_size(boxes, it, scale) for it in items]
+        gaps = [_gap(p, q, GAP_CROSS, scale) for p, q in zip(full, full[1:], strict=False)]
+        c = -(sum(f[1] for f in full) + sum(gaps)) / 2
+        for k, (item, size) in enumerate(zip(items, full, strict=True)):
+            centre = c + size[1] / 2
+            if isinstance(item, int):
+                boxes[item].main, boxes[item].cross = main_at[r], centre
+            else:
+                slot_at[item] = (main_at[r], centre)
+            c += size[1] + (gaps[k] if k < len(gaps) else 0.0)
+    for k, (a, b) in enumerate(links):
+        _route_forward(boxes, a, b, [slot_at[(k, r)] for r in range(rank[a] + 1, rank[b])], sketch)
+    lane = _gap((BEND, BEND), (BEND, BEND), LANE, scale) + BEND / scale
+    _route_lanes(boxes, skips, -1, sketch, right, lane)
+    _route_lanes(boxes, back, +1, sketch, right, lane)
+    return boxes
+
+
+def _gap(a: tuple[float, float], b: tuple[float, float], base: float, s: float) -> float:
+    """The gap between two boxes at scale 1: `base`, or more where the readability metric
+    asks for half the smaller short side, at least half of SPACING_FLOOR_PX once drawn at
+    the expected scale (plus two pixels for rounding)."""
+    return max(base, (0.5 * max(min(*a, *b) * s, SPACING_FLOOR_PX) + 2) / s)
+
+
+def _item_size(
+    boxes: list[_Box], item: int | tuple[int, int], scale: float
+) -> tuple[float, float]:
+    """A box's size, or a free slot's: room for a bend point, which keeps its pixel size."""
+    slot = max(SLOT, (BEND + 2) / scale)
+    return boxes[item].size if isinstance(item, int) else (slot, slot)
+
+
+def _pill(text: str, sketch: Sketch, right: bool) -> _Box:
+    w, h = _text_size(text)
+    size = (w, h) if right else (h, w)
+    return _Box(text, "round rectangle", PILL_FILL, size, [], sketch.line_style)
+
+
+def _bend(sketch: Sketch, main: float = 0.0, cross: float = 0.0) -> _Box:
+    style = "dashed line" if sketch.line_style == "dashed line" else "solid line"
+    return _Box("", "circle", sketch.line_color, (BEND, BEND), [], style, True, main, cross)
+
+
+def _route_forward(
+    boxes: list[_Box], a: int, b: int, slots: list[tuple[float, float]], sketch: Sketch
+) -> None:
+    """a -> b through the free slots it passes: a bend where the path turns."""
+    points = [(boxes[a].main, boxes[a].cross), *slots, (boxes[b].main, boxes[b].cross)]
+    keep = [
+        p for i, p in enumerate(points[1:-1], start=1)
+        if not (abs(points[i - 1][1] - p[1]) < 0.5 and abs(points[i + 1][1] - p[1]) < 0.5)
+    ]
+    at = a
+    for main, cross in keep:
+        boxes.append(_bend(sketch, main, cross))
+        boxes[at].targets.append(len(boxes) - 1)
+        at = len(boxes) - 1
+    boxes[at].targets.append(b)
+    if keep:  # the last segment carries the source's style (its arrowhead)
+        boxes[at].line_style = sketch.line_style
+
+
+def _route_lanes(
+    boxes: list[_Box],
+    edges: list[tuple[int, int, str]],
+    side: int,
+    sketch: Sketch,
+    right: bool,
+    gap: float,
+) -> None:
+    """Each edge a -> b on a lane of its own, on the near (side -1) or far (+1) side of every
+    box between a and b along the main axis: out of a sideways, along the lane (through its
+    label's pill), into b from that side, `gap` apart. Shorter edges take the inner lanes."""
+    taken: list[tuple[float, float, float]] = []  # (main lo, main hi, lane) so far
+    for a, b, text in sorted(edges, key=lambda e: abs(boxes[e[0]].main - boxes[e[1]].main)):
+        lo, hi = sorted((boxes[a].main, boxes[b].main))
+        spanned = [x for x in boxes if lo - 1 <= x.main <= hi + 1]
+        lane = side * max(side * x.cross + x.size[1] / 2 for x in spanned) + side * gap
+        for l0, l1, used in taken:
+            if l0 <= hi and lo <= l1 and side * lane < side * used + gap:
+                lane = used + side * gap
+        taken.append((lo, hi, lane))
+        path = [_bend(sketch, boxes[a].main, lane)]
+        if text:
+            pill = _pill(text, sketch, right)
+            pill.main, pill.cross = (boxes[a].main + boxes[b].main) / 2, lane
+            pill.line_style = path[0].line_style
+            path.append(pill)
+        path.append(_bend(sketch, boxes[b].main, lane))
+        path[-1].line_style = sketch.line_style
+        at = a
+        for box in path:
+            boxes.append(box)
+            boxes[at].targets.append(len(boxes) - 1)
+            at = len(boxes) - 1
+        boxes[at].targets.append(b)
+
+
+# ---- scale to the canvas, frames, nodes ----------------------------------------------------
+
+
+def _bounds(boxes: Sequence[_Box]) -> tuple[float, float, float, float]:
+    """(main lo, main hi, cross lo, cross hi) of the boxes, at scale 1."""
+    return (
+        min(b.main - b.size[0] / 2 for b in boxes),
+        max(b.main + b.size[0] / 2 for b in boxes),
+        min(b.cross - b.size[1] / 2 for b in boxes),
+        max(b.cross + b.size[1] / 2 for b in boxes),
+    )
+
+
+def _extent(boxes: Sequence[_Box]) -> tuple[float, float]:
+    lo_m, hi_m, lo_c, hi_c = _bounds(boxes)
+    return hi_m - lo_m, hi_c - lo_c
+
+
+def _finish(sketch: Sketch, boxes: list[_Box], right: bool) -> Diagram:
+    """Scale and centre on the canvas, add group frames, and write the node list."""
+    frames = _frames(sketch, boxes)
+    lo_m, hi_m, lo_c, hi_c = _bounds(boxes + frames)
+    scale = _fit_scale(hi_m - lo_m, hi_c - lo_c, right)
+    avail = _available(right)
+    mid_m, mid_c = (lo_m + hi_m) / 2, (lo_c + hi_c) / 2
+    nodes: list[Node] = []
+    order = frames + boxes  # frames first: drawn behind what they contain
+    index = {id(b): i for i, b in enumerate(order)}
+    for i, b in enumerate(order):
+        main = MARGIN + avail[0] / 2 + (b.main - mid_m) * scale
+        cross = MARGIN + avail[1] / 2 + (b.cross - mid_c) * scale
+        if b.bend:
+            w = h = BEND
+        else:
+            w, h = (max(1, math.floor(s * scale)) for s in b.size)
+        x, y = (main, cross) if right else (cross, main)
+        width, height = (w, h) if right else (h, w)
+        nodes.append(
+            Node(
+                id=i,
+                x=round(x),
+                y=round(y),
+                shape=b.shape,
+                width=width,
+                height=height,
+                line_style=b.line_style,
+                fill=b.fill,
+                line_color=sketch.line_color,
+                targets=tuple(index[id(boxes[t])] for t in b.targets),
+                label=b.label,
+            )
+        )
+    return Diagram(tuple(nodes))
+
+
+def _frames(sketch: Sketch, boxes: Sequence[_Box]) -> list[_Box]:
+    """A frame around each group's steps, with room for its title on the cross side."""
+    frames = []
+    title_m, title_c = (0.0, FRAME_TITLE) if sketch.direction == "right" else (FRAME_TITLE, 0.0)
+    for first, last, title in sketch.groups:
+        inside = boxes[first : last + 1]
+        lo_m = min(b.main - b.size[0] / 2 for b in inside) - FRAME_PAD - title_m
+        hi_m = max(b.main + b.size[0] / 2 for b in inside) + FRAME_PAD
+        lo_c = min(b.cross - b.size[1] / 2 for b in inside) - FRAME_PAD - title_c
+        hi_c = max(b.cross + b.size[1] / 2 for b in inside) + FRAME_PAD
+        frame = _Box(title, "rectangle", FRAME_FILL, (hi_m - lo_m, hi_c - lo_c), [], "dashed line")
+        frame.main, frame.cross = (lo_m + hi_m) / 2, (lo_c + hi_c) / 2
+        frames.append(frame)
+    return frames
