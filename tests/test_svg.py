@@ -1,5 +1,5 @@
 """The SVG beside every PNG: well-formed, the PNG's shapes, colours and places, escaped text;
-the render and draw commands write it."""
+the render and draw commands write it, the engine serves it."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from aiohttp.test_utils import TestClient, TestServer
 
 from diagrammer.cli import main
 from diagrammer.commands.draw import write
@@ -18,8 +19,14 @@ from engine.diagram.sketch import Sketch, sketch_to_text
 from engine.diagram.svg import render_svg
 from engine.llm.generate import Generation
 from engine.pipeline import Sampled, read_many, spec_of
+from engine.service.app import ENGINE, create_app
+from engine.service.config import Settings
+from engine.service.demo_backend import DemoBackend, DemoTrainer
+from engine.store.diagrams import Answered, NewDiagram
 
 NS = "{http://www.w3.org/2000/svg}"
+SECRET = "test-secret-0123456789"
+AUTH = {"Authorization": f"Bearer {SECRET}"}
 LIGHT, DARK, INK = (200, 230, 255), (20, 40, 90), (150, 30, 30)
 
 
@@ -248,3 +255,27 @@ def test_draw_writes_an_svg_beside_each_png(tmp_path: Path) -> None:
         assert svg == Path(row["file"]).with_suffix(".svg") and svg.parent == tmp_path
         assert svg.read_text(encoding="utf-8") == render_svg(c.diagram)
         assert len(group(parsed(svg.read_text()), "nodes")) == len(c.diagram.nodes)
+
+
+async def test_the_engine_serves_the_stored_diagram_as_svg(tmp_path: Path) -> None:
+    s = Settings(secret=SECRET, data_dir=tmp_path, retrain_interval_min=0.0, batch_window_ms=20.0)
+    app = create_app(s, DemoBackend(), DemoTrainer())
+    async with TestClient(TestServer(app, host="127.0.0.1")) as client:
+        ask = {"user_id": "u", "description": "a network 2 3 1", "candidates": 2, "top": 1}
+        body = await (await client.post("/v1/diagrams", json=ask, headers=AUTH)).json()
+        first = body["results"][0]
+        r = await client.get(f"/v1/diagrams/{first['id']}.svg", headers=AUTH)
+        assert r.status == 200 and r.content_type == "image/svg+xml"
+        svg = await r.text()
+        assert svg == render_svg(parse(first["text"]).diagram)
+        assert len(group(parsed(svg), "nodes")) == 6
+        assert (await client.get(f"/v1/diagrams/{first['id']}.svg")).status == 401
+        assert (await client.get("/v1/diagrams/0123456789abcdef.svg", headers=AUTH)).status == 404
+        # A candidate stored without a picture has no SVG either, like its PNG.
+        undrawn = NewDiagram("00000000000000aa", 9, None, "garbage", first["text"], False, True,
+                             None, None)  # fmt: skip
+        answered = Answered("", None, "base", {})
+        await app[ENGINE].db.diagrams.save_answer(body["request_id"], answered, [undrawn])
+        for ext in ("png", "svg"):
+            got = await client.get(f"/v1/diagrams/{undrawn.id}.{ext}", headers=AUTH)
+            assert got.status == 404

@@ -59,6 +59,7 @@ def create_app(settings: Settings, backend: Backend, trainer: Trainer) -> web.Ap
             web.get("/healthz", healthz),
             web.post("/v1/diagrams", post_diagram),
             web.get(r"/v1/diagrams/{id:[0-9a-f]{1,64}}.png", get_png),
+            web.get(r"/v1/diagrams/{id:[0-9a-f]{1,64}}.svg", get_svg),
             web.get(r"/v1/diagrams/{id:[0-9a-f]{1,64}}", get_diagram),
             web.put("/v1/ratings", put_rating),
             web.delete("/v1/ratings", delete_rating),
@@ -159,6 +160,21 @@ async def get_png(request: web.Request) -> web.Response:
     # Content-addressed and never rewritten: caches may keep it forever.
     headers = {"Cache-Control": "private, max-age=31536000, immutable"}
     return web.Response(body=png, content_type="image/png", headers=headers)
+
+
+async def get_svg(request: web.Request) -> web.Response:
+    """The PNG's drawing as SVG, drawn from the stored node list; 404 when the PNG is (and
+    when no node list was kept, which a drawn candidate always has)."""
+    from engine.diagram.parse import parse  # the app itself never loads the drawing code
+    from engine.diagram.svg import render_svg
+
+    row = await request.app[ENGINE].db.diagrams.get(request.match_info["id"])
+    if row is None or row["image"] is None or not row["node_list"]:
+        raise not_found("diagram image")
+    svg = await asyncio.to_thread(lambda: render_svg(parse(row["node_list"]).diagram))
+    # Drawn anew each time, so a renderer update changes it: cached a day, not for ever.
+    headers = {"Cache-Control": "private, max-age=86400"}
+    return web.Response(text=svg, content_type="image/svg+xml", headers=headers)
 
 
 async def put_rating(request: web.Request) -> web.Response:
