@@ -1,4 +1,9 @@
-"""`diagrammer engine`: run the engine's HTTP service until Ctrl-C or SIGTERM."""
+"""`diagrammer engine`: run the engine's HTTP service until Ctrl-C or SIGTERM; or check,
+back up or restore its data dir.
+
+The data dir is checked before the backend loads (which can take a minute), so a damaged
+or unwritable store ends the command within a second or two with one line and exit 2.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +11,12 @@ import argparse
 import logging
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from diagrammer.errors import UserError
+
+if TYPE_CHECKING:
+    from engine.service.config import Settings
 
 HELP = "run the engine's HTTP service (settings from ENGINE_* variables or .env)"
 
@@ -20,24 +29,68 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--backend", choices=("pipeline", "demo"), help="pipeline: the LLM; demo: no model"
     )
+    what = parser.add_mutually_exclusive_group()
+    what.add_argument(
+        "--check", action="store_true", help="check the data dir (integrity, writable) and exit"
+    )
+    what.add_argument(
+        "--backup", type=Path, metavar="FILE", help="copy the database to FILE (engine may run)"
+    )
+    what.add_argument(
+        "--restore", type=Path, metavar="FILE", help="replace the database by FILE (engine stopped)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
+    from engine.store.check import StoreDamaged
+
+    settings = _settings(args)
+    try:
+        return _run(args, settings)
+    except StoreDamaged as e:
+        raise UserError(str(e)) from None
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
+    from engine.store.backup import backup, restore
+    from engine.store.check import check_data_dir
+
+    data_dir = settings.data_dir
+    if args.backup is not None:
+        print(backup(data_dir, args.backup))
+        return 0
+    if args.restore is not None:
+        print(restore(data_dir, args.restore))
+        return 0
+    checked = check_data_dir(data_dir)
+    if args.check:
+        print(checked)
+        return 0
+    return _serve(settings)
+
+
+def _settings(args: argparse.Namespace) -> Settings:
     from engine.service.config import PREFIX, ConfigError, Settings
 
     env = dict(os.environ)
     for name in ("host", "port", "data_dir", "backend"):
         if getattr(args, name) is not None:
             env[PREFIX + name.upper()] = str(getattr(args, name))
+    if args.check or args.backup or args.restore:
+        # Maintenance needs only the data dir: no secret required to check or copy it.
+        env[PREFIX + "SECRET"] = env.get(PREFIX + "SECRET") or "unused"
     try:
-        settings = Settings.load(env, args.env_file)
+        return Settings.load(env, args.env_file)
     except ConfigError as e:
         raise UserError(str(e)) from None
 
+
+def _serve(settings: Settings) -> int:
     from engine.service.app import serve
     from engine.service.backend import load_backend
+    from engine.service.logs import setup_logging
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    setup_logging([settings.secret])
     backend, trainer = load_backend(settings)
     logging.getLogger("diagrammer").info(
         "engine on http://%s:%s, data in %s, backend %s",

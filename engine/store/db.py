@@ -34,21 +34,24 @@ class Database:
     async def open(cls, path: Path) -> Database:
         path.parent.mkdir(parents=True, exist_ok=True)
         conn = await aiosqlite.connect(path, isolation_level=None)
-        conn.row_factory = sqlite3.Row
-        for pragma in (
-            "PRAGMA journal_mode=WAL",
-            "PRAGMA foreign_keys=ON",
-            # NORMAL is durable across application crashes in WAL mode; only a power cut can
-            # lose the last commits, and it never corrupts the file.
-            "PRAGMA synchronous=NORMAL",
-            f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}",
-        ):
-            await conn.execute(pragma)
-        db = cls(conn, path)
+        # Closed on any failure: aiosqlite's worker thread is not a daemon, and one left
+        # running keeps a failed engine alive without serving.
         try:
+            conn.row_factory = sqlite3.Row
+            for pragma in (
+                "PRAGMA journal_mode=WAL",
+                "PRAGMA foreign_keys=ON",
+                # NORMAL is durable across application crashes in WAL mode; only a power cut
+                # can lose the last commits, and it never corrupts the file.
+                "PRAGMA synchronous=NORMAL",
+                f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}",
+            ):
+                await conn.execute(pragma)
+            db = cls(conn, path)
             db.schema_version = await migrate(conn)
         except BaseException:
-            await conn.close()
+            with suppress(Exception):
+                await conn.close()
             raise
         return db
 

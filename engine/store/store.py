@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 from pathlib import Path
 
+from engine.store.check import (
+    DATABASE,
+    RESTORE_HINT,
+    StoreDamaged,
+    check_data_dir,
+    explain,
+)
 from engine.store.db import Database
 from engine.store.diagrams import Diagrams
 from engine.store.images import ImageStore
 from engine.store.jobs import Jobs
+from engine.store.migrations import SchemaTooNew
 from engine.store.model_versions import ModelVersions
 from engine.store.ratings import Ratings
 from engine.store.requests import Requests
@@ -26,10 +36,22 @@ class Store:
 
     @classmethod
     async def open(cls, data_dir: Path) -> Store:
-        """Open (creating and migrating as needed) the store under data_dir."""
-        db = await Database.open(data_dir / "engine.sqlite3")
+        """Open (creating and migrating as needed) the store under data_dir, once
+        check_data_dir passed; StoreDamaged (one line) when it cannot be served."""
+        await asyncio.to_thread(check_data_dir, data_dir)
+        path = data_dir / DATABASE
+        try:
+            db = await Database.open(path)
+        except sqlite3.DatabaseError as e:
+            raise StoreDamaged(explain(path, e)) from None
+        except SchemaTooNew as e:
+            raise StoreDamaged(f"{path}: {e}: run the newer engine, or {RESTORE_HINT}") from None
         store = cls(db, data_dir)
-        await store.models.ensure_base()
+        try:
+            await store.models.ensure_base()
+        except BaseException:
+            await db.close()
+            raise
         return store
 
     async def recover(self) -> dict[str, int]:
