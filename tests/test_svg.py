@@ -3,6 +3,8 @@ the render and draw commands write it, the engine serves it."""
 
 from __future__ import annotations
 
+import json
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -11,6 +13,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from diagrammer.cli import main
+from diagrammer.commands import bench_render
 from diagrammer.commands.draw import write
 from engine.diagram import render
 from engine.diagram.model import CANVAS_H, CANVAS_W, Diagram, Node
@@ -279,3 +282,12 @@ async def test_the_engine_serves_the_stored_diagram_as_svg(tmp_path: Path) -> No
         for ext in ("png", "svg"):
             got = await client.get(f"/v1/diagrams/{undrawn.id}.{ext}", headers=AUTH)
             assert got.status == 404
+
+
+def test_bench_render_times_svg_beside_png(tmp_path: Path, capsys) -> None:
+    assert main(["bench", "render", "--n", "3", "--sweep-n", "1", "--out", str(tmp_path)]) == 0
+    rows = re.findall(r"^ *(PNG|SVG) +(\d+) ", capsys.readouterr().out, re.MULTILINE)
+    assert [fmt for fmt, _ in rows] == ["PNG", "SVG"] and all(int(n) > 0 for _, n in rows)
+    result = json.loads((tmp_path / "render.json").read_text())
+    assert result["headline_svg"]["bytes"] == len(render_svg(bench_render._network(15)).encode())
+    assert set(result["sweep_ms_p50"]) == {"network png", "network svg", "flow png", "flow svg"}

@@ -1,11 +1,13 @@
-"""`diagrammer bench render`: renders per second on one core, PNG encoding included.
+"""`diagrammer bench render`: renders per second on one core, PNG encoding included, and the
+same for the SVG drawing of the same diagram (engine/diagram/svg.py), side by side.
 
 The headline is a 15-node network (3-5-5-2, fully connected: 50 arrows, labelled circles),
 the diagram size a typical request produces. A sweep over 5..60 nodes shows how the time
 grows for networks (edges grow quadratically) and for flows (one box per step), and a
 table shows what each PNG compression level costs and saves. Caches of pure helpers
 (label fits, outlines) are cleared before every timed render, so each render pays for
-everything, as a never-seen diagram would.
+everything, as a never-seen diagram would. PNG and SVG renders alternate, so that both
+see the same load on a shared machine.
 """
 
 from __future__ import annotations
@@ -16,9 +18,10 @@ import os
 import time
 from pathlib import Path
 
-HELP = "renders per second of a 15-node diagram on one core (PNG included)"
+HELP = "renders per second of a 15-node diagram on one core, PNG and SVG"
 SWEEP = (5, 10, 15, 20, 30, 40, 50, 60)
 LEVELS = (0, 1, 2, 3, 6, 9)
+FORMATS = ("png", "svg")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -50,27 +53,23 @@ def run(args: argparse.Namespace) -> int:
 def _bench(args: argparse.Namespace) -> int:
     import numpy as np
 
-    ms, cpu_ms, png = _time(_network(15), args.n)
-    head = {
-        "renders_per_s": len(ms) / (sum(ms) / 1000),
-        "renders_per_cpu_s": len(cpu_ms) / (sum(cpu_ms) / 1000),
-        "ms_p50": float(np.percentile(ms, 50)),
-        "ms_p95": float(np.percentile(ms, 95)),
-        "ms_min": float(min(ms)),
-        "png_bytes": len(png),
-    }
-    print("render, one core, 15-node network (3-5-5-2, 50 arrows), PNG included")
+    timed = _time(_network(15), args.n)
+    heads = {fmt: _summary(*timed[fmt]) for fmt in FORMATS}
+    head = heads["png"]
+    print("render, one core, 15-node network (3-5-5-2, 50 arrows), PNG / SVG text included")
     print("renders/s: wall clock; per CPU s: the thread's own CPU time, without waiting for a")
     print("busy core; ms: wall clock per render (min: the least disturbed one)")
-    columns = ("renders/s", "per CPU s", "ms p50", "ms p95", "ms min", "PNG bytes")
-    print(" ".join(f"{c:>10}" for c in columns))
-    values = [head[k] for k in ("renders_per_s", "renders_per_cpu_s")]
-    values += [head[k] for k in ("ms_p50", "ms_p95", "ms_min")]
-    print(
-        " ".join(f"{v:>10.0f}" for v in values[:2]),
-        " ".join(f"{v:>10.2f}" for v in values[2:]),
-        f"{head['png_bytes']:>10}",
-    )
+    columns = ("renders/s", "per CPU s", "ms p50", "ms p95", "ms min", "bytes")
+    print(f"{'':>6}", " ".join(f"{c:>10}" for c in columns))
+    for fmt, h in heads.items():
+        values = [h[k] for k in ("renders_per_s", "renders_per_cpu_s")]
+        values += [h[k] for k in ("ms_p50", "ms_p95", "ms_min")]
+        print(
+            f"{fmt.upper():>6}",
+            " ".join(f"{v:>10.0f}" for v in values[:2]),
+            " ".join(f"{v:>10.2f}" for v in values[2:]),
+            f"{h['bytes']:>10}",
+        )
 
     levels = _png_levels(_network(15), max(3, args.n // 10))
     print("\nPNG encoding of that picture (filter: none unless said)")
@@ -78,21 +77,27 @@ def _bench(args: argparse.Namespace) -> int:
     for name, (t, size) in levels.items():
         print(f"{name:>14} {t:>7.2f} {size:>8}")
 
-    sweep = {kind: [] for kind in ("network", "flow")}
+    kinds = {"network": _network, "flow": _flow}
+    sweep = {f"{kind} {fmt}": [] for kind in kinds for fmt in FORMATS}
     print("\nCPU ms per render (p50) by number of nodes")
-    print(f"{'nodes':>6} {'network':>8} {'flow':>8}")
+    print(f"{'nodes':>6}", " ".join(f"{name:>11}" for name in sweep))
     for n in SWEEP:
-        row = []
-        for kind, make in (("network", _network), ("flow", _flow)):
-            t = float(np.median(_time(make(n), args.sweep_n)[1]))  # CPU: steadier
-            sweep[kind].append(t)
-            row.append(t)
-        print(f"{n:>6} {row[0]:>8.2f} {row[1]:>8.2f}")
+        for kind, make in kinds.items():
+            timed = _time(make(n), args.sweep_n)
+            for fmt in FORMATS:  # CPU time: steadier
+                sweep[f"{kind} {fmt}"].append(float(np.median(timed[fmt][1])))
+        print(f"{n:>6}", " ".join(f"{ms[-1]:>11.2f}" for ms in sweep.values()))
 
     args.out.mkdir(parents=True, exist_ok=True)
-    result = {"headline": head, "png_levels": levels, "nodes": SWEEP, "sweep_ms_p50": sweep}
+    result = {
+        "headline": head,
+        "headline_svg": heads["svg"],
+        "png_levels": levels,
+        "nodes": SWEEP,
+        "sweep_ms_p50": sweep,
+    }
     (args.out / "render.json").write_text(json.dumps(result, indent=2) + "\n")
-    _plot(sweep, head, args.out / "render.png")
+    _plot(sweep, heads, args.out / "render.png")
     print(f"\nwrote {args.out / 'render.png'} and {args.out / 'render.json'}")
     return 0
 
@@ -116,20 +121,35 @@ def _flow(n: int):
     return layout(Sketch(steps=steps, shape="round rectangle", size=(150, 50)))
 
 
-def _time(diagram, n: int) -> tuple[list[float], list[float], bytes]:
-    """Wall and CPU milliseconds per render (cold caches), and the last PNG."""
-    from engine.diagram import label_fit, render
+def _summary(wall: list[float], cpu: list[float], size: int) -> dict[str, float]:
+    import numpy as np
 
-    png = render.render(diagram)  # warm up imports and OpenCV
-    wall, cpu = [], []
+    return {
+        "renders_per_s": len(wall) / (sum(wall) / 1000),
+        "renders_per_cpu_s": len(cpu) / (sum(cpu) / 1000),
+        "ms_p50": float(np.percentile(wall, 50)),
+        "ms_p95": float(np.percentile(wall, 95)),
+        "ms_min": float(min(wall)),
+        "bytes": size,
+    }
+
+
+def _time(diagram, n: int) -> dict[str, tuple[list[float], list[float], int]]:
+    """Per format: wall and CPU milliseconds per render (cold caches), and the output's size
+    in bytes (the SVG as UTF-8). The formats take turns, render by render."""
+    from engine.diagram import label_fit, render, svg
+
+    draw = {"png": render.render, "svg": lambda d: svg.render_svg(d).encode()}
+    out = {fmt: ([], [], len(draw[fmt](diagram))) for fmt in FORMATS}  # warm up imports
     for _ in range(n):
-        label_fit.fit_label.cache_clear()
-        render._outline.cache_clear()
-        t0, c0 = time.perf_counter(), time.thread_time()
-        png = render.render(diagram)
-        cpu.append((time.thread_time() - c0) * 1000)
-        wall.append((time.perf_counter() - t0) * 1000)
-    return wall, cpu, png
+        for fmt in FORMATS:
+            label_fit.fit_label.cache_clear()
+            render._outline.cache_clear()
+            t0, c0 = time.perf_counter(), time.thread_time()
+            draw[fmt](diagram)
+            out[fmt][1].append((time.thread_time() - c0) * 1000)
+            out[fmt][0].append((time.perf_counter() - t0) * 1000)
+    return out
 
 
 def _png_levels(diagram, n: int) -> dict[str, tuple[float, int]]:
@@ -155,21 +175,24 @@ def _png_levels(diagram, n: int) -> dict[str, tuple[float, int]]:
     return out
 
 
-def _plot(sweep: dict[str, list[float]], head: dict, path: Path) -> None:
+def _plot(sweep: dict[str, list[float]], heads: dict[str, dict], path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7, 4), dpi=110)
-    ax.plot(SWEEP, sweep["network"], "o-", label="network, 4 layers, fully connected")
-    ax.plot(SWEEP, sweep["flow"], "s-", label="flow, labelled boxes in a chain")
+    ax.plot(SWEEP, sweep["network png"], "o-", c="C0", label="network PNG, 4 layers, all linked")
+    ax.plot(SWEEP, sweep["flow png"], "s-", c="C1", label="flow PNG, labelled boxes in a chain")
+    ax.plot(SWEEP, sweep["network svg"], "o:", c="C0", mfc="none", label="network SVG")
+    ax.plot(SWEEP, sweep["flow svg"], "s:", c="C1", mfc="none", label="flow SVG")
     ax.axhline(10, color="grey", ls="--", lw=1, label="10 ms = 100 renders/s")
     ax.set_xlabel("nodes")
-    ax.set_ylabel("CPU ms per render (p50), PNG included")
+    ax.set_ylabel("CPU ms per render (p50), encoding included")
     ax.set_title(
-        f"render on one core, 15 nodes: {head['renders_per_s']:.0f}/s wall, "
-        f"{head['renders_per_cpu_s']:.0f}/CPU s, {head['png_bytes'] // 1024} KiB PNG"
+        "render on one core, 15 nodes: "
+        + ", ".join(f"{fmt.upper()} {heads[fmt]['renders_per_s']:.0f}/s" for fmt in FORMATS)
+        + f" (wall); {heads['png']['bytes'] // 1024} KiB PNG"
     )
     ax.set_ylim(bottom=0)
     ax.grid(alpha=0.3)
