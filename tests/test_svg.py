@@ -6,8 +6,10 @@ from __future__ import annotations
 import json
 import re
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
@@ -31,6 +33,7 @@ NS = "{http://www.w3.org/2000/svg}"
 SECRET = "test-secret-0123456789"
 AUTH = {"Authorization": f"Bearer {SECRET}"}
 LIGHT, DARK, INK = (200, 230, 255), (20, 40, 90), (150, 30, 30)
+DASHED = "dashed line"
 
 
 def node(i: int, x: int, y: int, shape: str = "rectangle", w: int = 100, h: int = 60, **kw) -> Node:
@@ -40,22 +43,12 @@ def node(i: int, x: int, y: int, shape: str = "rectangle", w: int = 100, h: int 
 
 def styles() -> Diagram:
     """One of each shape, an edge of each style, all of them drawable; two labels."""
+    out = dict(fill=DARK, line_style="solid line", targets=(0,), label="out")
     return Diagram(
         (
             node(0, 150, 150, "rectangle", 200, targets=(1, 2, 3), label="input layer"),
             node(1, 500, 120, "round rectangle", line_style="dashed line", targets=(2,)),
-            node(
-                2,
-                800,
-                450,
-                "circle",
-                120,
-                90,
-                fill=DARK,
-                line_style="solid line",
-                targets=(0,),
-                label="out",
-            ),  # fmt: skip
+            node(2, 800, 450, "circle", 120, 90, **out),
             node(3, 300, 480, "circle", 30, 30, line_color=(10, 120, 10)),  # a small head
         )
     )
@@ -131,6 +124,69 @@ def test_colours_and_places_are_the_pngs() -> None:
     assert len({t.get("font-size") for t in texts}) == 1
 
 
+def rasterised(svg: str) -> np.ndarray:
+    """The SVG's lines and shapes drawn with OpenCV, text left out (no SVG library needed):
+    RGB, as render_array."""
+    img = np.full((CANVAS_H, CANVAS_W, 3), 255, np.uint8)
+    root = parsed(svg)
+
+    def rgb(hex_colour: str) -> tuple[int, ...]:
+        return tuple(int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
+
+    def poly(points: np.ndarray) -> list[np.ndarray]:
+        return [np.round(points * 16).astype(np.int32)]
+
+    for el in group(root, "edges"):
+        if el.tag == f"{NS}polygon":
+            pts = np.array([p.split(",") for p in el.get("points").split()], float)
+            cv2.fillPoly(img, poly(pts), rgb(el.get("fill")), cv2.LINE_AA, 4)
+            continue
+        a, b = (np.array(p.split(), float) for p in el.get("d")[1:].split("L"))
+        length = float(np.hypot(*(b - a)))
+        on, off = map(float, (el.get("stroke-dasharray") or f"{length} 1").split())
+        for s in np.arange(0.0, length, on + off):
+            ends = [a + (b - a) * t / length for t in (s, min(s + on, length))]
+            p0, p1 = (tuple(int(v) for v in np.round(e * 16)) for e in ends)
+            cv2.line(img, p0, p1, rgb(el.get("stroke")), 2, cv2.LINE_AA, 4)
+    for el in group(root, "nodes"):
+        angles = np.linspace(0, 2 * np.pi, 200, endpoint=False)
+        circle = np.stack([np.cos(angles), np.sin(angles)], axis=1)
+        if el.tag == f"{NS}ellipse":
+            cx, cy, rx, ry = (float(el.get(k)) for k in ("cx", "cy", "rx", "ry"))
+            pts = circle * (rx, ry) + (cx, cy)
+        else:
+            x, y, w, h = (float(el.get(k)) for k in ("x", "y", "width", "height"))
+            r = float(el.get("rx") or 0)
+            half = np.array([w / 2 - r, h / 2 - r])  # a rounded box: a circle's quarters apart
+            pts = circle * r + np.sign(circle + 1e-9) * half + (x + w / 2, y + h / 2)
+        cv2.fillPoly(img, poly(pts), rgb(el.get("fill")), cv2.LINE_AA, 4)
+        cv2.polylines(img, poly(pts), True, rgb(el.get("stroke")), 2, cv2.LINE_AA, 4)
+    return img
+
+
+@pytest.mark.parametrize("which", ["styles", "network", "flow", "invalid"])
+def test_the_svg_draws_what_the_png_shows(which: str) -> None:
+    """Drawn again from the SVG alone, the picture is the PNG's but for the text: catches an
+    SVG that misses or misplaces anything render.py draws (a new node look included)."""
+    d = {
+        "styles": styles,
+        "network": lambda: bench_render._network(15),
+        "flow": lambda: bench_render._flow(8),
+        "invalid": invalid,
+    }[which]()
+    png, again = render.render_array(d), rasterised(render_svg(d))
+    differs = np.abs(png.astype(int) - again).max(axis=2) > 60
+    for n in d.nodes:  # text is the viewer font's: leave labelled nodes' insides out
+        if n.label.strip():
+            x0, y0, x1, y1 = (round(v) for v in n.box)
+            differs[max(0, y0 + 3) : max(0, y1 - 2), max(0, x0 + 3) : max(0, x1 - 2)] = False
+    ink = (png.min(axis=2) < 200).sum()
+    assert ink > 3000  # something was drawn to compare
+    # Anti-aliasing and polygon ellipses leave 0.4-2.7% of the ink apart; an SVG without
+    # arrowheads, or with square corners, is 5-9% apart.
+    assert differs.sum() < 0.04 * ink, f"{differs.sum()} of {ink} ink pixels differ"
+
+
 def test_dashes_are_renders_dash_and_gap() -> None:
     paths = [e for e in group(parsed(render_svg(styles())), "edges") if e.tag == f"{NS}path"]
     dashes = [p.get("stroke-dasharray") for p in paths]
@@ -192,25 +248,22 @@ def test_same_diagram_same_text_with_other_renders_between() -> None:
     assert render_svg(Diagram((node(0, 150, 150, label="input layer"),))) != first
 
 
-def test_invalid_diagrams_draw_as_the_png_does() -> None:
-    weird = Diagram(
+def invalid() -> Diagram:
+    """Everything render.py tolerates."""
+    return Diagram(
         (
             node(0, 100, 100, targets=(0, 1, 99)),  # self-link, fine target, dangling target
             node(1, 990, 590, "hexagon", 200, 200, line_style="zigzag", targets=(0,)),
             node(2, -5_000_000, 3, "circle", 10**7, 0, label="x"),  # no area: not drawn
             node(3, 500, 300, w=-10, h=40, label="neg"),  # no area: not drawn
-            node(
-                4,
-                600,
-                300,
-                w=30,
-                h=30,
-                fill=(300, -5, 128),
-                line_style="dashed line",
-                targets=(1, 3),
-            ),  # fmt: skip
+            # A fill beyond 0-255 (clamped); its edge to the node without an area is skipped.
+            node(4, 600, 300, w=30, h=30, fill=(300, -5, 128), targets=(1, 3), line_style=DASHED),
         )
     )
+
+
+def test_invalid_diagrams_draw_as_the_png_does() -> None:
+    weird = invalid()
     root = parsed(render_svg(weird))
     shapes = group(root, "nodes")
     assert [s.tag.removeprefix(NS) for s in shapes] == ["rect", "rect", "rect"]  # hexagon: rect
@@ -245,19 +298,20 @@ def test_render_command_writes_the_svg_beside_the_png(tmp_path: Path, capsys) ->
 
 def test_draw_writes_an_svg_beside_each_png(tmp_path: Path) -> None:
     description = "an MLP with 2 inputs, 3 hidden units and 1 output"
-    texts = [sketch_to_text(Sketch(layers=(2, 3, 1), shape=s)) for s in ("circle", "rectangle")]
-    gens = [Generation(t, tokens=5, finished=True, seconds=0.0) for t in [*texts, "garbage"]]
+    shapes = ("circle", "rectangle", "round rectangle")
+    texts = [sketch_to_text(Sketch(layers=(2, 3, 1), shape=s)) for s in shapes]
+    gens = [Generation(t, tokens=5, finished=True, seconds=0.0) for t in texts]
     sampled = Sampled([description], [spec_of(description)], [""], [gens], "m", None, 0.0, 0.0)
     (result,) = read_many(sampled, top=3)
+    result.candidates[2] = replace(result.candidates[2], png=None)  # as if it could not be drawn
     rows = write(result, 3, tmp_path)
-    drawn = [r for r in rows if r["file"]]
-    assert len(drawn) == 2 and rows[2]["svg"] is None  # garbage: neither PNG nor SVG
-    assert not (tmp_path / f"rank{rows[2]['rank']}.svg").exists()
-    for row, c in zip(drawn, result.top(2), strict=True):
+    assert rows[2]["file"] is None and rows[2]["svg"] is None
+    assert not (tmp_path / "rank3.svg").exists() and (tmp_path / "rank3.sketch.txt").exists()
+    for row, c in zip(rows[:2], result.top(2), strict=True):
         svg = Path(row["svg"])
         assert svg == Path(row["file"]).with_suffix(".svg") and svg.parent == tmp_path
         assert svg.read_text(encoding="utf-8") == render_svg(c.diagram)
-        assert len(group(parsed(svg.read_text()), "nodes")) == len(c.diagram.nodes)
+        assert len(group(parsed(svg.read_text()), "nodes")) == len(c.diagram.nodes) == 6
 
 
 async def test_the_engine_serves_the_stored_diagram_as_svg(tmp_path: Path) -> None:
@@ -275,8 +329,9 @@ async def test_the_engine_serves_the_stored_diagram_as_svg(tmp_path: Path) -> No
         assert (await client.get(f"/v1/diagrams/{first['id']}.svg")).status == 401
         assert (await client.get("/v1/diagrams/0123456789abcdef.svg", headers=AUTH)).status == 404
         # A candidate stored without a picture has no SVG either, like its PNG.
-        undrawn = NewDiagram("00000000000000aa", 9, None, "garbage", first["text"], False, True,
-                             None, None)  # fmt: skip
+        fields = dict(position=9, rank=None, text="x", valid=False, natural_stop=True)
+        undrawn = NewDiagram("00000000000000aa", node_list=first["text"], image=None,
+                             embedding=None, **fields)  # fmt: skip
         answered = Answered("", None, "base", {})
         await app[ENGINE].db.diagrams.save_answer(body["request_id"], answered, [undrawn])
         for ext in ("png", "svg"):
