@@ -20,6 +20,7 @@ from engine.diagram.metrics import Metrics, metrics
 from engine.diagram.model import MAX_NODES, Diagram, DiagramError, Problem, Spec
 from engine.diagram.read import to_diagram
 from engine.diagram.render import render
+from engine.diagram.sketch import looks_like_sketch, parse_sketch, style_text
 from engine.diagram.spec import extract_spec
 from engine.diagram.text import to_text
 from engine.diagram.validate import validate
@@ -113,10 +114,36 @@ def spec_of(text: str) -> Spec | None:
     return spec
 
 
+GRAFTED = ("stack", "dataflow", "named")  # networks: the model copies the hint well
+
+
+def grafted(text: str, spec: Spec | None) -> tuple[str, list[Problem]]:
+    """The text to draw for a candidate: where the request states its whole structure (a
+    network, a stack, a data flow, a catalogue entry), that structure with the candidate's
+    own style (direction, shapes, colours, lines, a network's labels). The model decides
+    taste, the reader the structure, so what the request says is what gets drawn. A
+    candidate whose text has no usable style keeps the structure with the default style,
+    and says so."""
+    if spec is None or spec.kind not in GRAFTED:
+        return text, []
+    structure = spec.structure or "layers: " + " ".join(map(str, spec.layers))
+    sketch, _ = parse_sketch(text) if looks_like_sketch(text) else (None, [])
+    if sketch is None:
+        note = Problem("default style", "the model wrote no usable sketch; default style used")
+        return structure, [note]
+    style = style_text(sketch)
+    if spec.kind == "network" and len(sketch.labels) == len(spec.layers) and any(sketch.labels):
+        style += "\nlabels: " + " | ".join(sketch.labels)
+    if spec.kind != "network" and sketch.shape == "circle":  # boxes: circles are for units
+        style = style.replace("shape: circle", "shape: round rectangle")
+    return f"{structure}\n{style}", []
+
+
 def read(gen: Generation, spec: Spec | None) -> Candidate:
     """Everything about one candidate short of ranking and rendering."""
+    text, notes = grafted(gen.text, spec)
     try:
-        result = to_diagram(gen.text)
+        result = to_diagram(text)
     except DiagramError as e:
         return Candidate(gen.text, gen, problems=[Problem("unreadable", str(e))], contradicts=True)
     diagram = result.diagram
@@ -129,7 +156,7 @@ def read(gen: Generation, spec: Spec | None) -> Candidate:
         generation=gen,
         diagram=diagram,
         node_text=to_text(diagram),
-        problems=result.problems + found,
+        problems=notes + result.problems + found,
         valid=not found,
         metrics=metrics(diagram),
         fidelity=fid,

@@ -41,7 +41,8 @@ from dataclasses import dataclass
 from statistics import mean
 
 from engine.diagram.layout import marker_units
-from engine.diagram.model import Diagram, Spec
+from engine.diagram.model import Diagram, DiagramError, Spec, is_bend
+from engine.diagram.read import to_diagram
 
 STOP_WORDS = {"the", "a", "an", "it", "them", "this", "that", "of", "to", "on", "in", "for"}
 STOP_WORDS |= {"with", "and", "or", "by", "from", "into", "our", "my", "your", "its", "then"}
@@ -61,6 +62,8 @@ def fidelity(diagram: Diagram, spec: Spec | None) -> Fidelity | None:
         return None
     if spec.kind == "network":
         return _network(diagram, spec.layers)
+    if spec.structure:
+        return _structure(diagram, spec.structure)
     return _flow(diagram, spec.steps)
 
 
@@ -214,3 +217,55 @@ def _flow(diagram: Diagram, steps: tuple[str, ...]) -> Fidelity:
     score = mean([found / k, in_order / k, linked / len(pairs) if pairs else found / k])
     why = f"{found} of {k} steps drawn, {in_order} in order, {linked} of {len(pairs)} links direct"
     return _result(bool(chained), score, why)
+
+
+# ---- stacks, data flows, catalogue entries -------------------------------------------------
+
+
+def signature(diagram: Diagram) -> tuple[list[str], set[tuple[str, str]]]:
+    """What a structured diagram says: its labels (frames and bend points left out) and its
+    edges between labelled nodes, followed through bend points."""
+    body = diagram.without_frames()
+    ids = body.by_id()
+    labels = sorted(" ".join(words(n.label)) for n in body.nodes if not is_bend(n))
+    succs: dict[int, list[int]] = {}
+    for a, b in body.edges():
+        succs.setdefault(a.id, []).append(b.id)
+    edges: set[tuple[str, str]] = set()
+    for n in body.nodes:
+        if is_bend(n):
+            continue
+        todo, seen = list(succs.get(n.id, ())), set()
+        while todo:
+            t = todo.pop()
+            if t in seen:
+                continue
+            seen.add(t)
+            if is_bend(ids[t]):
+                todo += succs.get(t, ())
+            else:
+                edges.add((" ".join(words(n.label)), " ".join(words(ids[t].label))))
+    return labels, edges
+
+
+def _structure(diagram: Diagram, structure: str) -> Fidelity:
+    """exact: the diagram states the same labels and edges as the structure laid out (any
+    style); score: the mean of the shares of its labels and of its edges that are drawn."""
+    try:
+        expected = to_diagram(structure).diagram
+    except DiagramError as e:  # pragma: no cover - the readers write valid structures
+        return _result(False, 0.0, f"the request's structure does not draw: {e}")
+    want_labels, want_edges = signature(expected)
+    got_labels, got_edges = signature(diagram)
+    left = list(got_labels)
+    found = 0
+    for label in want_labels:
+        hit = next((g for g in left if g == label or matches(label, g)), None)
+        if hit is not None:
+            left.remove(hit)
+            found += 1
+    linked = len(want_edges & got_edges)
+    exact = got_labels == want_labels and got_edges == want_edges
+    score = mean([found / max(1, len(want_labels)), linked / max(1, len(want_edges))])
+    why = f"{found} of {len(want_labels)} boxes drawn, {linked} of {len(want_edges)} links"
+    return _result(exact, score, why)

@@ -181,8 +181,8 @@ def _step_boxes(sketch: Sketch, right: bool, text_w: float) -> list[_Box]:
     out = []
     for block, cross in zip(read, across, strict=True):
         text = blocks.label(block.name)
-        if block.kind == "merge":
-            symbol = "+" if text.lower() in {"add", "+", "sum", "⊕"} else text
+        if block.kind == "merge" and text.lower() in {"add", "+", "sum", "⊕", "concat"}:
+            symbol = "+" if text.lower() != "concat" else "concat"
             w, h = _text_size(symbol)
             d = max(40.0, w, h)
             out.append(_Box(symbol, "circle", block.fill, (d, d), [], style))

@@ -127,8 +127,13 @@ class Spec:
 
     kind "network": node-level neural network, `layers` = nodes per layer, input first.
     kind "flow": ordered process steps, `steps` = short step names in order.
+    kinds "stack" (a layer stack), "dataflow" (data and processes) and "named" (a catalogue
+    entry, `name`): `structure` holds the structure lines of a sketch (docs/sketch.md:
+    `blocks:` / `steps:`, `edges:`, `groups:`) that the request states; `steps` their names.
     """
 
     kind: str
     layers: tuple[int, ...] = ()
     steps: tuple[str, ...] = ()
+    structure: str = ""
+    name: str = ""

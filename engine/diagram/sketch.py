@@ -138,6 +138,23 @@ def sketch_to_text(s: Sketch) -> str:
     return "\n".join(lines)
 
 
+STYLE_KEYS = ("direction", "shape", "fill", "line")
+
+
+def structure_text(s: Sketch) -> str:
+    """The sketch's structure lines alone (no style): what a request can state."""
+    return "\n".join(
+        line for line in sketch_to_text(s).splitlines() if line.split(":")[0] not in STYLE_KEYS
+    )
+
+
+def style_text(s: Sketch) -> str:
+    """The sketch's style lines alone: what the model decides."""
+    return "\n".join(
+        line for line in sketch_to_text(s).splitlines() if line.split(":")[0] in STYLE_KEYS
+    )
+
+
 def looks_like_sketch(text: str) -> bool:
     """True when the text has a `layers:`, `steps:` or `blocks:` key line."""
     return bool(_SKETCH_LINE.search(text))

@@ -31,7 +31,10 @@ import re
 
 from engine.diagram.model import Spec
 from engine.diagram.numbers import words_to_digits
+from engine.diagram.sketch import Sketch, structure_text
+from engine.diagram.spec_dataflow import dataflow
 from engine.diagram.spec_flow import FLOW_WORDS, any_word, flow_steps
+from engine.diagram.spec_stack import stack_blocks
 
 MAX_CHARS = 2000
 
@@ -206,9 +209,20 @@ def network_layers(text: str) -> list[int] | None:
 
 
 def extract_spec(text: str) -> Spec | None:
-    """The structure `text` states, or None when it states none (or not unambiguously)."""
+    """The structure `text` states, or None when it states none (or not unambiguously).
+
+    A layer stack (engine/diagram/spec_stack.py) and a data flow (spec_dataflow.py) are tried
+    first: their wording is the most specific (layer kinds; verbs that take and make data)."""
     if not text or not text.strip() or len(text) > MAX_CHARS:
         return None
+    stack = stack_blocks(text)
+    if stack is not None:
+        return Spec("stack", steps=stack, structure="blocks: " + " | ".join(stack))
+    flow = dataflow(text)
+    if flow is not None:
+        names, data, edges = flow
+        sketch = Sketch(steps=names, data=data, edges=edges)
+        return Spec("dataflow", steps=names, structure=structure_text(sketch))
     layers, steps = network_layers(text), flow_steps(text)
     if layers and steps and re.search(FLOW_WORDS, text, flags=re.I):
         layers = None  # "pipeline: load data -> train an MLP 3-5-2 -> evaluate"

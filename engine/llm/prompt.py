@@ -21,7 +21,7 @@ def hint(spec: Spec | None) -> str:
         return ""
     if spec.kind == "network" and spec.layers:
         return "hint: layers " + " ".join(map(str, spec.layers))
-    if spec.kind == "flow" and spec.steps:
+    if spec.steps:  # flows, and the stacks, data flows and catalogue entries drawn as steps
         return "hint: steps " + " | ".join(spec.steps)
     return ""
 

@@ -1,0 +1,184 @@
+"""Read a layer stack from a request: `stack_blocks(text)` gives block names in order, or None.
+
+A stack request lists layers with kinds the field names (conv, pool, dense, lstm, ...), as
+in "64x64 grayscale input, conv 7x7 with 8 filters, average pool, conv 3x3 with 24 filters,
+dense 256, output 5" or the original project's "224 x 224 input, 3 x 3 conv layer (output:
+222 x 222), 2 x 2 max pooling layer (output: 111 x 111), ..., 512 and 64 nodes in the hidden
+layers, 2 outputs". The blocks come back in sketch v2's words (docs/sketch.md): `input
+224x224x3`, `conv 3x3 64 @222x222`, `max pool 2x2`, `dense 512`, `output 2`.
+
+Rules, conservative like the other readers (a wrong structure is worse than none):
+- items are split at commas, semicolons, bullets, new lines, "then", "followed by", arrows
+  and "and" between two layers; an item names its kind with blocks.kind_of;
+- sizes: `AxB` (also "A x B", "A*B") is a kernel, or a feature map after "output", "->" or
+  for an input; "N filters / channels / kernels" or a bare number after the kind is a conv's
+  filters; "N units / nodes / neurons" or a number after dense / fc / output is units;
+- repeats: "2 3x3 conv layers", "two conv layers", "conv x2" give that many blocks;
+- "512 and 64 nodes in the hidden layers" are two dense blocks, "2 outputs" / "10 classes"
+  the output block;
+- at least two blocks, one of them a conv, pool, rnn, attention, embedding, upsample or
+  flatten (else it is a network or a flow, read elsewhere), and every item must be read: an
+  item that names no kind makes the whole reading None.
+"""
+
+from __future__ import annotations
+
+import re
+
+from engine.diagram import blocks
+from engine.diagram.numbers import words_to_digits
+
+STACK_KINDS = {"conv", "pool", "rnn", "attention", "embedding", "upsample", "flatten", "norm"}
+MAX_BLOCKS = 60
+MAX_WORDS = 5  # a block name longer than this is a sentence
+_SPLIT = re.compile(
+    r"\s*(?:[,;\n•]|(?<!\w)[-*] |->|→|=>|\bthen\b|\bfollowed by\b|\band then\b|\bnext\b"
+    r"|\bafter that\b|\bfinally\b|\bplus\b|\.(?:\s|$))\s*"
+)
+_DIM = re.compile(r"(\d+)\s*[x×*]\s*(\d+)(?:\s*[x×*]\s*(\d+))?")
+_OUT_MAP = re.compile(r"(?:output|out|->|=>|gives|giving|to)\s*(?:size|shape|map)?\s*[:=]?\s*"
+                      r"(\d+)\s*[x×*]\s*(\d+)(?:\s*[x×*]\s*(\d+))?")
+_FILTERS = re.compile(r"(\d+)\s*(?:filters?|channels?|kernels?|feature maps?|maps?)\b")
+_UNITS = re.compile(r"(\d+)\s*(?:units?|nodes?|neurons?|hidden units?|dims?|dimensions?)\b")
+_REPEAT = re.compile(r"^(?:(\d+)\s+(?=\S*\d+x\d+|\w*conv|\w*pool|dense|fc|lstm|gru)|(\d+)x\s+)")
+_TIMES = re.compile(r"\s[x×*]\s*(\d)\b\s*$|\b(\d+)\s+times\b|\btwice\b")
+_HIDDEN_LIST = re.compile(
+    r"(\d+(?:\s*(?:,|and|&)\s*\d+)+)\s*(?:nodes|units|neurons)?\s*(?:in|for)\s+(?:the\s+)?"
+    r"(?:\w+\s+)?(?:hidden|dense|fully connected|fc)\s+layers?"
+)
+_OUTPUTS = re.compile(r"^(\d+)\s*(?:outputs?|classes|output nodes|labels|categories)\b")
+_INTRO = re.compile(r"^.*?\b(?:with|has|having|contains?|containing|of|:)\s+", re.S)
+FILLER = re.compile(r"\b(?:a|an|the|layers?|of|then|please|pls|block)\b")
+
+
+def _normal(text: str) -> str:
+    t = words_to_digits(text.lower())
+    t = re.sub(r"(\d)\s*[x×*]\s*(?=\d)", r"\1x", t)  # "3 x 3" -> "3x3"
+    return t
+
+
+def _items(text: str) -> list[str]:
+    # "512 and 64 nodes in the hidden layers" first: its "and" is not a separator.
+    text = _HIDDEN_LIST.sub(
+        lambda m: " , ".join(f"dense {n}" for n in re.findall(r"\d+", m.group(1))) + " , ", text
+    )
+    text = re.sub(r"\(([^)]*)\)", r" \1 ", text)  # "(output: 222x222)" belongs to its item
+    parts: list[str] = []
+    for part in _SPLIT.split(text):
+        # "conv 3x3 and max pool": "and" between two layer kinds is a separator.
+        pieces = re.split(r"\s+and\s+(?=(?:\d+\s+)?(?:\d+x\d+\s+)?[a-z])", part)
+        for piece in pieces:
+            piece = piece.strip(" .:")
+            if piece:
+                parts.append(piece)
+    return parts
+
+
+def _repeats(item: str) -> tuple[int, str]:
+    """(how many blocks, the item without its count)."""
+    times = _TIMES.search(item)
+    if times:
+        n = int(times.group(1) or times.group(2) or 2)
+        return n, item[: times.start()] + item[times.end() :]
+    m = _REPEAT.match(item)
+    if m:
+        return int(m.group(1) or m.group(2)), item[m.end() :]
+    return 1, item
+
+
+def _block(item: str) -> str | None:
+    """The block name an item states (None when it names no block kind)."""
+    kind = blocks.kind_of(item)
+    if kind == "step":
+        return None
+    outputs = _OUTPUTS.match(item)
+    if outputs:
+        return f"output {outputs.group(1)}"
+    out_map = _OUT_MAP.search(item)
+    rest = item[: out_map.start()] + item[out_map.end() :] if out_map else item
+    dims = _DIM.search(rest)
+    filters = _FILTERS.search(rest)
+    units = _UNITS.search(rest)
+    numbers = [int(n) for n in re.findall(r"(?<![\dx])(\d+)(?![\dx])", _DIM.sub(" ", rest))]
+    if not _DIM.search(item) and not re.search(r"\d", item):
+        # No sizes: the request's own words are the label ("add & norm", "feed forward").
+        return " ".join(FILLER.sub(" ", item).split()) or kind
+    words = _kind_words(kind, item)
+    if kind == "input":
+        if dims:
+            channels = dims.group(3) or ("3" if re.search(r"\b(?:rgb|colou?r)\b", item) else
+                                         "1" if re.search(r"\b(?:gr[ae]yscale|gray|grey|mono)\b",
+                                                          item) else None)
+            return "input " + "x".join(filter(None, (dims.group(1), dims.group(2), channels)))
+        return f"input {numbers[0]}" if numbers else "input"
+    parts = [words]
+    if kind in {"conv", "pool", "upsample"} and dims:
+        parts.append(f"{dims.group(1)}x{dims.group(2)}")
+    count = filters or units
+    if count:
+        parts.append(count.group(1))
+    elif kind in blocks.UNIT_KINDS and numbers:
+        parts.append(str(numbers[0]))
+    elif kind == "dropout" and re.search(r"\d*\.\d+", item):
+        parts.append(re.search(r"\d*\.\d+", item).group(0))
+    if out_map:
+        parts.append("@" + "x".join(filter(None, out_map.groups())))
+    return " ".join(parts)
+
+
+_KIND_WORDS = {
+    "conv": "conv",
+    "dense": "dense",
+    "output": "output",
+    "flatten": "flatten",
+    "dropout": "dropout",
+    "softmax": "softmax",
+    "embedding": "embedding",
+}
+
+
+def _kind_words(kind: str, item: str) -> str:
+    """The block's kind in short standard words, keeping the request's variant where it
+    tells (max / average pool, batch / layer norm, lstm / gru, the activation's name)."""
+    if kind in _KIND_WORDS:
+        if kind == "conv" and re.search(r"\b1d\b|conv1d", item):
+            return "conv1d"
+        return _KIND_WORDS[kind]
+    if kind == "pool":
+        if re.search(r"\bglobal\b", item):
+            return "global avg pool" if not re.search(r"\bmax", item) else "global max pool"
+        return "avg pool" if re.search(r"\b(?:avg|average|mean)", item) else "max pool"
+    found = re.search(blocks.KINDS[kind][0], item) if kind in blocks.KINDS else None
+    word = found.group(0) if found else kind
+    return {"bn": "batch norm", "batchnorm": "batch norm"}.get(word, word)
+
+
+def stack_blocks(text: str) -> tuple[str, ...] | None:
+    """The blocks a stack request states, in order, or None (see the module docstring)."""
+    t = re.sub(r"\bstep\s*\d+\s*[:.)]\s*|(?m:^\s*\(?\d+[.)]\s+)", " ", _normal(text))
+    if not any(blocks.kind_of(w) in STACK_KINDS for w in re.findall(r"[a-z][\w-]*", t)):
+        return None
+    body = _INTRO.sub("", t, count=1) if re.match(r"^[^,;\n]*\b(?:with|:)\s", t) else t
+    out: list[str] = []
+    for item in _items(body):
+        item = re.sub(r"^(?:and|then|a|an|the|first|1st)\s+", "", item)
+        item = re.sub(r"^(?:(?:starts?|ends?|begins?|finish(?:es)?)\s+with\s+)", "", item)
+        if re.match(r"(?:with|using|where|so|but)\b", item):
+            return None  # a note on the structure ("with residual connections"): not a layer
+        n, item = _repeats(item)
+        name = _block(item)
+        if name is not None and len(name.split()) > MAX_WORDS:
+            return None  # a sentence, not a layer: the flow reader knows sentences
+        if name is None:
+            if re.fullmatch(r"(?:(?:cnn|model|network|net|architecture|a|an|the|simple|"
+                            r"small|deep|convolutional|neural|please|pls|thanks|for \w+)\s*)+",
+                            item):
+                continue  # "a simple CNN", "please": the request around the list
+            return None
+        out += [name] * min(n, MAX_BLOCKS)
+        if len(out) > MAX_BLOCKS:
+            return None
+    kinds = [blocks.kind_of(b) for b in out]
+    if len(out) < 2 or not set(kinds) & STACK_KINDS:
+        return None
+    return tuple(out)

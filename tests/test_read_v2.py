@@ -1,0 +1,115 @@
+"""Sketch v2 from requests: stacks and data flows read, structure grafted onto candidates."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.diagram.blocks import cross_sizes, kind_of, read_block
+from engine.diagram.metrics import metrics
+from engine.diagram.read import to_diagram
+from engine.diagram.spec import extract_spec
+from engine.diagram.spec_dataflow import dataflow
+from engine.diagram.spec_stack import stack_blocks
+from engine.llm.generate import Generation
+from engine.pipeline import read
+
+ORIGINAL_CNN = (
+    "224 x 224 input, 3 x 3 conv layer (output: 222 x 222), 2 x 2 max pooling layer "
+    "(output: 111 x 111), 3 x 3 conv layer (output: 109 x 109), 512 and 64 nodes in the "
+    "hidden layers, 2 outputs"
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "blocks"),
+    [
+        (
+            "64x64 grayscale input, conv 7x7 with 8 filters, average pool, conv 3x3 with 24 "
+            "filters, dense 256, output 5",
+            ("input 64x64x1", "conv 7x7 8", "average pool", "conv 3x3 24", "dense 256", "output 5"),
+        ),
+        (
+            ORIGINAL_CNN,
+            ("input 224x224", "conv 3x3 @222x222", "max pool 2x2 @111x111", "conv 3x3 @109x109",
+             "dense 512", "dense 64", "output 2"),
+        ),
+        (
+            "32 * 32 input image, two 3x3 conv layers with 32 filters, max pool, then 1024 and "
+            "256 nodes in the fully connected layers, 2 outputs",
+            ("input 32x32", "conv 3x3 32", "conv 3x3 32", "max pool", "dense 1024", "dense 256",
+             "output 2"),
+        ),
+        ("an lstm: embedding 128, lstm 64, dropout 0.5, dense 1",
+         ("embedding 128", "lstm 64", "dropout 0.5", "dense 1")),
+    ],
+)
+def test_stacks_read_with_kinds_sizes_and_repeats(text: str, blocks: tuple[str, ...]) -> None:
+    assert stack_blocks(text) == blocks
+    spec = extract_spec(text)
+    assert spec is not None and spec.kind == "stack" and spec.steps == blocks
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["an MLP 4-8-1", "load data, clean it, train, evaluate", "a cnn, an rnn and a transformer",
+     "conv layers are cool but what is a pool party"],
+)
+def test_what_is_not_a_stack_is_not_read_as_one(text: str) -> None:
+    assert stack_blocks(text) is None
+
+
+def test_data_flows_read_processes_data_and_joins() -> None:
+    text = (
+        "LLM process that contains:\n- a python file that processes a picture and outputs "
+        "text and matrices\n- a PCA converts the matrices into a chart\n- a CNN model takes "
+        "the text and outputs a label"
+    )
+    names, data, edges = dataflow(text)
+    named = dict(enumerate(names))
+    assert {named[i] for i in data} == {"picture", "text", "matrices", "chart", "label"}
+    wired = {(named[a], named[b]) for a, b in edges}
+    assert wired == {
+        ("picture", "python file"), ("python file", "text"), ("python file", "matrices"),
+        ("matrices", "pca"), ("pca", "chart"), ("text", "cnn model"), ("cnn model", "label"),
+    }
+    assert dataflow("load data, then train, then evaluate") is None
+
+
+def test_blocks_are_typed_and_sized_by_their_tensor() -> None:
+    assert [kind_of(n) for n in ("conv 3x3 64", "max pool", "dense 256", "batch norm")] == [
+        "conv", "pool", "dense", "norm"]
+    assert read_block("conv 3x3 64 @222x222").map == (222, 222, None)
+    names = ["input 64x64", "conv 3x3 8", "max pool 2x2", "max pool 2x2 #2", "dense 256",
+             "output 5"]
+    chain = [[i - 1] if i else [] for i in range(len(names))]
+    sizes = cross_sizes([read_block(n) for n in names], chain)
+    assert sizes[0] > sizes[2] > sizes[3] > 0  # 64 > 32 > 16: maps shrink with pooling
+    assert sizes[4] > sizes[5] >= 56  # 256 units taller than 5, both above the floor
+
+
+@pytest.mark.parametrize("model_text", [
+    "steps: a | b\ndirection: down\nshape: rectangle 120x40\nfill: 255 224 178\n"
+    "line: dashed line 10 10 80",
+    "I cannot draw that",
+])
+def test_the_request_structure_is_grafted_onto_every_candidate(model_text: str) -> None:
+    spec = extract_spec(ORIGINAL_CNN)
+    c = read(Generation(model_text, 20, True, 0.1), spec)
+    assert c.parsed and c.fidelity.exact and not c.contradicts
+    labels = [n.label for n in c.diagram.nodes if n.label]
+    assert labels == list(spec.steps)
+    m = metrics(c.diagram)
+    assert m.overlap_count == 0 and m.off_canvas_share == 0 and m.edges_through_nodes == 0
+    if "dashed" in model_text:  # the model's taste is kept
+        assert {n.line_style for n in c.diagram.nodes} == {"dashed line"}
+    else:
+        assert any(p.what == "default style" for p in c.problems)
+
+
+def test_a_wrong_structure_drawn_from_a_node_list_is_not_exact() -> None:
+    spec = extract_spec(ORIGINAL_CNN)
+    other = to_diagram("blocks: input 224x224 | conv 3x3 | output 2").diagram
+    from engine.diagram.fidelity import fidelity
+
+    f = fidelity(other, spec)
+    assert not f.exact and 0 < f.score < 1
