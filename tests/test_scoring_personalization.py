@@ -96,7 +96,9 @@ def test_the_content_scales_still_fit_the_generator() -> None:
     from training.train_ae import sample_diagrams
 
     fitted = content.fit_scales(sample_diagrams(150, seed=1, progress=False))
-    assert fitted["density_mean"] == pytest.approx(content.DENSITY_MEAN, abs=0.3)
+    for name, (mean, sd) in content.STANDARD.items():
+        assert fitted["standard"][name][0] == pytest.approx(mean, abs=0.3 * sd), name
+        assert fitted["standard"][name][1] == pytest.approx(sd, rel=0.3), name
     for name, scale in content.SCALES.items():
         assert fitted["scales"][name] == pytest.approx(scale, rel=0.3), name
 
