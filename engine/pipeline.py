@@ -15,12 +15,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
+from engine.catalogue import catalogue
 from engine.diagram.fidelity import Fidelity, fidelity
 from engine.diagram.metrics import Metrics, metrics
 from engine.diagram.model import MAX_NODES, Diagram, DiagramError, Problem, Spec
 from engine.diagram.read import to_diagram
 from engine.diagram.render import render
-from engine.diagram.sketch import looks_like_sketch, parse_sketch, style_text
+from engine.diagram.sketch import looks_like_sketch, parse_sketch, structure_text, style_text
 from engine.diagram.spec import extract_spec
 from engine.diagram.text import to_text
 from engine.diagram.validate import validate
@@ -92,6 +93,20 @@ def check(description: str) -> str:
     return text
 
 
+def named_spec(text: str) -> Spec | None:
+    """The catalogue entry a request names (engine/catalogue), adapted to what it adds
+    ("ResNet-18 for 3 classes"), as a spec: its structure, and its direction (part of how
+    the entry is drawn), ahead of the candidate's style."""
+    entry = catalogue.find(text)
+    if entry is None:
+        return None
+    sketch, _ = parse_sketch(catalogue.adapt(entry, text))
+    if sketch is None:  # pragma: no cover - every entry parses (tests/test_catalogue.py)
+        return None
+    structure = f"{structure_text(sketch)}\ndirection: {sketch.direction}"
+    return Spec("named", steps=sketch.steps, structure=structure, name=entry.name)
+
+
 def spec_of(text: str) -> Spec | None:
     """The request's spec; BadRequest when it asks for more than a diagram draws.
 
@@ -101,7 +116,7 @@ def spec_of(text: str) -> Spec | None:
     """
     from engine.diagram.layout import check_layers
 
-    spec = extract_spec(text)
+    spec = named_spec(text) or extract_spec(text)
     if spec is not None and spec.kind == "network":
         try:
             check_layers(spec.layers)
