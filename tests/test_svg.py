@@ -18,8 +18,9 @@ from diagrammer.cli import main
 from diagrammer.commands import bench_render
 from diagrammer.commands.draw import write
 from engine.diagram import render
-from engine.diagram.model import CANVAS_H, CANVAS_W, Diagram, Node
+from engine.diagram.model import CANVAS_H, CANVAS_W, TITLE_H, Diagram, Node
 from engine.diagram.parse import parse
+from engine.diagram.render import title_strip
 from engine.diagram.sketch import Sketch, sketch_to_text
 from engine.diagram.svg import render_svg
 from engine.llm.generate import Generation
@@ -136,6 +137,25 @@ def rasterised(svg: str) -> np.ndarray:
     def poly(points: np.ndarray) -> list[np.ndarray]:
         return [np.round(points * 16).astype(np.int32)]
 
+    angles = np.linspace(0, 2 * np.pi, 200, endpoint=False)
+    circle = np.stack([np.cos(angles), np.sin(angles)], axis=1)
+
+    def shapes(name: str) -> None:
+        for el in group(root, name):
+            if el.tag == f"{NS}text":
+                continue
+            if el.tag == f"{NS}ellipse":
+                cx, cy, rx, ry = (float(el.get(k)) for k in ("cx", "cy", "rx", "ry"))
+                pts = circle * (rx, ry) + (cx, cy)
+            else:
+                x, y, w, h = (float(el.get(k)) for k in ("x", "y", "width", "height"))
+                r = float(el.get("rx") or 0)
+                half = np.array([w / 2 - r, h / 2 - r])  # a rounded box: a circle's quarters apart
+                pts = circle * r + np.sign(circle + 1e-9) * half + (x + w / 2, y + h / 2)
+            cv2.fillPoly(img, poly(pts), rgb(el.get("fill")), cv2.LINE_AA, 4)
+            cv2.polylines(img, poly(pts), True, rgb(el.get("stroke")), 2, cv2.LINE_AA, 4)
+
+    shapes("frames")  # behind everything, as in the PNG
     for el in group(root, "edges"):
         if el.tag == f"{NS}polygon":
             pts = np.array([p.split(",") for p in el.get("points").split()], float)
@@ -148,23 +168,11 @@ def rasterised(svg: str) -> np.ndarray:
             ends = [a + (b - a) * t / length for t in (s, min(s + on, length))]
             p0, p1 = (tuple(int(v) for v in np.round(e * 16)) for e in ends)
             cv2.line(img, p0, p1, rgb(el.get("stroke")), 2, cv2.LINE_AA, 4)
-    for el in group(root, "nodes"):
-        angles = np.linspace(0, 2 * np.pi, 200, endpoint=False)
-        circle = np.stack([np.cos(angles), np.sin(angles)], axis=1)
-        if el.tag == f"{NS}ellipse":
-            cx, cy, rx, ry = (float(el.get(k)) for k in ("cx", "cy", "rx", "ry"))
-            pts = circle * (rx, ry) + (cx, cy)
-        else:
-            x, y, w, h = (float(el.get(k)) for k in ("x", "y", "width", "height"))
-            r = float(el.get("rx") or 0)
-            half = np.array([w / 2 - r, h / 2 - r])  # a rounded box: a circle's quarters apart
-            pts = circle * r + np.sign(circle + 1e-9) * half + (x + w / 2, y + h / 2)
-        cv2.fillPoly(img, poly(pts), rgb(el.get("fill")), cv2.LINE_AA, 4)
-        cv2.polylines(img, poly(pts), True, rgb(el.get("stroke")), 2, cv2.LINE_AA, 4)
+    shapes("nodes")
     return img
 
 
-@pytest.mark.parametrize("which", ["styles", "network", "flow", "invalid"])
+@pytest.mark.parametrize("which", ["styles", "network", "flow", "invalid", "grouped"])
 def test_the_svg_draws_what_the_png_shows(which: str) -> None:
     """Drawn again from the SVG alone, the picture is the PNG's but for the text: catches an
     SVG that misses or misplaces anything render.py draws (a new node look included)."""
@@ -173,18 +181,46 @@ def test_the_svg_draws_what_the_png_shows(which: str) -> None:
         "network": lambda: bench_render._network(15),
         "flow": lambda: bench_render._flow(8),
         "invalid": invalid,
+        "grouped": grouped,
     }[which]()
     png, again = render.render_array(d), rasterised(render_svg(d))
     differs = np.abs(png.astype(int) - again).max(axis=2) > 60
+    frames = d.frames()
     for n in d.nodes:  # text is the viewer font's: leave labelled nodes' insides out
         if n.label.strip():
-            x0, y0, x1, y1 = (round(v) for v in n.box)
+            x0, y0, x1, y1 = (round(v) for v in (title_strip(n) if n.id in frames else n).box)
             differs[max(0, y0 + 3) : max(0, y1 - 2), max(0, x0 + 3) : max(0, x1 - 2)] = False
     ink = (png.min(axis=2) < 200).sum()
     assert ink > 3000  # something was drawn to compare
     # Anti-aliasing and polygon ellipses leave 0.4-2.7% of the ink apart; an SVG without
     # arrowheads, or with square corners, is 5-9% apart.
     assert differs.sum() < 0.04 * ink, f"{differs.sum()} of {ink} ink pixels differ"
+
+
+def grouped() -> Diagram:
+    """A frame around two nodes, joined by an arrow bent at two bend points."""
+    return Diagram(
+        (
+            node(10, 500, 300, w=700, h=360, fill=(245, 245, 245), label="encoder x6"),
+            node(0, 300, 250, w=140, targets=(5,), label="attention"),
+            node(5, 300, 400, "circle", 6, 6, targets=(6,)),
+            node(6, 700, 400, "circle", 6, 6, targets=(1,)),
+            node(1, 700, 250, w=140, label="feed forward"),
+        )
+    )
+
+
+def test_frames_go_behind_titled_at_the_top_and_bends_get_no_heads() -> None:
+    d = grouped()
+    root = parsed(render_svg(d))
+    frame, title = group(root, "frames")
+    assert (frame.tag, frame.get("width"), title.text) == (f"{NS}rect", "700", "encoder x6")
+    top = 300 - 360 / 2
+    assert top < float(title.get("y")) < top + TITLE_H  # in the strip along the frame's top
+    assert len(group(root, "nodes")) == 4  # the frame is not drawn again in front
+    edges = group(root, "edges")
+    assert [e.tag.removeprefix(NS) for e in edges] == ["path", "path", "path", "polygon"]
+    assert [t.text for t in group(root, "labels")] == ["attention", "feed forward"]
 
 
 def test_dashes_are_renders_dash_and_gap() -> None:
@@ -272,7 +308,7 @@ def test_invalid_diagrams_draw_as_the_png_does() -> None:
     assert len(paths) == 3  # 0 -> 1, 1 -> 0 and 4 -> 1; not 0 -> 0, 0 -> 99 nor 4 -> 3
     assert [p.get("stroke-dasharray") is not None for p in paths] == [False, False, True]
     empty = parsed(render_svg(Diagram()))
-    assert [e.get("class") for e in empty] == ["background", "edges", "nodes", "labels"]
+    assert [e.get("class") for e in empty] == ["background", "frames", "edges", "nodes", "labels"]
     assert not any(len(g) for g in empty[1:])
     assert (empty[0].get("width"), empty[0].get("height")) == (str(CANVAS_W), str(CANVAS_H))
 

@@ -239,6 +239,11 @@ def edge_span(source: Node, target: Node) -> tuple[Point, Point, float] | None:
     return (source.x + ux * start, source.y + uy * start), (ux, uy), end - start
 
 
+def has_head(source: Node, target: Node) -> bool:
+    """Whether the edge ends in an arrowhead: a bend point is a corner of it, not its end."""
+    return source.line_style == "solid arrow" and not is_bend(target)
+
+
 def head_length(target: Node) -> float:
     """The arrowhead's length into `target`, px."""
     # Small targets get smaller heads, or the heads into one node merge into a blot.
@@ -267,7 +272,7 @@ def _draw_edge(img: np.ndarray, source: Node, target: Node) -> None:
     color = _bgr(source.line_color)
     if source.line_style == "dashed line":
         _dashed(img, p0, u, length, color)
-    elif source.line_style == "solid arrow" and not is_bend(target):
+    elif has_head(source, target):
         _arrow(img, p0, u, length, head_length(target), color)
     else:
         _segment(img, p0, u, 0.0, length, color)

@@ -2,9 +2,9 @@
 
 Pure and deterministic: the same diagram always gives the same text. Every decision about
 what is drawn where comes from render.py's helpers (taming, which nodes and edges show, edge
-spans, arrowheads, corner radii, label lines, common text scale, baselines), so the SVG
-follows the PNG; this module only writes it down. Same order as the PNG: a white
-background, then edges, then nodes, then labels.
+spans, arrowheads, corner radii, label lines, common text scale, baselines, frames' title
+strips), so the SVG follows the PNG; this module only writes it down. Same order as the
+PNG: a white background, frames (each with its title), edges, the other nodes, their labels.
 
 Invalid input is drawn exactly as render.py draws it (dangling targets and self-links
 skipped, unknown shapes as rectangles, unknown line styles as plain lines, colours clamped;
@@ -37,27 +37,32 @@ _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 def render_svg(diagram: Diagram) -> str:
     """The diagram as an SVG document of CANVAS_W x CANVAS_H px."""
     diagram = render.tame(diagram)
+    frames = diagram.frames()
     nodes = render.drawn_nodes(diagram)
-    edges = [_edge(s, t) for s, t in diagram.edges()]
-    labels = [
-        _label(n, lines, scale)
-        for n, (lines, scale) in zip(nodes, render.label_lines(nodes), strict=True)
-        if lines
-    ]
+    drawn = list(zip(nodes, render.label_lines(nodes, frames), strict=True))
+    back = []  # render._draw's order: frames behind everything, titled in their top strip
+    for n, (lines, scale) in drawn:
+        if n.id in frames:
+            back += [_node(n), _label(render.title_strip(n), lines, scale)]
+    front = [(n, lines, scale) for n, (lines, scale) in drawn if n.id not in frames]
     return "\n".join(
         [
             '<svg xmlns="http://www.w3.org/2000/svg" version="1.1"'
             f' width="{CANVAS_W}" height="{CANVAS_H}" viewBox="0 0 {CANVAS_W} {CANVAS_H}">',
             f'<rect class="background" width="{CANVAS_W}" height="{CANVAS_H}" fill="#ffffff"/>',
+            f'<g class="frames" stroke-width="{render.BORDER_W}" stroke-linejoin="round"'
+            f' font-family="{FONT_FAMILY}" text-anchor="middle">',
+            *(piece for piece in back if piece),
+            "</g>",
             # Round caps and joins: what OpenCV's thick anti-aliased lines look like.
             f'<g class="edges" fill="none" stroke-width="{render.LINE_W}" stroke-linecap="round">',
-            *(e for e in edges if e),
+            *(e for e in (_edge(s, t) for s, t in diagram.edges()) if e),
             "</g>",
             f'<g class="nodes" stroke-width="{render.BORDER_W}" stroke-linejoin="round">',
-            *(_node(n) for n in nodes),
+            *(_node(n) for n, _, _ in front),
             "</g>",
             f'<g class="labels" font-family="{FONT_FAMILY}" text-anchor="middle">',
-            *labels,
+            *(_label(n, lines, scale) for n, lines, scale in front if lines),
             "</g>",
             "</svg>",
             "",
@@ -77,7 +82,7 @@ def _edge(source: Node, target: Node) -> str:
     if source.line_style == "dashed line":
         # Dashes start at the source's border, as render.py's do.
         dash = f' stroke-dasharray="{_num(render.DASH)} {_num(render.GAP)}"'
-    elif source.line_style == "solid arrow":
+    elif render.has_head(source, target):
         shaft, corners = render.arrow_parts(p0, u, length, render.head_length(target))
         points = " ".join(f"{_num(x)},{_num(y)}" for x, y in corners)
         head = f'\n<polygon class="head" points="{points}" fill="{colour}" stroke="none"/>'
