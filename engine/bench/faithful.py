@@ -109,7 +109,7 @@ def graph(diagram: Diagram, gold_names: list[str]) -> Graph:
 
     def pill(n: Node) -> bool:
         said = words(n.label)
-        if not said or into[n.id] != 1 or len(succ[n.id]) != 1 or len(said) > 3:
+        if not n.label.strip() or into[n.id] != 1 or len(succ[n.id]) != 1 or len(said) > 3:
             return False
         if kind_of(n.label) != "step" or any(is_named(g, n.label) for g in gold_names):
             return False
@@ -293,7 +293,7 @@ def _named_entry(g: Graph, gold: dict, expected: Diagram | None) -> tuple[bool, 
         outs = outs or [i for i in order if kind_of(g.nodes[i].label) in ("dense", "softmax")]
         units = read_block(g.nodes[outs[-1]].label).units if outs else None
         if units != classes:
-            return False, f"the output states {units} classes, asked {classes}"
+            return False, f"the output states {units} units, asked for {classes} classes"
     if (size := gold.get("input")) is not None:
         ins = [i for i in order if kind_of(g.nodes[i].label) == "input"]
         said = set(re.findall(r"\d+", g.nodes[ins[0]].label)) if ins else set()
@@ -347,7 +347,7 @@ def gold_names(kind: str, gold: dict) -> list[str]:
 
 def _invented(g: Graph, allowed: str) -> tuple[int, int]:
     labelled = [n for n in g.nodes.values() if n.label.strip()]
-    text = " ".join([allowed, *sorted(GENERIC)])
+    text = re.sub(r"[^a-z]+", " ", " ".join([allowed, *sorted(GENERIC)]).lower())
     bad = 0
     for n in labelled:
         raw = [t for t in re.findall(r"[a-z]+", n.label.lower()) if len(t) > 1 and words(t)]
