@@ -6,8 +6,8 @@ labels and edges (engine/bench/data/README.md describes the kinds and their gold
 - frames and bend points are not drawn things (docs/format.md); a path through bend points
   and through **pills** counts as one direct edge. A pill is an edge label drawn as a node:
   exactly one edge in and one out, a label of at most three words that names no block kind
-  and matches no gold name, and either pill words only ("yes", "no", "skip", ...) or a box
-  at most half the median area of the labelled nodes. The pills' labels go with the edge.
+  and matches no gold name, and either no words but pill words ("yes", "no", "skip", "then")
+  or a box at most half the median area of the labelled nodes. Its label goes with the edge.
 - labels are matched with fidelity's fuzzy matcher (`engine.diagram.fidelity.matches`):
   stemmed content words, typos within difflib's 0.85.
 
