@@ -113,3 +113,10 @@ def test_a_wrong_structure_drawn_from_a_node_list_is_not_exact() -> None:
 
     f = fidelity(other, spec)
     assert not f.exact and 0 < f.score < 1
+
+
+def test_a_lone_surrogate_in_a_label_is_drawn_not_a_crash() -> None:
+    from engine.diagram.render import render
+
+    d = to_diagram("steps: a \ud800 b | c").diagram
+    assert render(d)[:8] == b"\x89PNG\r\n\x1a\n"

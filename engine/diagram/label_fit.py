@@ -57,8 +57,14 @@ def text_block(n_lines: int, scale: float) -> tuple[float, float]:
     return (CAP + DESCENT) * scale + (n_lines - 1) * pitch, pitch
 
 
+def drawable(text: str) -> str:
+    """The text as OpenCV can take it: a lone surrogate ("\\ud800", from JSON) crashes
+    cv2.getTextSize and cv2.putText, so anything UTF-8 cannot hold becomes '?'."""
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
 def text_width(text: str, scale: float) -> int:
-    return cv2.getTextSize(text, FONT, scale, THICKNESS)[0][0]
+    return cv2.getTextSize(drawable(text), FONT, scale, THICKNESS)[0][0]
 
 
 def room(box_w: int, box_h: int, shape: str, block_h: float) -> tuple[float, float]:
@@ -136,7 +142,7 @@ def fit_label(text: str, box_w: int, box_h: int, shape: str) -> LabelFit:
     Two lines are used only when they allow a clearly larger scale than one line. When
     nothing fits at MIN_SCALE the label is ellipsised at MIN_SCALE and `fits` is False.
     """
-    words = text.split()
+    words = drawable(text).split()
     if not words:
         return LabelFit(fits=True, scale=MAX_SCALE, lines=())
     options = _splits(words)

@@ -23,6 +23,7 @@ from engine.diagram.label_fit import (
     CAP,
     FONT,
     THICKNESS,
+    drawable,
     fit_label,
     lines_at,
     text_block,
@@ -331,4 +332,4 @@ def _draw_label(img: np.ndarray, node: Node, lines: tuple[str, ...], scale: floa
     for line, y in zip(lines, baselines(node, len(lines), scale), strict=True):
         x = node.x - text_width(line, scale) / 2
         org = (round(x), round(y))
-        cv2.putText(img, line, org, FONT, scale, color, THICKNESS, cv2.LINE_AA)
+        cv2.putText(img, drawable(line), org, FONT, scale, color, THICKNESS, cv2.LINE_AA)
