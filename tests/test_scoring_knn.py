@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from engine.scoring import population
-from engine.scoring.knn import LAMBDA, K, Population, expected_ratings, fit, predict
+from engine.scoring.knn import LAMBDA, K, Population, Taste, expected_ratings, fit, predict
 from engine.scoring.population import History
 
 RED, BLUE = np.array([1.0, 0.0]), np.array([0.0, 1.0])
@@ -130,7 +130,7 @@ def _histories(n_users: int, n: int, rng: np.random.Generator) -> list[History]:
 def test_everyones_ratings_teach_which_block_a_new_user_cares_about() -> None:
     rng = np.random.default_rng(0)
     pop = population.learn(_histories(24, 30, rng), [COLOUR, SHAPE], noises=(0.4,))
-    assert pop.patterns is not None and pop.patterns.shape[1] == 3  # two blocks and the bias
+    assert pop.patterns is not None and pop.patterns.shape[1] == 4  # 2 blocks, slope, bias
     # A new user who cares about colour only: after 12 ratings the shape block is shrunk
     # far harder than the colour block, so shape noise barely moves the estimate.
     x = _styled(12, rng)
@@ -179,3 +179,48 @@ def test_a_population_survives_a_round_trip_and_one_for_other_blocks_is_ignored(
     ratings = rng.integers(1, 6, 8).astype(float)
     one_block = fit(x, ratings, 3.0, None, back)  # learnt for two blocks: the default one
     assert one_block.population == Population()
+
+
+# --- each user's own slope on the prior ------------------------------------------------------
+
+
+def _sloped(n_users: int, n: int, rng: np.random.Generator) -> list[History]:
+    """Users who follow the prior one for one (even) or ignore it (odd), no taste."""
+    out = []
+    for u in range(n_users):
+        prior = rng.uniform(1.5, 5.0, n)
+        slope = 1.0 if u % 2 == 0 else 0.0
+        ratings = 3.0 + slope * (prior - 3.0) + rng.normal(0, 0.4, n)
+        out.append(History(_styled(n, rng), ratings, prior))
+    return out
+
+
+def _per_prior_point(taste: Taste) -> float:
+    """How much the expected rating rises per point of prior, on a fresh diagram."""
+    x = np.zeros((2, 4))
+    got = predict(taste, x, np.array([2.0, 4.0])).rating
+    return float(got[1] - got[0]) / 2.0
+
+
+def test_a_user_who_rates_readability_gets_it_back_when_everyones_slope_collapsed() -> None:
+    rng = np.random.default_rng(3)
+    collapsed = Population(slope=0.1, offset=2.7, centre=3.0)
+    prior = rng.uniform(1.5, 5.0, 20)
+    steep = 3.0 + (prior - 3.0) + rng.normal(0, 0.4, 20)
+    taste = fit(_styled(20, rng), steep, prior, [COLOUR, SHAPE], collapsed)
+    assert taste.slope > 0.5 and _per_prior_point(taste) > 0.6
+    flat = 3.0 + rng.normal(0, 0.4, 20)
+    indifferent = fit(_styled(20, rng), flat, prior, [COLOUR, SHAPE], collapsed)
+    assert abs(_per_prior_point(indifferent)) < 0.3
+
+
+def test_the_population_learns_how_far_slopes_stray_and_each_user_finds_theirs() -> None:
+    rng = np.random.default_rng(4)
+    pop = population.learn(_sloped(30, 30, rng), [COLOUR, SHAPE], noises=(0.4,))
+    assert 0.3 < pop.slope < 0.7 and 2.5 < pop.centre < 3.7
+    prior = rng.uniform(1.5, 5.0, 20)
+    steep = 3.0 + (prior - 3.0) + rng.normal(0, 0.4, 20)
+    flat = 3.0 + rng.normal(0, 0.4, 20)
+    rises = [_per_prior_point(fit(_styled(20, rng), r, prior, [COLOUR, SHAPE], pop))
+             for r in (steep, flat)]  # fmt: skip
+    assert rises[0] > 0.8 and rises[1] < 0.25

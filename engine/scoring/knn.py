@@ -1,38 +1,43 @@
 """A user's expected rating of a candidate, from their own (embedding, rating) pairs.
 
 A prior p (the CNN readability on the 1..5 rating scale, or a global mean) says what anyone
-would give a diagram; everyone's ratings calibrate it (population.py) to p' = offset +
-slope * p over the range of priors people were shown (p >= floor; below, p' falls with p at
-the prior's own scale), and without that lesson p' = p. A user's ratings r_i of diagrams
-with priors p'_i then teach how this user differs: the residuals e_i = r_i - p'_i are
-explained by a bias (rates above or below others) plus one distance-weighted kNN per
-embedding block B (fill colour, shape, line style, ... see autoencoder.py and content.py):
-people like blue *and* circles, and a plain kNN over the whole vector would need a rated
-diagram close in every respect at once, which 20 ratings never give.
+would give a diagram; everyone's ratings calibrate it (population.py) to p' = offset + slope
+* p over the range of priors people were shown (p >= floor; below, p' falls with p at the
+prior's own scale), and without that lesson p' = p. A user's ratings r_i of diagrams with
+priors p'_i then teach how this user differs: the residuals e_i = r_i - p'_i are explained
+by a bias (rates above or below others), a slope of their own on the prior (beta q_i, q_i =
+p_i - c around the population's centre c: one user rates readability hard, a near-
+indifferent one hardly at all, and one slope for everyone, learnt where tastes dominate the
+ratings, can collapse and throw readability away for all), plus one distance-weighted kNN
+per embedding block B (fill colour, shape, line style, ... see autoencoder.py and
+content.py): people like blue *and* circles, and a plain kNN over the whole vector would
+need a rated diagram close in every respect at once, which 20 ratings never give.
 
     w_iB(x)    = exp(-d_B(x, x_i)^2 / (2 h^2))       for the K nearest ratings in block B
     f_B(x)     = sum_i w_iB(x) t_iB / (sum_i w_iB(x) + lambda_B)
-    bias       = sum_i e_i / (n + lambda_0)             (first; the f_B explain e_i - bias)
-    expected   = p' + bias + sum_B f_B(candidate)
+    bias       = sum_i e_i / (n + lambda_0)             (first; the rest explain e_i - bias)
+    beta       = sum_i q_i t_i,beta / (sum_i q_i^2 + lambda_beta)    (ridge regression on q)
+    expected   = p' + bias + beta (p - c) + sum_B f_B(candidate)
     confidence = mean over blocks of sum_i w_iB / (sum_i w_iB + lambda_B), each block
                  weighted by how much this user's taste varies with it (tau_B^2 below)
 
-The blocks add up: a generalised additive model fitted by backfitting (each target t_iB is
-e_i - bias minus what the other blocks already explain at x_i, BACKFIT rounds). lambda counts the
+The terms add up: a generalised additive model fitted by backfitting (each target t_iB is
+e_i - bias minus what the other terms already explain at x_i, BACKFIT rounds). lambda counts the
 prior as that many ratings at distance 0: a candidate unlike anything rated (in every
 block) stays at p' + bias, with confidence ~0.
 
 How hard each term is shrunk is the user's own: lambda_B = sigma^2 / tau_B^2, with sigma the
-rating noise and tau_B^2 how much this user's ratings vary with block B. Twenty ratings
+rating noise and tau_B^2 how much this user's ratings vary with block B (tau_beta^2: how far
+their slope strays from everyone's). Twenty ratings
 cannot measure that alone, so everyone's ratings give a library of taste patterns (rows of
 tau^2 per term, population.py), and the user's tau^2 is the library's average weighted by
 how well each pattern explains their last MAX_EVIDENCE ratings: the Gaussian-process evidence
-of e under the covariance sum_B tau_B^2 k_B + sigma^2 I, with k_B the same Gaussian weights
-(and a constant for the bias). A block nobody's taste depends on (where the structure, not
+of e under the covariance sum_B tau_B^2 k_B + tau_beta^2 q q^T + tau_0^2 1 1^T + sigma^2 I,
+with k_B the same Gaussian weights. A block nobody's taste depends on (where the structure, not
 the style, differs between requests) is shrunk to nothing; a user who cares only about
 colour gets a small lambda for the fill and large ones elsewhere. Without a learnt
-population (Population()) every lambda_B is LAMBDA, lambda_0 is LAMBDA_BIAS: the plain
-blockwise kNN.
+population (Population()) every lambda_B is LAMBDA, lambda_beta LAMBDA_SLOPE, lambda_0
+LAMBDA_BIAS: the plain blockwise kNN with a ridge slope.
 
 K = 30 (10 did a little worse in `diagrammer bench personalization`), h = BANDWIDTH
 (autoencoder.py and content.py scale each block so two random diagrams are about
@@ -58,6 +63,9 @@ K = 30
 BANDWIDTH = 0.1
 LAMBDA = 1.0
 LAMBDA_BIAS = 5.0
+LAMBDA_SLOPE = 10.0  # in ratings at prior distance 1 from the centre
+CENTRE = 3.0  # the default population's centre of the priors (1..5 scale)
+EXTRA_TERMS = 2  # terms besides the blocks: the user's own slope, the bias
 NOISE = 0.6  # rating noise sd (stars) of the default population
 BACKFIT = 4
 MAX_EVIDENCE = 100  # the most recent ratings that choose a user's taste pattern
@@ -69,9 +77,11 @@ class Population:
     """What everyone's ratings teach each user's estimate (population.py learns it).
 
     slope, offset, floor: the calibrated prior p' = offset + slope * p for p >= floor, and
-    p' falls one for one with p below floor. noise: the rating noise sd.
-    patterns: M x (blocks + 1) taste variances tau^2 (the last column: the bias), with prior
-    weights (M); None: one pattern, every block shrunk by LAMBDA and the bias by LAMBDA_BIAS.
+    p' falls one for one with p below floor. noise: the rating noise sd. centre: the prior
+    c around which each user's own slope turns (the mean prior people were shown).
+    patterns: M x (blocks + 2) taste variances tau^2 (the last two columns: the user's own
+    slope and the bias), with prior weights (M); None: one pattern, every block shrunk by
+    LAMBDA, the slope by LAMBDA_SLOPE and the bias by LAMBDA_BIAS.
     """
 
     slope: float = 1.0
@@ -80,10 +90,11 @@ class Population:
     noise: float = NOISE
     patterns: np.ndarray | None = None
     weights: np.ndarray | None = None
+    centre: float = CENTRE
 
     def fits(self, n_blocks: int) -> bool:
         """Whether it was learnt for an embedding of n_blocks blocks (or needs none)."""
-        return self.patterns is None or self.patterns.shape[1] == n_blocks + 1
+        return self.patterns is None or self.patterns.shape[1] == n_blocks + EXTRA_TERMS
 
     def prior(self, p: np.ndarray | float) -> np.ndarray:
         p = np.asarray(p, dtype=np.float64)
@@ -111,6 +122,7 @@ class Taste:
     shrink: np.ndarray  # lambda per block
     relevance: np.ndarray  # tau^2 per block (weights the confidence)
     population: Population
+    slope: float = 0.0  # the user's own slope beta on the prior, around population.centre
 
     @property
     def n(self) -> int:
@@ -135,31 +147,38 @@ def fit(
         raise ValueError(f"{len(rated)} embeddings but {n} ratings")
     blocks = tuple(blocks) if blocks else (slice(0, rated.shape[1]),)
     pop = population if population is not None and population.fits(len(blocks)) else Population()
-    e = ratings - np.broadcast_to(pop.prior(rated_prior), (n,))
-    tau2 = variances(pop, rated, e, blocks)
+    p = np.broadcast_to(np.asarray(rated_prior, np.float64), (n,))
+    e = ratings - pop.prior(p)
+    q = p - pop.centre
+    tau2 = variances(pop, rated, e, blocks, q)
     shrink = pop.noise**2 / np.maximum(tau2, 1e-12)
     bias = float(e.sum() / (n + shrink[-1])) if n else 0.0
     e = e - bias
     smoothers = [
-        _smoother(rated[:, s], rated[:, s], lam) for s, lam in zip(blocks, shrink[:-1], strict=True)
+        _smoother(rated[:, s], rated[:, s], lam)
+        for s, lam in zip(blocks, shrink[: len(blocks)], strict=True)
     ]
-    f = np.zeros((len(blocks), n))
-    for _ in range(BACKFIT if len(blocks) > 1 else 1):
+    smoothers.append(np.outer(q, q) / (q @ q + shrink[-2]))  # the user's slope: ridge on q
+    f = np.zeros((len(smoothers), n))
+    for _ in range(BACKFIT):
         for b, smooth in enumerate(smoothers):
             f[b] = smooth @ (e - f.sum(axis=0) + f[b])
     targets = np.stack([e - f.sum(axis=0) + f[b] for b in range(len(blocks))])
+    slope = float(q @ (e - f.sum(axis=0) + f[-1]) / (q @ q + shrink[-2])) if n else 0.0
     parts = tuple(np.ascontiguousarray(rated[:, s]) for s in blocks)
     norms = tuple((part * part).sum(axis=1) for part in parts)
-    return Taste(rated, parts, norms, bias, targets, blocks, shrink[:-1], tau2[:-1], pop)
+    k = len(blocks)
+    return Taste(rated, parts, norms, bias, targets, blocks, shrink[:k], tau2[:k], pop, slope)
 
 
 def predict(taste: Taste, candidates: np.ndarray, prior: np.ndarray | float) -> Expected:
     """Expected ratings and confidences of candidates (m x D embeddings, m priors or one)."""
     candidates = np.atleast_2d(np.asarray(candidates, dtype=np.float32))
-    p = np.broadcast_to(taste.population.prior(prior), (len(candidates),))
+    raw = np.broadcast_to(np.asarray(prior, np.float64), (len(candidates),))
+    p = taste.population.prior(raw)
     if taste.n == 0:
         return Expected(p.clip(RATING_MIN, RATING_MAX), np.zeros(len(candidates)))
-    rating = p + taste.bias
+    rating = p + taste.bias + taste.slope * (raw - taste.population.centre)
     confidence = np.zeros(len(candidates))
     share = taste.relevance / taste.relevance.sum()
     terms = (taste.blocks, taste.parts, taste.norms, taste.targets, taste.shrink, share)
@@ -192,26 +211,38 @@ def expected_ratings(
 
 
 def variances(
-    pop: Population, rated: np.ndarray, e: np.ndarray, blocks: Sequence[slice]
+    pop: Population,
+    rated: np.ndarray,
+    e: np.ndarray,
+    blocks: Sequence[slice],
+    centred_prior: np.ndarray | None = None,
 ) -> np.ndarray:
-    """The user's tau^2 per block and for the bias: the patterns' average, each weighted by
-    its prior weight times its evidence on the user's most recent MAX_EVIDENCE residuals."""
+    """The user's tau^2 per block, for their own slope and for the bias: the patterns'
+    average, each weighted by its prior weight times its evidence on the user's most recent
+    MAX_EVIDENCE residuals (centred_prior: their priors minus pop.centre; None: 0)."""
     if pop.patterns is None or len(e) == 0:
-        return pop.noise**2 / np.array([LAMBDA] * len(blocks) + [LAMBDA_BIAS])
+        return pop.noise**2 / np.array([LAMBDA] * len(blocks) + [LAMBDA_SLOPE, LAMBDA_BIAS])
     recent = slice(max(0, len(e) - MAX_EVIDENCE), None)
-    log_w = log_evidence(kernels(rated[recent], blocks), e[recent], pop.patterns, pop.noise)
+    q = np.zeros(len(e)) if centred_prior is None else np.asarray(centred_prior, np.float64)
+    k = kernels(rated[recent], blocks, q[recent])
+    log_w = log_evidence(k, e[recent], pop.patterns, pop.noise)
     if pop.weights is not None:
         log_w = log_w + np.log(np.maximum(pop.weights, 1e-300))
     w = np.exp(log_w - log_w.max())
     return (w / w.sum()) @ pop.patterns
 
 
-def kernels(rated: np.ndarray, blocks: Sequence[slice]) -> np.ndarray:
-    """(blocks + 1) x n x n: the Gaussian weights between rated diagrams per block, and ones
-    (the bias is the same for every diagram)."""
+def kernels(
+    rated: np.ndarray, blocks: Sequence[slice], centred_prior: np.ndarray | None = None
+) -> np.ndarray:
+    """(blocks + 2) x n x n: the Gaussian weights between rated diagrams per block, the
+    linear kernel q_i q_j of their centred priors (a slope of the user's own: beta q_i with
+    beta ~ N(0, tau^2)) and ones (the bias is the same for every diagram)."""
     rated = np.asarray(rated, dtype=np.float64)
+    q = np.zeros(len(rated)) if centred_prior is None else np.asarray(centred_prior, np.float64)
     out = [np.exp(-_squared_distances(rated[:, s], rated[:, s]) * (0.5 / BANDWIDTH**2))
            for s in blocks]  # fmt: skip
+    out.append(np.outer(q, q))
     out.append(np.ones((len(rated), len(rated))))
     return np.stack(out)
 

@@ -15,12 +15,15 @@ where the store kept it), three lessons:
    and the prior keeps its own scale there rather than a slope extrapolated from the
    readable diagrams people saw.
 2. Taste patterns: per user with at least MIN_RATINGS ratings, the taste variances tau^2 per
-   embedding block and for the bias that best explain their last knn.MAX_EVIDENCE residuals
-   (maximum Gaussian-process evidence, knn.log_evidence, with a weak log-normal prior so
-   that a block the user never varied stays finite). Some users care about colour, others
-   about shape or line style; nobody's taste follows the layout, which changes with the
-   request. Each pattern then gets the weight that makes the library explain everyone's
-   ratings best (EM over the mixing weights).
+   embedding block, for the user's own slope on the prior (around the centre: the mean prior
+   shown) and for the bias that best explain their last knn.MAX_EVIDENCE residuals (maximum
+   Gaussian-process evidence, knn.log_evidence, with a weak log-normal prior so that a block
+   the user never varied stays finite). Some users care about colour, others about shape or
+   line style; nobody's taste follows the layout, which changes with the request. Some rate
+   readability hard, some hardly at all: the slope's own tau^2 lets each user's evidence
+   move their slope off the population's (1.), so a slope learnt low where tastes dominate
+   no longer throws readability away for everyone. Each pattern then gets the weight that
+   makes the library explain everyone's ratings best (EM over the mixing weights).
 3. The rating noise sigma: of NOISES, the one under which the library explains everyone's
    ratings best.
 
@@ -109,7 +112,8 @@ def calibrate(histories: Sequence[History]) -> knn.Population:
     coef = np.linalg.lstsq(x, y, rcond=None)[0]
     slope = float(np.clip(coef[1], *SLOPE_RANGE))
     floor = float(np.percentile(x[:, 1], FLOOR_PERCENTILE))
-    return knn.Population(slope, float(np.mean(y - slope * np.maximum(x[:, 1], floor))), floor)
+    offset = float(np.mean(y - slope * np.maximum(x[:, 1], floor)))
+    return knn.Population(slope, offset, floor, centre=float(np.mean(x[:, 1])))
 
 
 def save(pop: knn.Population, path: Path) -> None:
@@ -120,6 +124,7 @@ def save(pop: knn.Population, path: Path) -> None:
         "noise": pop.noise,
         "patterns": None if pop.patterns is None else pop.patterns.tolist(),
         "weights": None if pop.weights is None else pop.weights.tolist(),
+        "centre": pop.centre,
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data) + "\n")
@@ -130,7 +135,8 @@ def load(path: Path) -> knn.Population:
     arrays = {k: None if data[k] is None else np.asarray(data[k]) for k in ("patterns", "weights")}
     numbers = {k: float(data[k]) for k in ("slope", "offset", "noise")}
     floor = -np.inf if data.get("floor") is None else float(data["floor"])
-    return knn.Population(**numbers, floor=floor, **arrays)
+    centre = float(data.get("centre", knn.CENTRE))  # older files: the default centre
+    return knn.Population(**numbers, floor=floor, **arrays, centre=centre)
 
 
 def _residuals(
@@ -138,8 +144,9 @@ def _residuals(
 ) -> tuple[np.ndarray, np.ndarray]:
     """The kernels and calibrated residuals of a user's last knn.MAX_EVIDENCE ratings."""
     recent = slice(max(0, len(h.ratings) - knn.MAX_EVIDENCE), None)
-    y = np.asarray(h.ratings, np.float64)[recent] - pop.prior(np.asarray(h.prior)[recent])
-    return knn.kernels(np.asarray(h.embeddings)[recent], blocks), y
+    prior = np.asarray(h.prior, np.float64)[recent]
+    y = np.asarray(h.ratings, np.float64)[recent] - pop.prior(prior)
+    return knn.kernels(np.asarray(h.embeddings)[recent], blocks, prior - pop.centre), y
 
 
 def _pattern(k: np.ndarray, y: np.ndarray, noise: float) -> np.ndarray:
