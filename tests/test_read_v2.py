@@ -120,3 +120,23 @@ def test_a_lone_surrogate_in_a_label_is_drawn_not_a_crash() -> None:
 
     d = to_diagram("steps: a \ud800 b | c").diagram
     assert render(d)[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_groups_are_frames_that_hold_their_steps_and_count_as_no_overlap() -> None:
+    from engine.diagram.validate import validate
+
+    d = to_diagram(
+        "blocks: input 64x64x1 | conv 7x7 8 | avg pool | conv 3x3 24 | dense 256 | output 5\n"
+        "groups: 2-4 feature extractor | 5-6 head"
+    ).diagram
+    assert len(d.frames()) == 2
+    m = metrics(d)
+    assert m.overlap_count == 0 and m.edges_through_nodes == 0
+    assert not [p for p in validate(d) if p.what == "overlap"]
+
+
+def test_a_map_size_is_not_a_repeat_but_x2_is() -> None:
+    from engine.diagram.sketch import parse_sketch
+
+    sketch, _ = parse_sketch("blocks: input 224 x 224 x 3 | conv 3x3 64 x2 | output 10")
+    assert sketch.steps == ("input 224 x 224 x 3", "conv 3x3 64", "conv 3x3 64 #2", "output 10")

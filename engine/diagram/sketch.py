@@ -254,7 +254,7 @@ def _layers(line: int, value: str, problems: list[Problem]) -> tuple[int, ...]:
 
 
 _DATA = re.compile(r"^\[(.*)\]$")
-_REPEAT = re.compile(r"\s+[x×*]\s*(\d{1,2})$", re.IGNORECASE)
+_REPEAT = re.compile(r"\s[x×](\d{1,2})$", re.IGNORECASE)  # "conv 3x3 64 x2", not "224 x 3"
 MAX_REPEAT = 50
 
 
