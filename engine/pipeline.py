@@ -116,7 +116,9 @@ def spec_of(text: str) -> Spec | None:
     """
     from engine.diagram.layout import check_layers
 
-    spec = named_spec(text) or extract_spec(text)
+    # What the request states wins over a name it mentions ("an LSTM: embedding 128, lstm 64,
+    # dense 1" is that stack, not the catalogue's LSTM cell); a bare name is the entry.
+    spec = extract_spec(text) or named_spec(text)
     if spec is not None and spec.kind == "network":
         try:
             check_layers(spec.layers)
