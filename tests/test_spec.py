@@ -370,3 +370,18 @@ def test_fixed_flow_misreads(text: str, steps: tuple[str, ...]) -> None:
         assert spec.steps == steps and spec.structure == "blocks: " + " | ".join(steps)
         return
     assert spec == flow(*steps)
+
+
+@pytest.mark.parametrize(
+    ("text", "layers"),
+    [  # the misreads named in the "Read every request" issue, in our own words
+        ("a neural network with 3 inputs, 4 and 6 hidden nodes for each hidden layer, and 2 "
+         "outputs", (3, 4, 6, 2)),
+        ("3 input nodes, a hidden layer of 5 and another of 7, 1 output", (3, 5, 7, 1)),
+        ("network: 4 inputs. hidden layer 1 has 8 nodes, hidden layer 2 has 6 nodes, hidden "
+         "layer 3 has 4 nodes. 2 outputs", (4, 8, 6, 4, 2)),
+        ("input dim 10, hidden [64, 32], output 3", (10, 64, 32, 3)),
+    ],
+)
+def test_hidden_layers_said_in_other_ways(text: str, layers: tuple[int, ...]) -> None:
+    assert extract_spec(text) == net(*layers)

@@ -125,7 +125,55 @@ def _network_text(text: str) -> str:
     t = re.sub(thousands, lambda m: m[1] + m[2].replace(",", ""), t)
     t = re.sub(r"\bfeatures?\b", "inputs", t)
     t = re.sub(UNIT_WORDS, "nodes", t)
-    return re.sub(r"[ \t]+", " ", t)
+    return _plain_hidden(re.sub(r"[ \t]+", " ", t))
+
+
+_NUMBERED_HIDDEN = re.compile(
+    r"\bhidden layer (?:#|no\.? ?)?(\d+)\s*(?:has|have|with|of|is|:|=|-)?\s*(\d+)(?: nodes)?"
+)
+
+
+def _plain_hidden(t: str) -> str:
+    """Hidden layers said in ways the role patterns misread, said plainly ("hidden layers of
+    A and B"):
+    - "A and B hidden nodes for each hidden layer" (one size per hidden layer, in order);
+    - "a hidden layer of A and another (one) of B";
+    - "hidden layer 1 has A nodes, hidden layer 2 has B nodes" (numbered from 1);
+    - "hidden [A, B]", "hidden dims A, B", "input dim N" (code-like)."""
+    listed = r"(\d+(?:\s*(?:,\s*(?:and\s+)?|\s+and\s+|\s*&\s*)\d+)+)"
+    t = re.sub(
+        rf"{listed}\s+(?:hidden\s+)?nodes\s+(?:for|in|on)\s+(?:each|every|the)\s+(?:of\s+the\s+)?"
+        r"(?:\d+\s+)?hidden\s+layers?",
+        lambda m: "hidden layers of " + " and ".join(re.findall(r"\d+", m[1])),
+        t,
+    )
+    t = re.sub(
+        r"\bone hidden layer (?:of|with) (\d+)(?: nodes)?((?:,? and another(?: one)?(?: of| with)? "
+        r"\d+(?: nodes)?)+)",
+        lambda m: "hidden layers of " + " and ".join([m[1], *re.findall(r"\d+", m[2])]),
+        re.sub(r"\ba hidden layer\b", "one hidden layer", t),
+    )
+    numbered = _NUMBERED_HIDDEN.findall(t)
+    if len(numbered) >= 2 and [int(i) for i, _ in numbered] == list(range(1, len(numbered) + 1)):
+        first = _NUMBERED_HIDDEN.search(t)
+        sizes = " and ".join(n for _, n in numbered)
+        t = (
+            t[: first.start()]
+            + f"hidden layers of {sizes} nodes "
+            + _NUMBERED_HIDDEN.sub(" ", t[first.start() :])
+        )
+    t = re.sub(
+        r"\bhidden(?: layers?)?(?: dims?| sizes?| units)?\s*[:=]?\s*"
+        r"[\[(]\s*(\d+(?:\s*,\s*\d+)*)\s*[\])]",
+        lambda m: "hidden layers of " + " and ".join(re.findall(r"\d+", m[1])),
+        t,
+    )
+    t = re.sub(
+        r"\bhidden dims?\s*[:=]?\s*(\d+(?:\s*,\s*\d+)+)",
+        lambda m: "hidden layers of " + " and ".join(re.findall(r"\d+", m[1])),
+        t,
+    )
+    return re.sub(r"\binputs? (?:dim|dimension|size|node)s?\s*[:=]?\s*(\d+)", r"\1 inputs", t)
 
 
 def _unindexed(t: str) -> str:
