@@ -2,7 +2,10 @@
 
 Handlers only parse, call the engine and shape JSON; every refusal is a ServiceError that
 the error middleware turns into `{"error": ...}` with its status. Bodies larger than
-max_body_bytes are refused by aiohttp itself while reading (413).
+max_body_bytes are refused by aiohttp itself while reading (413), bodies that do not arrive
+within body_timeout_s with 408; what aiohttp's parser refuses before any handler runs is
+answered in the same JSON by protocol.JsonErrorHandler. A failure that is not the client's
+gets a reference, logged with the cause, never the cause itself.
 """
 
 from __future__ import annotations
@@ -10,10 +13,14 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import secrets
+import signal
+import sqlite3
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from engine.service import stats
 from engine.service.auth import secret_middleware
@@ -21,6 +28,7 @@ from engine.service.backend import Backend, Trainer
 from engine.service.config import Settings
 from engine.service.engine import Engine
 from engine.service.errors import ServiceError, bad_request, not_found
+from engine.service.protocol import EngineRunner
 from engine.service.scheduler import JobBusy
 from engine.service.validation import (
     DiagramRequest,
@@ -31,6 +39,11 @@ from engine.service.validation import (
 
 log = logging.getLogger(__name__)
 ENGINE = web.AppKey("engine", Engine)
+MAX_ROWID = 2**63 - 1  # SQLite's integers: a larger job id cannot exist
+# After an early answer (408, 413), aiohttp reads what is left of the body for this long
+# before it closes the connection (its default is 10 s).
+LINGERING_S = 2.0
+KEEPALIVE_S = 75.0  # an idle connection is closed after this long (run_app's default)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -39,6 +52,7 @@ def create_app(settings: Settings, backend: Backend, trainer: Trainer) -> web.Ap
     app = web.Application(
         client_max_size=settings.max_body_bytes,
         middlewares=[_errors(settings), secret_middleware(settings.secret)],
+        handler_args={"lingering_time": LINGERING_S},
     )
     app[ENGINE] = engine
 
@@ -89,19 +103,37 @@ def _errors(settings: Settings) -> Callable[[web.Request, Handler], Awaitable[we
             if e.status < 400:
                 raise
             return web.json_response({"error": e.reason}, status=e.status)
+        except sqlite3.DatabaseError as e:  # disk full, read-only, damaged under us
+            ref = secrets.token_hex(4)
+            what = f"{request.method} {request.path}"
+            log.error("%s: the store failed (reference %s): %r", what, ref, e)
+            why = f"the engine could not use its store (reference {ref}); try again later"
+            return web.json_response({"error": why, "reference": ref}, status=503)
         except Exception:
-            log.exception("%s %s failed", request.method, request.path)
-            return web.json_response({"error": "internal error"}, status=500)
+            ref = secrets.token_hex(4)
+            log.exception("%s %s failed (reference %s)", request.method, request.path, ref)
+            why = f"internal error (reference {ref})"
+            return web.json_response({"error": why, "reference": ref}, status=500)
 
     return errors
 
 
 async def read_json(request: web.Request) -> Any:
-    raw = await request.read()
+    """The body's JSON, None when there is none; 408 when it does not arrive in time."""
+    limit = request.app[ENGINE].settings.body_timeout_s
+    try:
+        async with asyncio.timeout(limit):
+            raw = await request.read()
+    except TimeoutError:
+        raise ServiceError(408, f"the body did not arrive within {limit:g} s") from None
+    except HttpProcessingError:  # a broken chunked encoding or compression
+        raise bad_request("the body is not valid HTTP (its encoding is broken)") from None
     if not raw:
         return None
     try:
         return json.loads(raw)
+    except RecursionError:
+        raise bad_request("the body is nested too deeply") from None
     except (ValueError, UnicodeDecodeError):
         raise bad_request("the body is not valid JSON") from None
 
@@ -137,8 +169,10 @@ async def _stream(request: web.Request, engine: Engine, req: DiagramRequest) -> 
         except ServiceError as e:
             await _line(response, {"event": "error", "status": e.status, **e.body()})
         except Exception:
-            log.exception("streamed request failed")
-            await _line(response, {"event": "error", "status": 500, "error": "internal error"})
+            ref = secrets.token_hex(4)
+            log.exception("streamed request failed (reference %s)", ref)
+            why = f"internal error (reference {ref})"
+            await _line(response, {"event": "error", "status": 500, "error": why, "reference": ref})
     finally:
         if not task.done():  # the caller went away: withdraw the request
             task.cancel()
@@ -207,7 +241,8 @@ async def get_jobs(request: web.Request) -> web.Response:
 
 
 async def get_job(request: web.Request) -> web.Response:
-    job = await request.app[ENGINE].db.jobs.get(int(request.match_info["id"]))
+    job_id = int(request.match_info["id"])
+    job = None if job_id > MAX_ROWID else await request.app[ENGINE].db.jobs.get(job_id)
     if job is None:
         raise not_found("job")
     return web.json_response(job)
@@ -218,7 +253,8 @@ async def get_models(request: web.Request) -> web.Response:
 
 
 async def post_promote(request: web.Request) -> web.Response:
-    body = await read_json(request) or {}
+    body = await read_json(request)
+    body = {} if body is None else body  # no body at all; [] or 0 is a wrong one
     if not isinstance(body, dict) or not isinstance(body.get("force", False), bool):
         raise bad_request('the body, if any, must be {"force": true|false}')
     engine = request.app[ENGINE]
@@ -237,11 +273,22 @@ async def get_stats(request: web.Request) -> web.Response:
 
 def serve(settings: Settings, backend: Backend, trainer: Trainer) -> None:
     """Run until interrupted (Ctrl-C / SIGTERM), then shut down cleanly."""
-    web.run_app(
-        create_app(settings, backend, trainer),
-        host=settings.host,
-        port=settings.port,
-        handler_cancellation=True,  # a caller that goes away withdraws its request
-        access_log=None,
-        print=lambda msg: log.info(msg),
+    asyncio.run(_serve(create_app(settings, backend, trainer), settings))
+
+
+async def _serve(app: web.Application, settings: Settings) -> None:
+    # handler_cancellation: a caller that goes away withdraws its request.
+    runner = EngineRunner(
+        app, handler_cancellation=True, access_log=None, keepalive_timeout=KEEPALIVE_S
     )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await runner.setup()  # starts the engine; a damaged store raises StoreDamaged here
+        await web.TCPSite(runner, settings.host, settings.port).start()
+        log.info("Running on http://%s:%s", settings.host, settings.port)
+        await stop.wait()
+    finally:
+        await runner.cleanup()  # stops the engine, even when the start failed half way

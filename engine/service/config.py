@@ -39,6 +39,7 @@ class Settings:
     max_top: int = 4
     default_top: int = 3
     request_timeout_s: float = 120.0
+    body_timeout_s: float = 10.0  # a body not read in full by then gets 408
     # Queue
     queue_max: int = 64
     queue_max_per_user: int = 4
@@ -52,6 +53,7 @@ class Settings:
     ae_min_new_diagrams: int = 200
     orpo_min_pairs: int = 64
     gate_tolerance: float = 0.0
+    retrain_keep: int = 5  # preference files and unused scorer versions kept per kind
 
     @classmethod
     def load(
@@ -79,6 +81,7 @@ class Settings:
         positive = ("port", "max_body_bytes", "max_description_chars", "max_candidates")
         positive += ("max_top", "queue_max", "queue_max_per_user", "inflight_per_user")
         positive += ("batch_max_candidates", "request_timeout_s", "max_new_tokens")
+        positive += ("body_timeout_s", "retrain_keep")
         for name in positive:
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{PREFIX}{name.upper()} must be positive")

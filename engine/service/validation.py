@@ -1,7 +1,15 @@
-"""Request bodies, checked: every refusal names the field and the limit it broke."""
+"""Request bodies, checked: every refusal names the field and the limit it broke.
+
+Text must be something SQLite and a Discord message can hold and a person can see: no lone
+surrogates (JSON's "\\ud800" decodes to one, and UTF-8 cannot encode it), no control
+characters (a description may hold line breaks and tabs), and at least one visible
+character (spaces and zero-width characters alone are refused).
+"""
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -9,6 +17,9 @@ from engine.service.config import Settings
 from engine.service.errors import bad_request
 
 MAX_ID_CHARS = 64
+DIAGRAM_ID = re.compile(r"[0-9a-f]{1,64}")  # as in the routes
+TEXT_CONTROLS = frozenset("\n\r\t")  # the control characters a description may hold
+INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Zs", "Zl", "Zp"})  # Unicode categories
 RETRAIN_WHAT = ("embeddings", "profiles", "preferences", "orpo", "cnn", "all")
 
 
@@ -31,9 +42,9 @@ def diagram_request(body: Any, settings: Settings) -> DiagramRequest:
     body = _object(body)
     description = body.get("description")
     limit = settings.max_description_chars
-    if not isinstance(description, str) or not description.strip():
+    if not isinstance(description, str) or not visible(description):
         raise bad_request(f"description must be a non-empty string of at most {limit} characters")
-    description = description.strip()
+    description = _clean(description.strip(), "description", TEXT_CONTROLS)
     if len(description) > limit:
         raise bad_request(
             f"description is {len(description)} characters long; the limit is {limit}"
@@ -48,7 +59,10 @@ def diagram_request(body: Any, settings: Settings) -> DiagramRequest:
 def rating_request(body: Any, *, removal: bool) -> RatingRequest:
     body = _object(body)
     score = None if removal else _int(body, "score", None, 1, 5)
-    return RatingRequest(_id(body, "user_id"), _id(body, "diagram_id"), score)
+    diagram_id = body.get("diagram_id")
+    if not isinstance(diagram_id, str) or not DIAGRAM_ID.fullmatch(diagram_id):
+        raise bad_request("diagram_id must be a diagram's id (1-64 lowercase hex digits)")
+    return RatingRequest(_id(body, "user_id"), diagram_id, score)
 
 
 def retrain_request(body: Any) -> str:
@@ -68,9 +82,9 @@ def _id(body: dict[str, Any], key: str) -> str:
     value = body.get(key)
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)  # Discord snowflakes may arrive as numbers
-    if not isinstance(value, str) or not value or len(value) > MAX_ID_CHARS:
+    if not isinstance(value, str) or not visible(value) or len(value) > MAX_ID_CHARS:
         raise bad_request(f"{key} must be a non-empty string of at most {MAX_ID_CHARS} characters")
-    return value
+    return _clean(value, key, frozenset())
 
 
 def _int(body: dict[str, Any], key: str, default: int | None, low: int, high: int) -> int:
@@ -78,3 +92,19 @@ def _int(body: dict[str, Any], key: str, default: int | None, low: int, high: in
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise bad_request(f"{key} must be an integer from {low} to {high}")
     return value
+
+
+def visible(text: str) -> bool:
+    """Holds a character that shows: not only spaces, zero-width or other format characters."""
+    return any(not c.isspace() and unicodedata.category(c) not in INVISIBLE for c in text)
+
+
+def _clean(text: str, key: str, allowed_controls: frozenset[str]) -> str:
+    """The text, when UTF-8 can store it and it holds no control character but those allowed."""
+    for c in text:
+        kind = unicodedata.category(c)
+        if kind == "Cs":
+            raise bad_request(f"{key} holds a lone surrogate, which is not valid Unicode")
+        if kind == "Cc" and c not in allowed_controls:
+            raise bad_request(f"{key} holds a control character (U+{ord(c):04X})")
+    return text
