@@ -34,6 +34,8 @@ class Ask:
     rated: np.ndarray  # n x D float32 embeddings of diagrams this user rated
     ratings: np.ndarray  # their n scores, 1..5
     rated_readability: np.ndarray  # their CNN readability (0..5) when stored, NaN if not
+    # True once the caller went away: score() may skip the ask (None for it) to save the work.
+    withdrawn: Callable[[], bool] = field(default=lambda: False, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -73,9 +75,9 @@ class Backend(Protocol):
         """The model's part of a batch (model thread): whatever score() needs. Raising fails
         every request of the batch."""
 
-    def score(self, asks: Sequence[Ask], generated: Any, on_stage: StageFn) -> list[Answer]:
-        """The rest, without the model (scoring thread): one Answer per Ask, in order.
-        Raising fails every request of the batch."""
+    def score(self, asks: Sequence[Ask], generated: Any, on_stage: StageFn) -> list[Answer | None]:
+        """The rest, without the model (scoring thread): one Answer per Ask, in order, or
+        None for an ask found withdrawn(). Raising fails every request of the batch."""
 
     @property
     def dim(self) -> int:

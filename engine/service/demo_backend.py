@@ -88,8 +88,11 @@ class DemoBackend:
         asks: Sequence[Ask],
         generated: list[tuple[list[tuple[str, bool]], float]],
         on_stage: StageFn,
-    ) -> list[Answer]:
-        return [self._answer(a, *g, on_stage) for a, g in zip(asks, generated, strict=True)]
+    ) -> list[Answer | None]:
+        return [
+            None if a.withdrawn() else self._answer(a, *g, on_stage)
+            for a, g in zip(asks, generated, strict=True)
+        ]
 
     @property
     def dim(self) -> int:

@@ -6,6 +6,11 @@ swaps, so a swap lands between two batches and never inside one), the scoring th
 rest of each batch (reading, drawing, scoring, ranking: the next batch generates meanwhile)
 and the jobs thread runs training. HTTP handlers call the methods here and turn
 ServiceError into responses.
+
+Every request row leaves "queued" however its request ends: answered (done), refused,
+timed out, withdrawn, or failed, a failure to store the answer included (the client then
+gets 503 with the request id as reference). Only a store that cannot be written at all
+leaves it open, and recover() closes it as interrupted at the next start.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import base64
 import json
 import logging
 import secrets
+import sqlite3
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -51,6 +57,13 @@ class Engine:
         self.jobs: JobRunner | None = None
 
     async def start(self) -> None:
+        try:
+            await self._start()
+        except BaseException:
+            await self.stop()  # the store's thread would otherwise keep the process alive
+            raise
+
+    async def _start(self) -> None:
         self.store = await Store.open(self.settings.data_dir)
         recovered = await self.store.recover()
         if any(recovered.values()):
@@ -70,6 +83,7 @@ class Engine:
             inflight_per_user=s.inflight_per_user,
             window_s=s.batch_window_ms / 1000,
             max_batch_size=s.batch_max_candidates,
+            max_batches=2,  # one sampling, one being scored: nothing waits outside the queue
         )
         self.queue.start()
         self.jobs = JobRunner(self)
@@ -91,6 +105,7 @@ class Engine:
         self.jobs_thread.shutdown(wait=False, cancel_futures=True)
         if self.store is not None:
             await self.store.close()
+            self.store = None
 
     async def on_model(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self.model_thread, fn, *args)
@@ -109,19 +124,32 @@ class Engine:
         self, req: DiagramRequest, on_event: Callable[[dict[str, Any]], None] | None = None
     ) -> dict[str, Any]:
         """Queue, generate, store and describe one request's diagrams."""
-        assert self.queue is not None
         request_id = secrets.token_hex(8)
         started = time.monotonic()
+        await self.db.requests.create(
+            request_id, req.user_id, req.description, req.candidates, req.top
+        )  # a store that cannot take it: the error middleware's 503, nothing left open
+        version, answer = await self._generated(request_id, req, on_event)
+        answer.timings["wait_and_run_s"] = time.monotonic() - started
+        # Shielded: once generated, the diagrams are kept even if the caller goes away now.
+        return await asyncio.shield(self._keep(request_id, req, version, answer))
+
+    async def _generated(
+        self,
+        request_id: str,
+        req: DiagramRequest,
+        on_event: Callable[[dict[str, Any]], None] | None,
+    ) -> tuple[str, Answer]:
+        """The request's turn in the queue and its batch's answer; any other outcome closes
+        its row and raises."""
+        assert self.queue is not None
         try:
-            await self.db.requests.create(
-                request_id, req.user_id, req.description, req.candidates, req.top
-            )
             async with asyncio.timeout(self.settings.request_timeout_s):
                 batched = await self.queue.submit(
                     req.user_id, (request_id, req), req.candidates, on_event
                 )
         except QueueFull as e:
-            await self.db.requests.close(request_id, "refused", str(e))
+            await self._close(request_id, "refused", str(e))
             raise ServiceError(
                 429,
                 str(e),
@@ -129,32 +157,56 @@ class Engine:
                 {"Retry-After": str(e.retry_after)},
             ) from None
         except TimeoutError:
-            await asyncio.shield(self.db.requests.close(request_id, "timeout"))
+            await self._close(request_id, "timeout")
             limit = self.settings.request_timeout_s
             raise ServiceError(504, f"no answer within {limit:g} s; try again later") from None
         except asyncio.CancelledError:
-            await asyncio.shield(self.db.requests.close(request_id, "cancelled"))
+            await self._close(request_id, "cancelled")
             raise
         except QueueClosed as e:
-            await self.db.requests.close(request_id, "failed", str(e))
+            await self._close(request_id, "failed", str(e))
             raise ServiceError(503, str(e)) from None
         except Exception as e:
             log.exception("request %s failed", request_id)
-            await self.db.requests.close(request_id, "failed", repr(e))
-            raise ServiceError(500, f"generation failed: {e}") from None
-        assert batched is not None
-        version, answer = batched
-        answer.timings["wait_and_run_s"] = time.monotonic() - started
-        # Shielded: once generated, the diagrams are kept even if the caller goes away now.
-        return await asyncio.shield(self._store_answer(request_id, req, version, answer))
+            await self._close(request_id, "failed", repr(e))
+            raise _failure(500, "generation failed", request_id) from None
+        assert batched is not None  # None only for a withdrawn request, whose wait was cancelled
+        return batched
+
+    async def _keep(
+        self, request_id: str, req: DiagramRequest, version: str, answer: Answer
+    ) -> dict[str, Any]:
+        """Store the answer; when that fails the row is closed as failed (the transaction
+        left nothing half written; an image file written before is an unused orphan)."""
+        try:
+            return await self._store_answer(request_id, req, version, answer)
+        except (OSError, sqlite3.DatabaseError) as e:  # disk full, read-only, ...
+            log.error("request %s: could not store its answer: %r", request_id, e)
+            await self._close(request_id, "failed", f"not stored: {e!r}")
+            raise _failure(503, "the engine could not store the diagrams", request_id) from None
+        except Exception as e:
+            log.exception("request %s: could not store its answer", request_id)
+            await self._close(request_id, "failed", f"not stored: {e!r}")
+            raise _failure(500, "internal error", request_id) from None
+
+    async def _close(self, request_id: str, status: str, error: str | None = None) -> None:
+        """Record how the request ended; shielded, so a caller's cancellation cannot cut it.
+        A store that refuses even this leaves the row to recover() at the next start."""
+        try:
+            await asyncio.shield(self.db.requests.close(request_id, status, error))
+        except (OSError, sqlite3.DatabaseError) as e:
+            log.error("request %s: could not record it as %s: %r", request_id, status, e)
 
     async def _run_batch(
         self, tickets: list[Ticket[Payload]], release: Callable[[], None]
     ) -> list[Batched]:
-        live = [t for t in tickets if not t.cancelled]
+        """Sample and score the batch's requests; a request withdrawn before its sampling
+        costs nothing, one withdrawn before its scoring is not scored (Ask.withdrawn)."""
+        read = [(t, await self._ask(t)) for t in tickets if not t.cancelled]
+        live = [t for t, _ in read if not t.cancelled]  # gone while its history was read
         if not live:
             return [None] * len(tickets)
-        asks = [await self._ask(*t.payload) for t in live]
+        asks = [a for t, a in read if not t.cancelled]
         by_id = {t.payload[0]: t for t in live}
         loop = asyncio.get_running_loop()
 
@@ -169,14 +221,21 @@ class Engine:
 
         version, generated = await self.on_model(generate)
         release()  # the model is free: the next batch generates while this one is scored
+        if all(t.cancelled for t in live):
+            return [None] * len(tickets)
         score = self.backend.score
         answers = await loop.run_in_executor(self.scoring_thread, score, asks, generated, on_stage)
         if len(answers) != len(asks):
             raise RuntimeError(f"the backend gave {len(answers)} answers to {len(asks)} asks")
-        done = {t.payload[0]: (version, a) for t, a in zip(live, answers, strict=True)}
+        done = {
+            t.payload[0]: (version, a)
+            for t, a in zip(live, answers, strict=True)
+            if a is not None and not t.cancelled
+        }
         return [done.get(t.payload[0]) for t in tickets]
 
-    async def _ask(self, request_id: str, req: DiagramRequest) -> Ask:
+    async def _ask(self, ticket: Ticket[Payload]) -> Ask:
+        request_id, req = ticket.payload
         history = await self.db.diagrams.history(req.user_id)
         rated, ratings, readability = history_arrays(history)
         return Ask(
@@ -188,6 +247,7 @@ class Engine:
             rated,
             ratings,
             readability,
+            withdrawn=lambda: ticket.cancelled,  # read from the scoring thread: a plain bool
         )
 
     async def _store_answer(
@@ -219,7 +279,11 @@ class Engine:
         digest = await self.db.diagrams.image(diagram_id)
         if digest is None:
             raise not_found("diagram image")
-        return await asyncio.to_thread(self.db.images.load, digest)
+        try:
+            return await asyncio.to_thread(self.db.images.load, digest)
+        except FileNotFoundError:  # a restore without images/, or a file removed by hand
+            log.warning("diagram %s: its image %s is missing from images/", diagram_id, digest)
+            raise not_found("diagram image") from None
 
     # Models
 
@@ -242,6 +306,12 @@ class Engine:
         await self.on_model(self.backend.use_adapter, *previous)
         await self.db.models.rollback()
         return {"serving": previous[0]}
+
+
+def _failure(status: int, what: str, request_id: str) -> ServiceError:
+    """A failure that is not the client's: its request id as reference, not its cause."""
+    why = f"{what} (reference {request_id}); try again later"
+    return ServiceError(status, why, {"reference": request_id})
 
 
 def history_arrays(

@@ -164,17 +164,20 @@ class PipelineBackend:
 
     def score(
         self, asks: Sequence[Ask], generated: list[tuple[list[Ask], Any]], on_stage: StageFn
-    ) -> list[Answer]:
-        """Read every candidate, then score and rank each request's for its user."""
+    ) -> list[Answer | None]:
+        """Read every candidate, then score and rank each request's for its user (a request
+        withdrawn meanwhile is not scored: None)."""
         from engine.pipeline import read_many
 
         answers: dict[str, Answer] = {}
         for group, sampled in generated:
             results = read_many(sampled, ranker=list, with_png=False)  # ranked per user below
             for ask, result in zip(group, results, strict=True):
+                if ask.withdrawn():
+                    continue
                 on_stage(ask.request_id, "ranking")
                 answers[ask.request_id] = self._answer(ask, result)
-        return [answers[a.request_id] for a in asks]
+        return [answers.get(a.request_id) for a in asks]
 
     def _answer(self, ask: Ask, result: Any) -> Answer:
         from engine.diagram.render import render, render_array

@@ -7,7 +7,9 @@ the requests that arrived together then share one generate call. At most `inflig
 requests of one user run at a time, `max_pending` wait in all and `max_per_user` per user;
 beyond that `submit` raises QueueFull at once with the position the request would have had.
 `workers` batches hold the model at a time: the runner gets a `release` callback to call
-once its model part is done, so the next batch can sample while it finishes the rest.
+once its model part is done, so the next batch can sample while it finishes the rest. At
+most `max_batches` batches are started and unfinished, so work after the model (scoring)
+cannot pile up unseen: whatever waits, waits here, counted, bounded and fairly ordered.
 
 The caller owns timeouts: cancel the awaiting `submit` (asyncio.timeout, a client that went
 away) and its request leaves the queue, or, already running, is marked cancelled so the batch
@@ -71,6 +73,7 @@ class FairBatchQueue(Generic[P, R]):
         window_s: float,
         max_batch_size: int,
         workers: int = 1,
+        max_batches: int = 2,
     ) -> None:
         self._run_batch = run_batch
         self.max_pending = max_pending
@@ -79,6 +82,8 @@ class FairBatchQueue(Generic[P, R]):
         self.window_s = window_s
         self.max_batch_size = max_batch_size
         self.workers = workers
+        self.max_batches = max(workers, max_batches)
+        self._open_batches = 0  # started and not finished (sampling, or scoring after release)
         self._pending: dict[str, deque[Ticket[P]]] = {}
         self._ring: deque[str] = deque()  # users with waiting requests, next turn first
         self._busy: dict[str, int] = {}  # requests running per user
@@ -203,7 +208,7 @@ class FairBatchQueue(Generic[P, R]):
         while True:
             await self._wake.wait()
             self._wake.clear()
-            while self._running < self.workers and (heads := self._eligible()):
+            while self._has_room() and (heads := self._eligible()):
                 # Micro-batching window: requests that arrive close together share a batch.
                 wait = min(t.enqueued for t in heads) + self.window_s - time.monotonic()
                 if wait > 0 and sum(t.size for t in heads) < self.max_batch_size:
@@ -213,9 +218,13 @@ class FairBatchQueue(Generic[P, R]):
                     continue
                 batch = self._pick()
                 self._running += 1
+                self._open_batches += 1
                 task = asyncio.create_task(self._run(batch))
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
+
+    def _has_room(self) -> bool:
+        return self._running < self.workers and self._open_batches < self.max_batches
 
     def _pick(self) -> list[Ticket[P]]:
         """Take requests in round-robin turns until the batch is full or nobody may start.
@@ -282,6 +291,7 @@ class FairBatchQueue(Generic[P, R]):
             self._batch_len = 0.8 * self._batch_len + 0.2 * len(batch)
             self.batches += 1
             self.batched_requests += len(batch)
+            self._open_batches -= 1
             for ticket in batch:
                 self._busy[ticket.user_id] -= 1
                 if not self._busy[ticket.user_id]:

@@ -6,6 +6,8 @@ await, so two requests that arrive together cannot both start one. A second requ
 running kind is refused with the running job's id (JobBusy); the interval job is also
 max_instances=1 with coalescing, so a slow run is skipped over, not stacked up.
 Every run gets a row in the jobs table: queued -> running -> done (result) | failed (error).
+After each run the outputs beyond the newest ENGINE_RETRAIN_KEEP of each kind are removed
+(retention.py).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from engine.service.jobs import ALL, BODIES
+from engine.service.retention import prune_outputs
 
 if TYPE_CHECKING:
     from engine.service.engine import Engine
@@ -108,6 +111,18 @@ class JobRunner:
             await jobs.fail(job_id, f"{type(e).__name__}: {e}")
         finally:
             del self.active[what]
+        await self._prune()
+
+    async def _prune(self) -> None:
+        s = self.engine.settings
+        try:
+            removed = await asyncio.to_thread(prune_outputs, s.data_dir, s.retrain_keep)
+        except OSError as e:  # a full or read-only disk must not fail the job that ran
+            log.warning("could not remove old rebuild outputs: %r", e)
+            return
+        if removed:
+            log.info("removed %d old rebuild outputs (keeping %d per kind)", len(removed),
+                     s.retrain_keep)  # fmt: skip
 
     async def _body(self, what: str, job_id: int) -> tuple[dict[str, Any], list[str]]:
         if what != "all":
