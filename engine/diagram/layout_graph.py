@@ -108,30 +108,47 @@ def layout_graph(sketch: Sketch) -> Diagram:
 
 
 def back_edges(n: int, edges: Sequence[tuple[int, int]]) -> set[tuple[int, int]]:
-    """The edges that close a cycle: to a step still open in a depth-first walk from the
-    steps in order (so a loop back to an earlier step is one, a join is not)."""
-    succ: list[list[int]] = [[] for _ in range(n)]
+    """The loops: the edges into a step from steps not yet placed when it is placed, steps
+    being placed in topological order (a step once all its predecessors are). Where every
+    step left waits on one not placed, a cycle is broken at the step that closes the
+    fewest loops and, among those, has the most predecessors placed (it is where the cycle
+    is entered); with none placed, at its first step. So the loops depend on the graph,
+    not on the order the steps are listed in, a loop's target reaches its source the long
+    way, an edge on no cycle is never a loop, and the other edges hold no cycle."""
+    preds: list[set[int]] = [set() for _ in range(n)]
+    succ: list[set[int]] = [set() for _ in range(n)]
     for a, b in edges:
-        succ[a].append(b)
-    state = [0] * n  # 0 new, 1 open, 2 done
+        preds[b].add(a)
+        succ[a].add(b)
+    placed: set[int] = set()
     back: set[tuple[int, int]] = set()
-    for root in range(n):
-        if state[root]:
+    while len(placed) < n:
+        left = [i for i in range(n) if i not in placed]
+        ready = [i for i in left if preds[i] <= placed]
+        if ready:
+            placed.update(ready)
             continue
-        stack = [(root, iter(succ[root]))]
-        state[root] = 1
-        while stack:
-            node, it = stack[-1]
-            nxt = next(it, None)
-            if nxt is None:
-                state[node] = 2
-                stack.pop()
-            elif state[nxt] == 1:
-                back.add((node, nxt))
-            elif state[nxt] == 0:
-                state[nxt] = 1
-                stack.append((nxt, iter(succ[nxt])))
+        entered = [i for i in left if preds[i] & placed]
+        step = min(entered, key=lambda i: (len(preds[i] - placed), -len(preds[i] & placed)),
+                   default=left[0])
+        for a in preds[step] - placed:
+            if _reaches(succ, step, a):  # an edge on no cycle is no loop
+                back.add((a, step))
+                succ[a].discard(step)
+        placed.add(step)
     return back
+
+
+def _reaches(succ: list[set[int]], start: int, goal: int) -> bool:
+    seen, todo = {start}, [start]
+    while todo:
+        node = todo.pop()
+        if node == goal:
+            return True
+        for nxt in succ[node] - seen:
+            seen.add(nxt)
+            todo.append(nxt)
+    return False
 
 
 # ---- what each step looks like -------------------------------------------------------------
