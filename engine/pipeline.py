@@ -131,7 +131,7 @@ def spec_of(text: str) -> Spec | None:
     return spec
 
 
-GRAFTED = ("stack", "dataflow", "named")  # networks: the model copies the hint well
+GRAFTED = ("stack", "dataflow", "named", "graph")  # networks: the model copies the hint well
 
 
 def grafted(text: str, spec: Spec | None) -> tuple[str, list[Problem]]:

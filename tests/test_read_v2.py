@@ -140,3 +140,39 @@ def test_a_map_size_is_not_a_repeat_but_x2_is() -> None:
 
     sketch, _ = parse_sketch("blocks: input 224 x 224 x 3 | conv 3x3 64 x2 | output 10")
     assert sketch.steps == ("input 224 x 224 x 3", "conv 3x3 64", "conv 3x3 64 #2", "output 10")
+
+
+@pytest.mark.parametrize(
+    ("text", "structure"),
+    [
+        ("train, evaluate; if good deploy, else tune and retrain",
+         "steps: train | evaluate | good? | deploy | tune\nedges: 1>2 2>3 3>4[yes] 3>5[no] 5>1"),
+        ("flowchart: load data, train the model, evaluate it, then check if metrics ok: if yes "
+         "deploy, if no retrain",
+         "steps: load data | train model | evaluate | metrics ok? | deploy\n"
+         "edges: 1>2 2>3 3>4 4>5[yes] 4>2[no]"),
+        ("k-fold: split the data into folds, train on k-1 folds, validate on the held-out fold, "
+         "repeat for every fold, then average the scores",
+         "steps: split data into folds | train on k-1 folds | validate on held-out fold | "
+         "average scores\nedges: 1>2 2>3 3>1[for every fold] 3>4"),
+        ("input -> conv 3x3 -> batch norm -> relu -> conv 3x3 -> add -> relu, with a skip "
+         "connection from input to add",
+         "blocks: input | conv 3x3 | batch norm | relu | conv 3x3 | add | relu\n"
+         "edges: 1>2 2>3 3>4 4>5 5>6 6>7 1>6[skip]"),
+        ("the training loop: forward pass, compute loss, backward pass, optimizer step, repeat",
+         "steps: forward pass | compute loss | backward pass | optimizer step\n"
+         "edges: 1>2 2>3 3>4 4>1[repeat]"),
+    ],
+)
+def test_branches_loops_and_skips_are_read_and_drawn_cleanly(text: str, structure: str) -> None:
+    spec = extract_spec(text)
+    assert spec is not None and spec.kind == "graph" and spec.structure == structure
+    c = read(Generation("no sketch here", 3, True, 0.1), spec)
+    assert c.parsed and c.fidelity.exact
+    m = metrics(c.diagram)
+    assert m.overlap_count == 0 and m.edges_through_nodes == 0 and m.label_fit == 1.0
+
+
+def test_a_branch_that_names_no_step_keeps_the_plain_chain() -> None:
+    spec = extract_spec("load data, clean it, train, evaluate, then go back to the banana stand")
+    assert spec is None or spec.kind == "flow"

@@ -43,7 +43,7 @@ def test_request_set_is_big_varied_and_well_formed() -> None:
     assert len(ROWS) >= 70
     structured = [r for r in ROWS if r["spec"] is not None]
     assert len(structured) >= 40
-    assert {r["spec"]["kind"] for r in structured} == {"network", "flow", "stack"}
+    assert {r["spec"]["kind"] for r in structured} == {"network", "flow", "stack", "graph"}
     assert len({r["text"] for r in ROWS}) == len(ROWS)
     for r in ROWS:
         assert set(r) <= {"text", "spec", "note"}
@@ -368,6 +368,9 @@ def test_fixed_flow_misreads(text: str, steps: tuple[str, ...]) -> None:
     spec = extract_spec(text)
     if spec is not None and spec.kind == "stack":  # layer blocks are a stack (sketch v2)
         assert spec.steps == steps and spec.structure == "blocks: " + " | ".join(steps)
+        return
+    if spec is not None and spec.kind == "graph":  # the chain, then what branches add
+        assert [s.rstrip("?") for s in spec.steps[: len(steps)]] == list(steps)
         return
     assert spec == flow(*steps)
 

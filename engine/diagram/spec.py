@@ -34,6 +34,7 @@ from engine.diagram.numbers import words_to_digits
 from engine.diagram.sketch import Sketch, structure_text
 from engine.diagram.spec_dataflow import dataflow
 from engine.diagram.spec_flow import FLOW_WORDS, any_word, flow_steps
+from engine.diagram.spec_graph import graph_edges, trunk, without_notes
 from engine.diagram.spec_stack import stack_blocks
 
 MAX_CHARS = 2000
@@ -263,19 +264,32 @@ def extract_spec(text: str) -> Spec | None:
     first: their wording is the most specific (layer kinds; verbs that take and make data)."""
     if not text or not text.strip() or len(text) > MAX_CHARS:
         return None
-    stack = stack_blocks(text)
+    core = without_notes(text)  # skip / residual notes are edges, read by spec_graph.py
+    stack = stack_blocks(core)
     if stack is not None:
-        return Spec("stack", steps=stack, structure="blocks: " + " | ".join(stack))
+        return _graph(text, stack, True) or Spec(
+            "stack", steps=stack, structure="blocks: " + " | ".join(stack)
+        )
     flow = dataflow(text)
     if flow is not None:
         names, data, edges = flow
         sketch = Sketch(steps=names, data=data, edges=edges)
         return Spec("dataflow", steps=names, structure=structure_text(sketch))
-    layers, steps = network_layers(text), flow_steps(text)
+    layers, steps = network_layers(text), flow_steps(core) or trunk(core)
     if layers and steps and re.search(FLOW_WORDS, text, flags=re.I):
         layers = None  # "pipeline: load data -> train an MLP 3-5-2 -> evaluate"
     if layers:
         return Spec("network", layers=tuple(layers))
     if steps:
-        return Spec("flow", steps=tuple(steps))
+        return _graph(text, tuple(steps), False) or Spec("flow", steps=tuple(steps))
     return None
+
+
+def _graph(text: str, chain: tuple[str, ...], stack: bool) -> Spec | None:
+    """The chain with the branches, loops and skips the text adds (spec_graph.py), or None."""
+    found = graph_edges(text, chain)
+    if found is None:
+        return None
+    labels = found.labels if any(found.labels) else ()
+    sketch = Sketch(steps=found.steps, edges=found.edges, edge_labels=labels, stack=stack)
+    return Spec("graph", steps=found.steps, structure=structure_text(sketch))
