@@ -3,9 +3,11 @@ draw cleanly: no overlap, no edge through a node, comfortable gaps, every label 
 
 from __future__ import annotations
 
-from engine.diagram.layout_graph import back_edges
+import pytest
+
+from engine.diagram.layout_graph import back_edges, layout_graph
 from engine.diagram.metrics import Metrics, metrics
-from engine.diagram.model import Diagram
+from engine.diagram.model import Diagram, is_bend
 from engine.diagram.sketch import Sketch, parse_sketch
 
 GAN = (
@@ -56,3 +58,40 @@ def test_a_cycle_without_sources_loops_back_to_its_first_step() -> None:
 
 def test_an_edge_on_no_cycle_is_no_loop() -> None:
     assert back_edges(3, [(1, 0), (1, 2), (2, 1)]) == {(2, 1)}
+
+
+def legs(diagram: Diagram, node: int) -> list[tuple[int, int]]:
+    """The bend points an edge leaves `node` for or comes into it from."""
+    ids = diagram.by_id()
+    into = [n for n in diagram.nodes if node in n.targets and is_bend(n)]
+    out = [ids[t] for t in ids[node].targets if is_bend(ids[t])]
+    return [(n.x, n.y) for n in into + out]
+
+
+@pytest.mark.parametrize(
+    ("text", "shared"),
+    [
+        (  # a lane comes into block 3 where the next one leaves it
+            "blocks: inputs + positional encoding | multi-head attention h=8 | add & norm | "
+            "feed forward 2048 | add & norm #2\n"
+            "edges: 1>2 2>3 3>4 4>5 1>3[residual] 3>5[residual]",
+            [2],
+        ),
+        ("steps: a | b | c | d | e\nedges: 1>2 2>3 3>4 4>5 1>3 1>5", [0]),  # two leave 1
+        (  # two loops into a, down
+            "steps: a | b | c | d | e | f\nedges: 1>2 2>1 2>3 3>4 4>3 4>5 5>1 5>6\n"
+            "direction: down",
+            [0],
+        ),
+        ("steps: a | b | c | d | e\nedges: 1>2 2>3 3>4 4>5 3>1 4>1", [0]),  # in a chain
+    ],
+    ids=["skips-meet", "skips-leave", "loops-down", "loops-chain"],
+)
+def test_lanes_at_one_node_meet_it_apart(text: str, shared: list[int]) -> None:
+    diagram = layout_graph(sketch_of(text))
+    clean(diagram)
+    right = "direction: down" not in text
+    for node in shared:
+        points = legs(diagram, node)
+        along = [x if right else y for x, y in points]
+        assert len(points) == 2 and len(set(along)) == 2

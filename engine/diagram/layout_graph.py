@@ -337,9 +337,8 @@ def _ranked(
             c += size[1] + (gaps[k] if k < len(gaps) else 0.0)
     for k, (a, b) in enumerate(links):
         _route_forward(boxes, a, b, [slot_at[(k, r)] for r in range(rank[a] + 1, rank[b])], sketch)
-    lane = _gap((BEND, BEND), (BEND, BEND), LANE, scale) + BEND / scale
-    _route_lanes(boxes, skips, -1, sketch, right, lane)
-    _route_lanes(boxes, back, +1, sketch, right, lane)
+    _route_lanes(boxes, skips, -1, sketch, right, scale)
+    _route_lanes(boxes, back, +1, sketch, right, scale)
     return boxes
 
 
@@ -394,27 +393,36 @@ def _route_lanes(
     side: int,
     sketch: Sketch,
     right: bool,
-    gap: float,
+    scale: float,
 ) -> None:
     """Each edge a -> b on a lane of its own, on the near (side -1) or far (+1) side of every
     box between a and b along the main axis: out of a sideways, along the lane (through its
-    label's pill), into b from that side, `gap` apart. Shorter edges take the inner lanes."""
-    taken: list[tuple[float, float, float]] = []  # (main lo, main hi, lane) so far
-    for a, b, text in sorted(edges, key=lambda e: abs(boxes[e[0]].main - boxes[e[1]].main)):
+    label's pill), into b from that side. A lane keeps a lane's gap from the boxes and the
+    other lanes (pills counted at their size), shorter edges take the inner lanes, and the
+    lanes at one node meet it at points of their own (`_attach_offsets`)."""
+    edges = sorted(edges, key=lambda e: abs(boxes[e[0]].main - boxes[e[1]].main))
+    offsets = _attach_offsets(boxes, edges)
+    gap = _gap((BEND, BEND), (BEND, BEND), LANE, scale) + BEND / scale
+    taken: list[tuple[float, float, float, float]] = []  # (main lo, main hi, lane, half)
+    for k, (a, b, text) in enumerate(edges):
         lo, hi = sorted((boxes[a].main, boxes[b].main))
         spanned = [x for x in boxes if lo - 1 <= x.main <= hi + 1]
-        lane = side * max(side * x.cross + x.size[1] / 2 for x in spanned) + side * gap
-        for l0, l1, used in taken:
-            if l0 <= hi and lo <= l1 and side * lane < side * used + gap:
-                lane = used + side * gap
-        taken.append((lo, hi, lane))
-        path = [_bend(sketch, boxes[a].main, lane)]
-        if text:
-            pill = _pill(text, sketch, right)
+        pill = _pill(text, sketch, right) if text else None
+        half = pill.size[1] / 2 if pill else 0.0
+        lane = side * max(
+            side * x.cross + x.size[1] / 2 + _lane_clearance(pill, x, gap, scale)
+            for x in spanned
+        )
+        for l0, l1, used, used_half in taken:
+            if l0 <= hi and lo <= l1 and side * lane < side * used + gap + half + used_half:
+                lane = used + side * (gap + half + used_half)
+        taken.append((lo, hi, lane, half))
+        path = [_bend(sketch, boxes[a].main + offsets[k, a], lane)]
+        if pill:
             pill.main, pill.cross = (boxes[a].main + boxes[b].main) / 2, lane
             pill.line_style = path[0].line_style
             path.append(pill)
-        path.append(_bend(sketch, boxes[b].main, lane))
+        path.append(_bend(sketch, boxes[b].main + offsets[k, b], lane))
         path[-1].line_style = sketch.line_style
         at = a
         for box in path:
@@ -422,6 +430,36 @@ def _route_lanes(
             boxes[at].targets.append(len(boxes) - 1)
             at = len(boxes) - 1
         boxes[at].targets.append(b)
+
+
+def _lane_clearance(pill: _Box | None, box: _Box, gap: float, scale: float) -> float:
+    """How far a lane runs from the side of `box`: a lane's gap, or for a lane with a pill
+    half the pill plus the gap the spacing metric asks between the pill and the box."""
+    if pill is None:
+        return gap
+    return max(gap, pill.size[1] / 2 + _gap(pill.size, box.size, LANE, scale))
+
+
+def _attach_offsets(
+    boxes: list[_Box], edges: list[tuple[int, int, str]]
+) -> dict[tuple[int, int], float]:
+    """(edge index, node) -> where along the node's main extent, from its centre, that
+    lane meets it. The k lanes at one node are spread evenly over its side (one lane: the
+    centre); those to earlier nodes come first, and among lanes going one way the farther
+    lane meets the node nearer the way it goes, so that no lane's leg crosses
+    another's, nor two legs coincide."""
+    ends: dict[int, list[tuple[int, int]]] = {}  # node -> [(edge index, other end)]
+    for k, (a, b, _) in enumerate(edges):
+        ends.setdefault(a, []).append((k, b))
+        ends.setdefault(b, []).append((k, a))
+    offsets: dict[tuple[int, int], float] = {}
+    for node, here in ends.items():
+        at = boxes[node].main
+        here.sort(key=lambda e: (boxes[e[1]].main > at, -boxes[e[1]].main))
+        length = boxes[node].size[0]
+        for j, (k, _) in enumerate(here):
+            offsets[k, node] = length * ((j + 1) / (len(here) + 1) - 0.5)
+    return offsets
 
 
 # ---- scale to the canvas, frames, nodes ----------------------------------------------------
