@@ -50,6 +50,7 @@ KINDS = ("network", "steps", "stack", "dataflow", "named", "structure", "refuse"
 PILL_WORDS = {"yes", "no", "true", "false", "ok", "fail", "pass", "else", "otherwise", "skip"}
 PILL_WORDS |= {"identity", "shortcut", "residual", "loop", "repeat", "retry", "again", "back"}
 PILL_WORDS |= {"next", "done", "good", "bad"}
+PILL_STEMS = {w for word in PILL_WORDS for w in words(word)} | PILL_WORDS  # as words() reads
 GENERIC = {"input", "output", "layer", "data", "model", "node", "unit", "hidden", "start"}
 GENERIC |= {"end", "begin", "stop", "result", "step", "block", "feature", "value", "process"}
 GENERIC |= {"yes", "no", "skip", "loop", "repeat", "prediction", "predict", "label", "class"}
@@ -113,7 +114,7 @@ def graph(diagram: Diagram, gold_names: list[str]) -> Graph:
             return False
         if kind_of(n.label) != "step" or any(is_named(g, n.label) for g in gold_names):
             return False
-        return set(said) <= PILL_WORDS or n.width * n.height <= typical / 2
+        return set(said) <= PILL_STEMS or n.width * n.height <= typical / 2
 
     passing = {i for i, n in nodes.items() if is_bend(n)}
     pills = {i for i, n in nodes.items() if i not in passing and pill(n)}
