@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import socket
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
@@ -294,3 +295,29 @@ async def test_a_store_error_in_any_route_is_a_503_with_a_reference(tmp_path: Pa
         body = await r.json()
         assert r.status == 503 and body["reference"] in body["error"]
         assert "ratings" not in body["error"]  # the cause is logged, not sent
+
+
+def test_the_engine_process_log_never_shows_the_secret(tmp_path: Path) -> None:
+    """`diagrammer engine` itself: requests that make aiohttp quote the Authorization header
+    or the request line, then a clean stop; the log has neither the secret nor a traceback."""
+    from engine_process import engine_process
+    from fake_engine import SECRET as PROCESS_SECRET
+
+    secret = PROCESS_SECRET.encode()
+    heads = [
+        b"GET /v1/stats HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + secret + b"x" * 9000,
+        b"Bearer " + secret + b" nonsense",
+        b"GET /v1/stats HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + secret[:10] + b"\x00",
+    ]
+    with engine_process(None, tmp_path) as engine:
+        port = int(engine.url.rsplit(":", 1)[1])
+        for head in heads:
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+                sock.sendall(head + b"\r\n\r\n")
+                response = b"".join(iter(lambda s=sock: s.recv(65536), b""))
+            assert b" 400 " in response.split(b"\r\n")[0] and secret[:10] not in response
+        engine.stop()
+        assert engine.process.returncode == 0
+        log = engine.log()
+    assert "refused a request" in log and "Traceback" not in log
+    assert PROCESS_SECRET not in log and PROCESS_SECRET[:10] not in log

@@ -17,6 +17,7 @@ import json
 import re
 import socket
 import threading
+import time
 import urllib.parse
 from collections import Counter
 from collections.abc import Iterator
@@ -28,6 +29,7 @@ from aiohttp import web
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from engine.service import protocol
 from engine.service.app import create_app
 from engine.service.config import Settings
 from engine.service.demo_backend import DemoBackend, DemoTrainer
@@ -82,6 +84,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     )
     log = io.StringIO()
     handler = _log_handler(log)
+    head_timeout, protocol.HEAD_TIMEOUT_S = protocol.HEAD_TIMEOUT_S, 1.0
     loop = asyncio.new_event_loop()
     ready = threading.Event()
     port: list[int] = []
@@ -105,6 +108,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     finally:
         loop.call_soon_threadsafe(loop.stop)
         thread.join(30)
+        protocol.HEAD_TIMEOUT_S = head_timeout
         import logging
 
         logging.getLogger().removeHandler(handler)
@@ -363,6 +367,14 @@ def test_a_body_that_stops_half_way_gets_408_and_the_connection_closes(live: Liv
         "error": "the body did not arrive within 1 s"
     }
     tally(408, "application/json", response.partition(b"\r\n\r\n")[2])
+
+
+def test_a_request_head_that_never_ends_is_closed(live: Live) -> None:
+    with socket.create_connection(("127.0.0.1", live.port), timeout=10) as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+        started = time.monotonic()
+        assert sock.recv(65536) == b""  # closed (a timeout would raise)
+    assert time.monotonic() - started < 5.0
 
 
 def test_the_log_has_no_traceback_and_no_secret_after_all_of_it(live: Live) -> None:

@@ -6,10 +6,15 @@ answer is a text/plain body quoting the offending bytes (an Authorization header
 them) with a traceback in the log. aiohttp offers no public hook for that answer
 (aio-libs/aiohttp#3287), so EngineRunner's server makes its connections with
 JsonErrorHandler, whose handle_error answers the way the error middleware does.
+
+It also closes a connection whose first request head has not arrived within
+HEAD_TIMEOUT_S: aiohttp times out an idle keep-alive connection, but not a first request
+whose headers never end, which would hold a connection open for ever.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 
@@ -25,6 +30,7 @@ from aiohttp.web_protocol import RequestHandler
 from aiohttp.web_request import BaseRequest
 
 log = logging.getLogger(__name__)
+HEAD_TIMEOUT_S = 10.0
 
 
 def sentence(status: int, exc: BaseException | None, limits: RequestHandler) -> str:
@@ -45,6 +51,21 @@ def sentence(status: int, exc: BaseException | None, limits: RequestHandler) -> 
 
 
 class JsonErrorHandler(RequestHandler):
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        loop = asyncio.get_running_loop()
+        self._head_timer = loop.call_later(HEAD_TIMEOUT_S, self._head_overdue)
+
+    def connection_lost(self, exc: BaseException | None) -> None:
+        self._head_timer.cancel()
+        super().connection_lost(exc)
+
+    def _head_overdue(self) -> None:
+        # aiohttp counts a request once its head is parsed (and keeps the count private).
+        if getattr(self, "_request_count", 1) == 0:
+            log.info("closed a connection: no request head within %g s", HEAD_TIMEOUT_S)
+            self.force_close()
+
     def handle_error(
         self,
         request: BaseRequest,
