@@ -7,7 +7,8 @@ import pytest
 
 from engine.diagram.layout_graph import back_edges, layout_graph
 from engine.diagram.metrics import Metrics, metrics
-from engine.diagram.model import Diagram, is_bend
+from engine.diagram.model import Diagram, Node, is_bend
+from engine.diagram.render import title_strip
 from engine.diagram.sketch import Sketch, parse_sketch
 
 GAN = (
@@ -95,3 +96,32 @@ def test_lanes_at_one_node_meet_it_apart(text: str, shared: list[int]) -> None:
         points = legs(diagram, node)
         along = [x if right else y for x, y in points]
         assert len(points) == 2 and len(set(along)) == 2
+
+
+def crosses(segment: tuple[Node, Node], box: tuple[float, float, float, float]) -> bool:
+    """Whether the centre-to-centre segment runs through `box` (sampled finely)."""
+    (p, q), (x0, y0, x1, y1) = segment, box
+    for k in range(201):
+        x, y = p.x + (q.x - p.x) * k / 200, p.y + (q.y - p.y) * k / 200
+        if x0 < x < x1 and y0 < y < y1:
+            return True
+    return False
+
+
+@pytest.mark.parametrize("direction", ["right"])
+def test_lanes_keep_out_of_frames_and_their_titles(direction: str) -> None:
+    diagram = layout_graph(sketch_of(
+        "blocks: conv 64 | conv 128 | conv 256 | conv 512 | conv 1024 | up-conv 512 | "
+        "up-conv 256 | up-conv 128 | up-conv 64\n"
+        "edges: 1>2 2>3 3>4 4>5 5>6 6>7 7>8 8>9 4>6 3>7 2>8 1>9\n"
+        f"groups: 1-4 encoder | 6-9 decoder\ndirection: {direction}"
+    ))
+    clean(diagram)
+    frames = [n for n in diagram.nodes if n.id in diagram.frames()]
+    assert [f.label for f in frames] == ["encoder", "decoder"]
+    for f in frames:
+        strip = title_strip(f).box
+        lanes = [(p, q) for p, q in diagram.edges() if is_bend(p) or is_bend(q)]
+        assert not any(crosses(e, strip) for e in lanes), f.label
+        for bend in filter(is_bend, diagram.nodes):
+            assert not crosses((bend, bend), f.box), f.label  # bends lie outside frames

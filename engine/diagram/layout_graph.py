@@ -337,8 +337,12 @@ def _ranked(
             c += size[1] + (gaps[k] if k < len(gaps) else 0.0)
     for k, (a, b) in enumerate(links):
         _route_forward(boxes, a, b, [slot_at[(k, r)] for r in range(rank[a] + 1, rank[b])], sketch)
-    _route_lanes(boxes, skips, -1, sketch, right, scale)
-    _route_lanes(boxes, back, +1, sketch, right, scale)
+    frames = _frames(sketch, boxes)  # the steps' frames: lanes run outside them
+    if sketch.groups and right:  # titles are on top: every lane goes below
+        _route_lanes(boxes, skips + back, +1, sketch, right, scale, frames)
+    else:
+        _route_lanes(boxes, skips, -1, sketch, right, scale, frames)
+        _route_lanes(boxes, back, +1, sketch, right, scale, frames)
     return boxes
 
 
@@ -394,19 +398,23 @@ def _route_lanes(
     sketch: Sketch,
     right: bool,
     scale: float,
+    frames: Sequence[_Box] = (),
 ) -> None:
     """Each edge a -> b on a lane of its own, on the near (side -1) or far (+1) side of every
-    box between a and b along the main axis: out of a sideways, along the lane (through its
-    label's pill), into b from that side. A lane keeps a lane's gap from the boxes and the
-    other lanes (pills counted at their size), shorter edges take the inner lanes, and the
-    lanes at one node meet it at points of their own (`_attach_offsets`)."""
+    box and frame between a and b along the main axis: out of a sideways, along the lane
+    (through its label's pill), into b from that side. A lane keeps a lane's gap from the
+    boxes, frames and other lanes (pills counted at their size), shorter edges take the
+    inner lanes, and the lanes at one node meet it at points of their own
+    (`_attach_offsets`)."""
     edges = sorted(edges, key=lambda e: abs(boxes[e[0]].main - boxes[e[1]].main))
     offsets = _attach_offsets(boxes, edges)
     gap = _gap((BEND, BEND), (BEND, BEND), LANE, scale) + BEND / scale
     taken: list[tuple[float, float, float, float]] = []  # (main lo, main hi, lane, half)
     for k, (a, b, text) in enumerate(edges):
         lo, hi = sorted((boxes[a].main, boxes[b].main))
-        spanned = [x for x in boxes if lo - 1 <= x.main <= hi + 1]
+        spanned = [x for x in boxes if lo - 1 <= x.main <= hi + 1] + [
+            f for f in frames if f.main - f.size[0] / 2 <= hi and lo <= f.main + f.size[0] / 2
+        ]
         pill = _pill(text, sketch, right) if text else None
         half = pill.size[1] / 2 if pill else 0.0
         lane = side * max(
