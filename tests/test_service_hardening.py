@@ -286,15 +286,24 @@ def test_the_log_filter_blanks_the_secret_and_any_bearer_token() -> None:
     assert f.redact("Bearer") == "Bearer"  # a word alone is left alone
 
 
-async def test_a_store_error_in_any_route_is_a_503_with_a_reference(tmp_path: Path) -> None:
+async def test_a_store_that_refuses_writes_gets_503s_with_references(tmp_path: Path) -> None:
     async with serving(settings(tmp_path)) as client:
         db = client.server.app[ENGINE].db.db
-        await db.write("DROP TABLE ratings")  # the store breaks under the running engine
+        await db.write("PRAGMA query_only = ON")  # SQLite refuses every write from now on
+        r = await client.post("/v1/diagrams", json=ask("u"), headers=AUTH)
+        body = await r.json()
+        assert r.status == 503 and body["reference"] in body["error"]
+        assert "record" in body["error"] and "readonly" not in body["error"]
+        streamed = await client.post("/v1/diagrams?stream=1", json=ask("u"), headers=AUTH)
+        last = json.loads((await streamed.read()).splitlines()[-1])
+        assert last["event"] == "error" and last["status"] == 503
         rating = {"user_id": "v", "diagram_id": "0123456789abcdef", "score": 3}
         r = await client.put("/v1/ratings", json=rating, headers=AUTH)
         body = await r.json()
         assert r.status == 503 and body["reference"] in body["error"]
-        assert "ratings" not in body["error"]  # the cause is logged, not sent
+        await db.write("PRAGMA query_only = OFF")
+        assert await statuses(client) == {}  # nothing was recorded, so nothing is open
+        assert (await client.post("/v1/diagrams", json=ask("u"), headers=AUTH)).status == 200
 
 
 def test_the_engine_process_log_never_shows_the_secret(tmp_path: Path) -> None:

@@ -126,9 +126,13 @@ class Engine:
         """Queue, generate, store and describe one request's diagrams."""
         request_id = secrets.token_hex(8)
         started = time.monotonic()
-        await self.db.requests.create(
-            request_id, req.user_id, req.description, req.candidates, req.top
-        )  # a store that cannot take it: the error middleware's 503, nothing left open
+        try:
+            await self.db.requests.create(
+                request_id, req.user_id, req.description, req.candidates, req.top
+            )
+        except sqlite3.DatabaseError as e:  # nothing was recorded, so nothing is left open
+            log.error("request %s: could not record it: %r", request_id, e)
+            raise _failure(503, "the engine could not record the request", request_id) from None
         version, answer = await self._generated(request_id, req, on_event)
         answer.timings["wait_and_run_s"] = time.monotonic() - started
         # Shielded: once generated, the diagrams are kept even if the caller goes away now.
@@ -203,10 +207,10 @@ class Engine:
         """Sample and score the batch's requests; a request withdrawn before its sampling
         costs nothing, one withdrawn before its scoring is not scored (Ask.withdrawn)."""
         read = [(t, await self._ask(t)) for t in tickets if not t.cancelled]
-        live = [t for t, _ in read if not t.cancelled]  # gone while its history was read
-        if not live:
+        kept = [(t, a) for t, a in read if not t.cancelled]  # some left while histories were read
+        if not kept:
             return [None] * len(tickets)
-        asks = [a for t, a in read if not t.cancelled]
+        live, asks = [t for t, _ in kept], [a for _, a in kept]
         by_id = {t.payload[0]: t for t in live}
         loop = asyncio.get_running_loop()
 
