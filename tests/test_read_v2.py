@@ -176,3 +176,39 @@ def test_branches_loops_and_skips_are_read_and_drawn_cleanly(text: str, structur
 def test_a_branch_that_names_no_step_keeps_the_plain_chain() -> None:
     spec = extract_spec("load data, clean it, train, evaluate, then go back to the banana stand")
     assert spec is None or spec.kind == "flow"
+
+
+@pytest.mark.parametrize(
+    ("text", "blocks"),
+    [  # our own wording of the forms the tuning set found hard
+        ("128x128 input; 5x5 conv -> 124x124; 2x2 max pool -> 62x62; 10 outputs",
+         ("input 128x128", "conv 5x5 @124x124", "max pool 2x2 @62x62", "output 10")),
+        ("encoder: embedding, then 3 x (self-attention, layer norm), then softmax",
+         ("embedding", "self-attention", "layer norm", "self-attention", "layer norm",
+          "self-attention", "layer norm", "softmax")),
+        ("2 conv layers (16, 32 filters) each followed by avg pooling, then dense 10",
+         ("conv 16", "avg pooling", "conv 32", "avg pooling", "dense 10")),
+        ("decoder of my seq2seq: embedding then a 3-layer lstm",
+         ("embedding", "lstm", "lstm", "lstm")),
+        ("a small mlp w/ dropout: 100 inputs, dense 50, dropout, 3 outputs",
+         ("input 100", "dense 50", "dropout", "output 3")),
+    ],
+)
+def test_stacks_with_groups_arrows_and_counts(text: str, blocks: tuple[str, ...]) -> None:
+    assert stack_blocks(text) == blocks
+
+
+@pytest.mark.parametrize(
+    ("text", "layers"),
+    [
+        ("mlp: 6 inputs, one hidden layer of 12 and another of 4, 3 outputs", (6, 12, 4, 3)),
+        ("net from 7 inputs to a hidden layer of twenty then one of ten and 2 outputs",
+         (7, 20, 10, 2)),
+        ("the input layer takes 4 values, the first hidden layer has 9 units, the second "
+         "hidden layer has 5 units, and the output layer gives 1 probability", (4, 9, 5, 1)),
+        ("network w/ 3 inputs, 2 hidden layers w/ 6 nodes each, 1 output", (3, 6, 6, 1)),
+    ],
+)
+def test_more_ways_to_say_a_network(text: str, layers: tuple[int, ...]) -> None:
+    spec = extract_spec(text)
+    assert spec is not None and spec.kind == "network" and spec.layers == layers

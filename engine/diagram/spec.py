@@ -118,7 +118,7 @@ def _network_text(text: str) -> str:
 
     Layer numbers stay ("layer 2: 5"): `_unindexed` drops them.
     """
-    t = re.sub(r"[a-z]+", _fix_typo, text.lower())
+    t = re.sub(r"[a-z]+", _fix_typo, re.sub(r"\bw/\s*", "with ", text.lower()))
     t = re.sub(rf"\b({ORDINAL}) one\b", r"\1 layer", t)  # "the second one has 4"
     t = re.sub(r"\ban? (input|output)(?! layer)\b", r"one \1", t)  # "an output node"
     t = words_to_digits(t)
@@ -129,6 +129,14 @@ def _network_text(text: str) -> str:
     return _plain_hidden(re.sub(r"[ \t]+", " ", t))
 
 
+ORDINAL_INDEX = {
+    w: i
+    for i, ws in enumerate(
+        (("first", "1st"), ("second", "2nd"), ("third", "3rd"), ("fourth", "4th"), ("fifth", "5th"))
+    )
+    for w in ws
+}
+_ORDINALS = "|".join(ORDINAL_INDEX)
 _NUMBERED_HIDDEN = re.compile(
     r"\bhidden layer (?:#|no\.? ?)?(\d+)\s*(?:has|have|with|of|is|:|=|-)?\s*(\d+)(?: nodes)?"
 )
@@ -149,10 +157,38 @@ def _plain_hidden(t: str) -> str:
         t,
     )
     t = re.sub(
-        r"\bone hidden layer (?:of|with) (\d+)(?: nodes)?((?:,? and another(?: one)?(?: of| with)? "
-        r"\d+(?: nodes)?)+)",
-        lambda m: "hidden layers of " + " and ".join([m[1], *re.findall(r"\d+", m[2])]),
-        re.sub(r"\ba hidden layer\b", "one hidden layer", t),
+        r"\b(?:one|1) hidden layer (?:of|with) (\d+)(?: nodes)?((?:(?:,? and|,|,? then) "
+        r"(?:another|one|1)(?: hidden layer)?(?: one)?(?: of| with| has)? \d+(?: nodes)?)+)",
+        # "then 1 of 16": the 1 counts layers ("one of"), the 16 is a size
+        lambda m: "hidden layers of " + " and ".join([m[1], *re.findall(r"\b\d+\b(?! of)", m[2])]),
+        re.sub(r"\ban? hidden layer\b", "one hidden layer", t),
+    )
+    ordinal = re.findall(
+        rf"\b(?:the )?({_ORDINALS}) hidden layer(?: has| with| of| is|:)? (\d+)", t
+    )
+    if len(ordinal) >= 2 and [ORDINAL_INDEX[o] for o, _ in ordinal] == list(range(len(ordinal))):
+        sizes = " and ".join(n for _, n in ordinal)
+        t = re.sub(
+            rf"\b(?:the )?({_ORDINALS}) hidden layer(?: has| with| of| is|:)? \d+(?: nodes)?",
+            lambda m: f"hidden layers of {sizes} nodes" if m[1] in ("first", "1st") else " ",
+            t,
+        )
+    t = re.sub(r"\b(?:the )?input layer (?:takes|has|gets|receives|of|with) (\d+)", r"\1 inputs", t)
+    t = re.sub(
+        r"\b(?:the )?output layer (?:gives|has|outputs|returns|of|with|produces) (\d+)",
+        r"\1 outputs",
+        t,
+    )
+    t = re.sub(
+        r"\b(?:predicts?|returns?|gives?|produces?|outputs?) (\d+)(?: nodes| probabilit\w*"
+        r"| scores?| numbers?| values?)\b",
+        r"\1 outputs",
+        t,
+    )
+    t = re.sub(
+        r"\b(mlp|net|network|nn)\s+(\d+(?:\s+\d+){2,})\b",
+        lambda m: m[1] + " " + "-".join(m[2].split()),
+        t,
     )
     numbered = _NUMBERED_HIDDEN.findall(t)
     if len(numbered) >= 2 and [int(i) for i, _ in numbered] == list(range(1, len(numbered) + 1)):

@@ -29,6 +29,7 @@ from engine.diagram import blocks
 from engine.diagram.numbers import words_to_digits
 
 STACK_KINDS = {"conv", "pool", "rnn", "attention", "embedding", "upsample", "flatten", "norm"}
+STACK_KINDS |= {"dropout"}  # an MLP with dropout layers is drawn as its layer stack
 MAX_BLOCKS = 60
 MAX_WORDS = 5  # a block name longer than this is a sentence
 _SPLIT = re.compile(
@@ -40,7 +41,16 @@ _OUT_MAP = re.compile(r"(?:output|out|->|=>|gives|giving|to)\s*(?:size|shape|map
                       r"(\d+)\s*[x×*]\s*(\d+)(?:\s*[x×*]\s*(\d+))?")
 _FILTERS = re.compile(r"(\d+)\s*(?:filters?|channels?|kernels?|feature maps?|maps?)\b")
 _UNITS = re.compile(r"(\d+)\s*(?:units?|nodes?|neurons?|hidden units?|dims?|dimensions?)\b")
-_REPEAT = re.compile(r"^(?:(\d+)\s+(?=\S*\d+x\d+|\w*conv|\w*pool|dense|fc|lstm|gru)|(\d+)x\s+)")
+_REPEAT = re.compile(
+    r"^(?:(\d+)(?:-layers?)?\s+(?=(?:[a-z-]+\s+){0,2}(?:\S*\d+x\d+|\w*conv|\w*pool|dense|fc|"
+    r"lstm|gru|rnn|bi-?lstm|transformer|encoder|decoder|attention))|(\d+)x\s+)"
+)
+_GROUP = re.compile(r"\b(\d+)\s*(?:x|times)\s*\(([^()]*)\)")  # "2 x (attention, norm)"
+_EACH_LIST = re.compile(  # "3 conv layers (32, 64, 128 filters) each followed by max pooling"
+    r"\b(\d+)\s+([a-z ]*?conv\w*|dense|fc|lstm|gru)\s+layers?\s*\(\s*(\d+(?:\s*,\s*\d+)+)\s*"
+    r"(filters|units|nodes|neurons|channels)?\s*\)(?:,?\s*each followed by\s+(?:a\s+)?([^,;]+))?"
+)
+_OUT_ARROW = re.compile(r"\s*(?:->|→|=>)\s*(\d+x\d+(?:x\d+)?)(?=\s*(?:[;,\n]|$))")
 _TIMES = re.compile(r"\s[x×*]\s*(\d)\b\s*$|\b(\d+)\s+times\b|\btwice\b")
 _HIDDEN_LIST = re.compile(
     r"(\d+(?:\s*(?:,|and|&)\s*\d+)+)\s*(?:nodes|units|neurons)?\s*(?:in|for)\s+(?:the\s+)?"
@@ -48,7 +58,7 @@ _HIDDEN_LIST = re.compile(
 )
 _OUTPUTS = re.compile(r"^(\d+)\s*(?:outputs?|classes|output nodes|labels|categories)\b")
 _INTRO = re.compile(r"^.*?\b(?:with|has|having|contains?|containing|of|:)\s+", re.S)
-FILLER = re.compile(r"\b(?:a|an|the|layers?|of|then|please|pls|block)\b")
+FILLER = re.compile(r"\b(?:a|an|the|layers?(?! ?norm)|of|then|please|pls|block)\b")
 
 
 def _normal(text: str) -> str:
@@ -99,7 +109,7 @@ def _block(item: str) -> str | None:
     dims = _DIM.search(rest)
     filters = _FILTERS.search(rest)
     units = _UNITS.search(rest)
-    numbers = [int(n) for n in re.findall(r"(?<![\dx])(\d+)(?![\dx])", _DIM.sub(" ", rest))]
+    numbers = [int(n) for n in re.findall(r"(?<![\w.])(\d+)(?![\w.])", _DIM.sub(" ", rest))]
     if not _DIM.search(item) and not re.search(r"\d", item):
         # No sizes: the request's own words are the label ("add & norm", "feed forward").
         return " ".join(FILLER.sub(" ", item).split()) or kind
@@ -153,15 +163,45 @@ def _kind_words(kind: str, item: str) -> str:
     return {"bn": "batch norm", "batchnorm": "batch norm"}.get(word, word)
 
 
+def _expanded(t: str) -> str:
+    """Repeats written as groups, said as plain lists: "2 x (a, b)" -> "a, b, a, b";
+    "3 conv layers (32, 64, 128 filters) each followed by max pooling" -> "conv 32 filters,
+    max pooling, conv 64 filters, ..."; "3x3 conv -> 94x94" -> "3x3 conv output 94x94"."""
+    t = _GROUP.sub(lambda m: ", ".join([m[2]] * min(int(m[1]), 12)), t)
+
+    def each(m: re.Match[str]) -> str:
+        unit = m[4] or ("filters" if "conv" in m[2] else "units")
+        after = f", {m[5].strip()}" if m[5] else ""
+        return ", ".join(f"{m[2].strip()} {n} {unit}{after}" for n in re.findall(r"\d+", m[3]))
+
+    t = _EACH_LIST.sub(each, t)
+    return _OUT_ARROW.sub(r" output \1", t)
+
+
+def _without_intro(t: str) -> str:
+    """The text after its introduction: "my cnn: ...", "a cnn with ...", "encoder of my
+    seq2seq: ..." (a colon wins over "with"); none when the first clause states sizes."""
+    first = re.split(r"[,;\n]", t, maxsplit=1)[0]
+    for mark in (r":\s", r"\bwith\s"):
+        found = re.search(mark, first)
+        if found and not re.search(r"(?<![\w.])\d+(?![\w.])|\d+x\d+", first[: found.start()]):
+            return t[found.end() :]
+    return t
+
+
 def stack_blocks(text: str) -> tuple[str, ...] | None:
     """The blocks a stack request states, in order, or None (see the module docstring)."""
     t = re.sub(r"\bstep\s*\d+\s*[:.)]\s*|(?m:^\s*\(?\d+[.)]\s+)", " ", _normal(text))
+    t = re.sub(r"\bw/\s*", "with ", t).rstrip(" ?!.")
     if not any(blocks.kind_of(w) in STACK_KINDS for w in re.findall(r"[a-z][\w-]*", t)):
         return None
-    body = _INTRO.sub("", t, count=1) if re.match(r"^[^,;\n]*\b(?:with|:)\s", t) else t
+    t = _expanded(t)
+    body = _without_intro(t)
     out: list[str] = []
     for item in _items(body):
-        item = re.sub(r"^(?:and|then|a|an|the|first|1st)\s+", "", item)
+        item = re.sub(r"^(?:(?:and|then|a|an|the|first|1st|another|one more)\s+)+", "", item)
+        if item in {"and", "then", "and then", "finally", "next", ""}:
+            continue
         item = re.sub(r"^(?:(?:starts?|ends?|begins?|finish(?:es)?)\s+with\s+)", "", item)
         if re.match(r"(?:with|using|where|so|but)\b", item):
             return None  # a note on the structure ("with residual connections"): not a layer
