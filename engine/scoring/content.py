@@ -15,8 +15,8 @@ auto-encoder embedding's blocks that only the picture has (combine(), IMAGE_KEPT
   apart: half the kNN bandwidth) nobody's taste for them could be learnt.
 - lines (3): share of edges drawn as solid arrow, solid line, dashed line (by the source
   node's style, as the renderer draws them; unknown styles are plain lines).
-- line colour (3): the most common node line colour: L*/100 and the chroma-scaled hue
-  direction (descriptors.lab): pale grey lines far from black ones.
+- line lightness (1), line hue (2): the most common node line colour, as the fill's:
+  pale grey lines far from black ones, whatever their hue.
 - labels (3): share of nodes with a label, the text scale the renderer draws them at (one
   for the whole diagram: the smallest any fitting label needs) and the share of labels
   that fit their node (label_fit.fit_label).
@@ -49,14 +49,13 @@ import numpy as np
 
 from engine.diagram.label_fit import fit_label
 from engine.diagram.model import CANVAS_H, CANVAS_W, Diagram, Node
-from engine.scoring.descriptors import lab
 
 KINDS = ("network", "stack", "flow")
 SHAPES = ("circle", "round rectangle", "rectangle")
 LINE_STYLES = ("solid arrow", "solid line", "dashed line")
 _SIZES = {
     "kind": 3, "shapes": 3, "lightness": 1, "chroma": 1, "hue": 2, "lines": 3,
-    "line colour": 3, "labels": 3, "size": 2, "density": 2, "flow": 2,
+    "line lightness": 1, "line hue": 2, "labels": 3, "size": 2, "density": 2, "flow": 2,
     "kind x shape": 9, "kind x colour": 9, "kind x style": 9,
 }  # fmt: skip
 _STOPS = np.cumsum([0, *_SIZES.values()])
@@ -76,10 +75,14 @@ STANDARD = {
     "coverage": (-2.68, 0.51), "nodes": (2.23, 0.62),
 }  # fmt: skip
 SCALES = {
-    "kind": 1.14, "shapes": 1.12, "lightness": 0.28, "chroma": 0.33, "hue": 1.15,
-    "lines": 1.06, "line colour": 0.62, "labels": 0.85, "size": 2.0, "density": 1.99,
+    "kind": 1.14, "shapes": 1.12, "lightness": 0.28, "chroma": 0.33, "hue": 1.16,
+    "lines": 1.06, "labels": 0.85, "size": 2.0, "density": 1.99,
     "flow": 0.87, "kind x shape": 1.28, "kind x colour": 1.07, "kind x style": 1.44,
 }  # fmt: skip
+# Line colours on the fill's scales: the generator's lines are nearly all dark, and their own
+# spread (0.18 for the lightness) would put black and dark grey lines 5 bandwidths apart.
+TIED = {"line lightness": "lightness", "line hue": "hue"}
+SCALES |= {name: SCALES[same] for name, same in TIED.items()}
 LAYER_WORDS = re.compile(
     r"\b(conv\w*|deconv\w*|pool\w*|dense|linear|fc|relu|gelu|tanh|sigmoid|softmax|norm\w*|"
     r"batch ?norm|layer ?norm|dropout|embed\w*|attention|self-attention|lstm|gru|rnn|"
@@ -103,7 +106,7 @@ def describe(diagram: Diagram) -> np.ndarray:
     lines = Counter(a.line_style if a.line_style in LINE_STYLES else "solid line" for a, _ in edges)
     styles = np.array([lines[s] / max(len(edges), 1) for s in LINE_STYLES])
     light, chroma, hue = lch(np.array(_common(n.fill for n in nodes), np.float64))
-    line = lab(np.array(_common(n.line_color for n in nodes), np.float64))
+    line_light, _, line_hue = lch(np.array(_common(n.line_color for n in nodes), np.float64))
     labels = _labels(nodes)
     flow = _flow(edges)
     parts = {
@@ -113,13 +116,14 @@ def describe(diagram: Diagram) -> np.ndarray:
         "chroma": [chroma],
         "hue": hue,
         "lines": styles,
-        "line colour": line,
+        "line lightness": [line_light],
+        "line hue": line_hue,
         "labels": labels,
         "size": _size(nodes),
         "density": _density(nodes),
         "flow": flow,
         "kind x shape": np.outer(kind, shares).ravel(),
-        "kind x colour": np.outer(kind, [light, chroma, line[0]]).ravel(),
+        "kind x colour": np.outer(kind, [light, chroma, line_light]).ravel(),
         "kind x style": np.outer(kind, [styles[2], labels[0], flow[0]]).ravel(),
     }
     return np.concatenate([np.asarray(parts[name], np.float64) for name in BLOCKS]).astype(
@@ -274,8 +278,8 @@ def _flow(edges: Sequence[tuple[Node, Node]]) -> np.ndarray:
 
 
 def fit_scales(diagrams: Sequence[Diagram], seed: int = 0) -> dict:
-    """STANDARD and SCALES for a set of diagrams (how the constants above were made; tests
-    check they still hold for the generator)."""
+    """STANDARD and SCALES for a set of diagrams (how the constants above were made, but for
+    the TIED ones; tests check they still hold for the generator)."""
     rng = np.random.default_rng(seed)
     raw = np.stack([describe(d) for d in diagrams]).astype(np.float64)
     standard = {}

@@ -83,13 +83,16 @@ class Models:
 
     @property
     def dim(self) -> int:
-        """Width of the taste embedding: the image embedding and the content blocks."""
+        """Width of the taste embedding: the image embedding and the content blocks (a new
+        width when either changes: the engine re-embeds stored rows of another width)."""
         from engine.scoring import content
 
         return self.embedder.dim + content.SIZE
 
     @property
     def blocks(self) -> tuple[slice, ...]:
+        """The blocks the kNN compares: the image ones the node list cannot state
+        (content.IMAGE_KEPT) and every content block."""
         from engine.scoring import content
 
         return content.blocks(self.embedder.blocks)
