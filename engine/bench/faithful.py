@@ -50,6 +50,7 @@ KINDS = ("network", "steps", "stack", "dataflow", "named", "structure", "refuse"
 PILL_WORDS = {"yes", "no", "true", "false", "ok", "fail", "pass", "else", "otherwise", "skip"}
 PILL_WORDS |= {"identity", "shortcut", "residual", "loop", "repeat", "retry", "again", "back"}
 PILL_WORDS |= {"next", "done", "good", "bad"}
+EDGE_LABEL_FILL = (255, 255, 255)
 PILL_STEMS = {w for word in PILL_WORDS for w in words(word)} | PILL_WORDS  # as words() reads
 GENERIC = {"input", "output", "layer", "data", "model", "node", "unit", "hidden", "start"}
 GENERIC |= {"end", "begin", "stop", "result", "step", "block", "feature", "value", "process"}
@@ -114,6 +115,8 @@ def graph(diagram: Diagram, gold_names: list[str]) -> Graph:
             return False
         if kind_of(n.label) != "step" or any(is_named(g, n.label) for g in gold_names):
             return False
+        if n.fill == EDGE_LABEL_FILL and n.shape == "round rectangle":
+            return True  # the documented look of an edge label (docs/format.md)
         return set(said) <= PILL_STEMS or n.width * n.height <= typical / 2
 
     passing = {i for i, n in nodes.items() if is_bend(n)}

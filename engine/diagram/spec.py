@@ -34,7 +34,7 @@ from engine.diagram.numbers import words_to_digits
 from engine.diagram.sketch import Sketch, structure_text
 from engine.diagram.spec_dataflow import dataflow
 from engine.diagram.spec_flow import FLOW_WORDS, any_word, flow_steps
-from engine.diagram.spec_graph import graph_edges, trunk, without_notes
+from engine.diagram.spec_graph import _CONTROL, graph_edges, trunk, without_notes
 from engine.diagram.spec_stack import stack_blocks
 
 MAX_CHARS = 2000
@@ -301,11 +301,17 @@ def extract_spec(text: str) -> Spec | None:
     if not text or not text.strip() or len(text) > MAX_CHARS:
         return None
     core = without_notes(text)  # skip / residual notes are edges, read by spec_graph.py
+    core = re.sub(r"\s+followed by\s+", ", then ", core)
     stack = stack_blocks(core)
     if stack is not None:
         return _graph(text, stack, True) or Spec(
             "stack", steps=stack, structure="blocks: " + " | ".join(stack)
         )
+    if _CONTROL.search(core):  # branches and loops: a flow with a graph, before data flows
+        chain = flow_steps(core) or trunk(core)
+        found = _graph(text, tuple(chain), False) if chain else None
+        if found is not None:
+            return found
     flow = dataflow(text)
     if flow is not None:
         names, data, edges = flow

@@ -1,17 +1,28 @@
 """Read what a request says beyond a chain: branches, loops and skips, onto its steps.
 
-The chain comes from the flow or stack reader (spec_flow.py, spec_stack.py); this module
-reads the rest of the sentence and returns the edges it adds (`graph_edges`):
+The chain comes from the flow or stack reader (spec_flow.py, spec_stack.py, or `trunk`
+here); this module reads the rest of the sentence and returns the graph (`graph_edges`).
 
-- a branch: "if <cond>[,:] A [and B]; else / otherwise C [and D]" (also "if yes A, if no
-  B") after the last step: a decision step "<cond>?" whose edges carry `yes` and `no`, each
-  branch a chain of its own steps;
-- a loop: "repeat [for each fold | until <cond> | N times]", "until <cond>", "go back to
-  <step>" / "back to step N", and a branch step that redoes an earlier one ("retrain" after
-  "train", "try again"): an edge back to that step (the first one when none is named),
-  labelled with the condition when there is one;
-- a skip: "a skip / residual / shortcut connection from <a> to <b>", or "residual
-  connections around <x>" (from the step before each x to the step after it).
+Branches. The tail after the chain is cut into clauses (at `;`, `. `, ` / ` and before `if`,
+`else`, `otherwise`, `yes`, `no`); each clause is a condition and what follows it:
+"if <cond>[,:] A", "else / otherwise A", "yes: A" / "yes -> A", "if yes A", "if it fails A".
+Every branch leaves the chain's last step (the decision: "check cache", or the question
+step the flow reader kept, "metrics ok?") on an edge labelled with its condition in the
+request's words ("loss low", "else", "yes", "fails"); a question written on its own
+("cache hit?") is that decision. A branch's actions are a chain of their own; an action
+that redoes a step ("retrain", "run the tests again", "go back to step 2", "try again")
+is an edge back to that step.
+
+Loops. "repeat [for every fold | until <cond> | N times]", "until <cond>", "go back to
+<step>": an edge from the chain's last step back to its first step inside the loop (the
+named one; else the first, or the second when the first sets things up: load, split,
+initialise ...), labelled with the condition (at most three words). Steps after the loop
+("..., then average the scores") follow its last step.
+
+Skips. "a skip / residual / shortcut connection from <a> to <b>", "residual connections
+around <x>" (from the step before each x to the step after it), "concat with <x>", "(the
+input is also added here)", and an identity shortcut named with an `add` step in the chain
+(from the first step to the add).
 
 Conservative: a name that matches no step makes the whole reading None, so the caller keeps
 the plain chain rather than draw a guess.
@@ -24,28 +35,27 @@ from dataclasses import dataclass
 
 from engine.diagram.fidelity import matches
 
-MAX_COND_WORDS = 5
-_BRANCH = re.compile(
-    r"\b(?:if|when|whether)\s+(?P<cond>[^,:;.?]+?)\s*(?:\?|,|:|\bthen\b)\s*(?P<yes>[^;.]+?)"
-    r"\s*(?:[;,.]\s*|\s+)(?:else|otherwise|if not|if it is not|if not so)\b\s*[,:]?\s*"
-    r"(?P<no>[^;.]+)"
-)
-_TERSE = re.compile(  # "if good deploy, else tune": a one- or two-word condition, no comma
-    r"\bif\s+(?P<cond>(?:it(?:'s| is)\s+)?\w+(?:\s+enough)?)\s+(?P<yes>[^,;.]+?)\s*[;,.]?\s*"
-    r"(?:else|otherwise|if not)\b\s*[,:]?\s*(?P<no>[^;.]+)"
-)
-_YES_NO = re.compile(
-    r"\bif (?:yes|so|true|ok)\s*[,:]?\s*(?P<yes>[^;.]+?)\s*[;,.]\s*if (?:no|not|false)\s*[,:]?"
-    r"\s*(?P<no>[^;.]+)"
+MAX_LABEL_WORDS = 3  # an edge label is a pill: a few words, never a sentence
+MAX_STEP_WORDS = 6
+SETUP = re.compile(
+    r"^(?:load|split|init\w*|prepare|collect|gather|read|download|preprocess|set up|create|"
+    r"define|start|get data|pretrain)\b"
 )
 _REPEAT = re.compile(
-    r"\b(?:repeat(?:ed)?|iterate|do this again)\b(?:\s+(?:this|these steps|it|"
-    r"the above|all|steps?))?(?:\s+(?P<how>(?:for (?:each|every|all) [\w-]+(?: [\w-]+)?|until "
-    r"[^,.;]+|\d+ times|while [^,.;]+|per [\w-]+)))?"
+    r"\b(?:repeat(?:ed)?|iterate|do this again)\b(?:\s+(?:this|these steps|it|the above|all|"
+    r"steps?|(?:[a-z]+ and [a-z]+)))?(?:\s+(?P<how>(?:for (?:each|every|all) [\w-]+(?: [\w-]+)?|"
+    r"until [^,.;]+|\d+ times|while [^,.;]+|per [\w-]+)))?"
 )
 _UNTIL = re.compile(r"\buntil\s+(?P<cond>[^,.;]+)")
-_BACK = re.compile(r"\b(?:go(?:es)? back to|back to|return to|loop back to)\s+(?:step\s+(?P<n>\d+)"
-                   r"|(?:the\s+)?(?P<x>[\w -]+?))(?=[,.;]|$|\s+(?:and|then|until)\b)")
+_BACK = re.compile(
+    r"\b(?:go(?:es)? back to|back to|return to|loop back to|jump to)\s+(?:step\s+(?P<n>\d+)"
+    r"|(?:the\s+)?(?P<x>[\w -]+?))(?=[,.;]|$|\s+(?:and|then|until|if)\b)"
+)
+_BACK_AND = re.compile(r"\bgo back and (?P<x>[\w -]+?)(?: again)?(?=[,.;]|$)")
+_AGAIN = re.compile(r"^(?P<x>[\w -]+?)\s+again$")
+_REDO = re.compile(  # one word "retrain", "retry"; "rewrite the prompt" is a step of its own
+    r"^(?:re-?(?P<verb>[a-z]{3,})|try again|start over|again|(?:continue|keep) (?P<x>[\w -]+))$"
+)
 _SKIP = re.compile(
     r"\b(?:skip|residual|shortcut|identity)(?: connection| link| edge)?s?\s+from\s+(?:the\s+)?"
     r"(?P<a>[\w #&-]+?)\s+(?:in)?to\s+(?:the\s+)?(?P<b>[\w #&-]+?)(?=[,.;)]|$|\s+and\b)"
@@ -54,7 +64,38 @@ _AROUND = re.compile(
     r"\b(?:residual|skip|shortcut)(?: connection)?s?\s+(?:around|over|skipping)\s+(?:the\s+)?"
     r"(?P<x>[\w #&-]+?)(?=[,.;)]|$|\s+and\b)"
 )
-_REDO = re.compile(r"^(?:re-?(?P<verb>\w+)|try again|start over|again)$")
+_ADDED = re.compile(r"\(?\s*(?:the\s+)?(?P<x>[\w -]+?)\s+is\s+(?:also\s+)?added(?: here)?\s*\)?")
+_CONCAT_WITH = re.compile(
+    r"^(?P<op>concat\w*|add)\s+with\s+(?:the\s+)?(?P<x>[\w -]+?)(?: output)?$"
+)
+_IDENTITY = re.compile(r"\b(?:identity|residual|skip|shortcut)\b")
+_CONTROL = re.compile(
+    r"\b(?:if|when|whether|else|otherwise|repeat|until|go(?:es)? back|back to|iterate)\b"
+    r"|\?\s*(?:->\s*)?(?:yes|no)\b"
+)
+_NOTE = re.compile(
+    rf"\s*[,(]?\s*(?:\b(?:with|plus|and|using)\s+)?(?:an?\s+|the\s+)?(?:{_SKIP.pattern}"
+    rf"|{_AROUND.pattern})\)?"
+)
+_CLEAN = re.compile(  # whole words between spaces: "a/b test" keeps its "a"
+    r"(?<!\S)(?:the|a|an|it|them|this|that|our|my|then|first|finally|next|lastly|and|we|you|"
+    r"they|its|their)(?!\S)"
+)
+# Verbs that start a branch's action when no comma ends its condition ("if good deploy").
+ACTIONS = ("deploy", "ship", "save", "merge", "promote", "stop", "return", "call", "use", "send")
+ACTIONS += ("fix", "tune", "retrain", "keep", "collect", "trigger", "give", "rewrite", "go")
+ACTIONS += ("continue", "load", "run", "log", "alert", "approve", "reject", "publish", "release")
+ACTIONS += ("discard", "retry", "restart", "skip", "flag", "notify", "escalate", "accept")
+# A clause of a branch: its condition ("if ...", "else", "yes", ...) and what follows.
+_CLAUSE_START = re.compile(
+    r"(?:^|(?<=[\s,;./:>-]))(?=(?:if|else|otherwise|yes|no)\b)"
+)
+_CONDITION = re.compile(
+    r"^(?:(?P<else>else|otherwise|if not|if no)\b|(?P<yes>yes|if yes|if so)\b|"
+    r"(?P<no>no)\b|if\s+(?P<cond>[^,:?]+?)(?:\s*(?:,|:|\?|\bthen\b)\s*|\s+(?=(?:"
+    + "|".join(ACTIONS)
+    + r")\b)))\s*(?:[:,]|->|→)?\s*"
+)
 
 
 @dataclass(frozen=True)
@@ -66,33 +107,29 @@ class Graph:
     labels: tuple[str, ...]
 
 
+def _clean(text: str) -> str:
+    return " ".join(_CLEAN.sub(" ", text).split())
+
+
 def _find(name: str, steps: list[str]) -> int | None:
-    name = name.strip().lower()
+    name = _clean(name.strip().lower())
+    if not name:
+        return None
     hits = [i for i, s in enumerate(steps) if s.lower() == name]
     hits = hits or [i for i, s in enumerate(steps) if matches(name, s) or matches(s, name)]
     return hits[0] if hits else None
 
 
-def _short(text: str) -> str:
-    words = re.sub(r"\b(?:the|a|an|is|are|it|its)\b", " ", text.lower()).split()
-    return " ".join(words[:MAX_COND_WORDS])
+def _label(text: str) -> str:
+    """A condition as an edge label: its content words, at most MAX_LABEL_WORDS."""
+    words = re.sub(r"\b(?:the|a|an|is|are|it|its|if|was|were|went|be|they|has|have)\b", " ",
+                   text.lower()).split()
+    return " ".join(words[:MAX_LABEL_WORDS])
 
 
 def _chain_items(text: str) -> list[str]:
     parts = re.split(r"\s*(?:,|\band then\b|\bthen\b|\band\b|->|→)\s*", text.strip(" .,;"))
     return [" ".join(p.split()) for p in parts if p.strip()]
-
-
-_CONTROL = re.compile(
-    r"\b(?:if|when|whether|else|otherwise|repeat|until|go(?:es)? back|back to|loop|iterate)\b"
-)
-_NOTE = re.compile(
-    rf"\s*[,(]?\s*(?:\b(?:with|plus|and|using)\s+)?(?:an?\s+|the\s+)?(?:{_SKIP.pattern}"
-    rf"|{_AROUND.pattern})\)?"
-)
-_CLEAN = re.compile(
-    r"\b(?:the|a|an|it|them|this|that|our|my|then|first|finally|next|lastly|and|we|you)\b"
-)
 
 
 def without_notes(text: str) -> str:
@@ -110,102 +147,185 @@ def trunk(text: str) -> tuple[str, ...] | None:
         return None
     head = t[: control.start()]
     head = head.split(":", 1)[1] if ":" in head else head
+    head = re.sub(r"(?m)^\s*\d+[.)]\s*", ", ", head)  # numbered lines
     items = []
-    for part in re.split(r"\s*(?:,|;|->|→|\bthen\b|\band then\b|\.\s)\s*", head):
-        words = _CLEAN.sub(" ", part).split()
+    for part in re.split(r"\s*(?:,|;|->|→|\bthen\b|\band then\b|\.\s|\n)\s*", head):
+        words = _clean(part).split()
         if words:
             items.append(" ".join(words))
-    if len(items) < 2 or any(len(i.split()) > 6 for i in items):
+    enough = 1 if re.search(r"\bif\b", t[control.start() :]) else 2  # "run tests; if ..."
+    if len(items) < enough or any(len(i.split()) > MAX_STEP_WORDS for i in items):
         return None
     return tuple(items)
+
+
+class _Builder:
+    """Steps and labelled edges, growing; the chain's own edges first."""
+
+    def __init__(self, chain: tuple[str, ...]) -> None:
+        self.chain = list(chain)
+        self.steps = list(chain)
+        self.edges = [(i, i + 1) for i in range(len(chain) - 1)]
+        self.labels = [""] * len(self.edges)
+
+    def add(self, a: int, b: int, label: str = "") -> None:
+        if a != b and (a, b) not in self.edges:
+            self.edges.append((a, b))
+            self.labels.append(label)
+
+    def step(self, name: str) -> int:
+        self.steps.append(name)
+        return len(self.steps) - 1
+
+    def graph(self) -> Graph:
+        return Graph(tuple(self.steps), tuple(self.edges), tuple(self.labels))
+
+
+def _redo_target(item: str, chain: list[str]) -> int | None | bool:
+    """The chain step an action redoes (int), False when it redoes nothing, None when it
+    says it redoes something the chain does not have."""
+    back = _BACK.search(item) or _BACK_AND.search(item)
+    if back:
+        if back.groupdict().get("n"):
+            n = int(back["n"]) - 1
+            return n if 0 <= n < len(chain) else None
+        return _find(back["x"], chain)
+    again = _AGAIN.match(item)
+    if again:
+        return _find(again["x"], chain)
+    redo = _REDO.match(item)
+    if redo:
+        if redo["x"]:
+            return _find(redo["x"], chain)
+        return _find(redo["verb"], chain) if redo["verb"] else _loop_start(chain)
+    same = [i for i, step in enumerate(chain) if matches(step, _clean(item))]
+    return same[0] if same else False  # "read the next frame" after "read frame": a loop
+
+
+def _loop_start(chain: list[str]) -> int:
+    """Where a loop goes back to when the text names no step: the first step, or the
+    second when the first sets things up ("split into folds", "initialise weights")."""
+    return 1 if len(chain) >= 3 and SETUP.match(chain[0].lower()) else 0
+
+
+def _branches(tail: str, g: _Builder) -> bool:
+    """Read the branch clauses of `tail` onto the chain's last step; False when none."""
+    pieces = re.split(r"\s*(?:;|\.\s|\s/\s|\n)\s*", tail)
+    clauses = [c.strip(" ,;./-") for p in pieces for c in _CLAUSE_START.split(p)]
+    decision = len(g.chain) - 1
+    found = False
+    for clause in clauses:
+        head = _CONDITION.match(clause)
+        if head is None:
+            if clause.endswith("?") and not found and len(clause.split()) <= MAX_STEP_WORDS:
+                continue  # "cache hit?": the question the last step asks
+            continue
+        label = (
+            _label(head["cond"]) if head["cond"] else head["else"] or head["yes"] or head["no"]
+        )
+        label = {"if not": "no", "if no": "no", "if yes": "yes", "if so": "yes"}.get(label, label)
+        at, first = decision, True
+        for item in _chain_items(clause[head.end() :]):
+            target = _redo_target(item, g.chain)
+            if target is None:
+                return False
+            if target is not False:
+                g.add(at, target, label if first else "")
+                break
+            name = _clean(item)
+            if not name or len(name.split()) > MAX_STEP_WORDS:
+                continue
+            new = g.step(name)
+            g.add(at, new, label if first else "")
+            at, first = new, False
+        found = True
+    return found
+
+
+def _loops(tail: str, g: _Builder) -> bool:
+    back = _BACK.search(tail)
+    repeat = _REPEAT.search(tail)
+    until = _UNTIL.search(tail)
+    if not (back or repeat or until) or len(g.chain) < 2:
+        return False
+    if back:
+        target = _redo_target(back.group(0), g.chain)
+        if not isinstance(target, int) or target is False:
+            return False
+    else:
+        target = _loop_start(g.chain)
+    how = (repeat["how"] if repeat and repeat["how"] else None) or (
+        until["cond"] if until else "repeat"
+    )
+    last = len(g.chain) - 1
+    g.add(last, target, _label(how))
+    clause = max((c for c in (repeat, until, back) if c), key=lambda c: c.end())
+    after = re.sub(r"^\s*[,;.]?\s*(?:and\s+)?(?:then\s+)?", "", tail[clause.end() :])
+    for item in _chain_items(after):
+        name = _clean(item)
+        if name and len(name.split()) <= MAX_STEP_WORDS and not _CONTROL.search(name):
+            g.add(last, new := g.step(name))
+            last = new
+    return True
+
+
+def _skips(t: str, g: _Builder) -> bool | None:
+    found = False
+    for skip in _SKIP.finditer(t):
+        a, b = _find(skip["a"], g.steps), _find(skip["b"], g.steps)
+        if a is None or b is None:
+            return None
+        g.add(a, b, "skip")
+        found = True
+    for around in _AROUND.finditer(t):
+        hits = [i for i, s in enumerate(g.chain) if matches(around["x"], s)]
+        if not hits:
+            return None
+        for i in hits:
+            if 0 < i < len(g.chain) - 1:
+                g.add(i - 1, i + 1)
+                found = True
+    for i, step in enumerate(g.chain):
+        joined = _CONCAT_WITH.match(step.lower())
+        if joined:
+            source = _find(joined["x"], g.chain[:i])
+            if source is not None:
+                g.steps[i] = joined["op"]
+                g.add(source, i, "skip")
+                found = True
+    added = _ADDED.search(t)
+    adds = [i for i, s in enumerate(g.chain) if s.lower().startswith("add")]
+    if added and adds:
+        source = _find(added["x"], g.chain)
+        if source is not None and source < adds[0]:
+            g.add(source, adds[0], "skip")
+            found = True
+    if not found and adds and _IDENTITY.search(t) and adds[0] > 1:
+        g.add(0, adds[0], "identity")  # "a residual block with its identity shortcut"
+        found = True
+    return found
 
 
 def graph_edges(text: str, chain: tuple[str, ...]) -> Graph | None:
     """The chain with the branches, loops and skips the text states; None when it states
     none (or names a step that is not there)."""
-    t = " ".join(text.lower().split())
-    steps = list(chain)
-    edges = [(i, i + 1) for i in range(len(steps) - 1)]
-    labels = [""] * len(edges)
-
-    def add(a: int, b: int, label: str = "") -> None:
-        if a != b and (a, b) not in edges:
-            edges.append((a, b))
-            labels.append(label)
-
-    found = False
-    branch = _YES_NO.search(t) or _BRANCH.search(t) or _TERSE.search(t)
-    if branch and steps:
-        found = True
-        groups = branch.groupdict()
-        cond = groups.get("cond")
-        if cond:
-            decision = len(steps)
-            steps.append(f"{_short(cond)}?")
-            add(len(chain) - 1, decision)
-        else:  # "check if metrics ok: if yes ..., if no ...": the last step is the question
-            decision = len(chain) - 1
-            steps[decision] = steps[decision].rstrip("?") + "?"
-        for key, label in (("yes", "yes"), ("no", "no")):
-            at, first = decision, True
-            for item in _chain_items(groups[key]):
-                back = _BACK.search(item)
-                redo = _REDO.match(item)
-                target = None
-                if back:
-                    target = int(back["n"]) - 1 if back["n"] else _find(back["x"], list(chain))
-                elif redo:
-                    target = _find(redo["verb"], list(chain)) if redo["verb"] else 0
-                if target is not None and 0 <= target < len(chain):
-                    add(at, target, label if first else "")
-                    break
-                if back or redo:
-                    return None
-                steps.append(" ".join(_CLEAN.sub(" ", item).split()) or item)
-                add(at, len(steps) - 1, label if first else "")
-                at, first = len(steps) - 1, False
-    loop_text = t[: branch.start()] + t[branch.end() :] if branch else t
-    # Loop words count after the chain's last step only ("the training loop: a, b, c").
-    end = loop_text.rfind(chain[-1].lower()) if chain else -1
-    loop_text = loop_text[end + len(chain[-1]) :] if end >= 0 else loop_text
-    back = _BACK.search(loop_text)
-    repeat = _REPEAT.search(loop_text)
-    until = _UNTIL.search(loop_text)
-    if (back or repeat or until) and len(chain) >= 2:
-        found = True
-        if back:
-            target = int(back["n"]) - 1 if back["n"] else _find(back["x"], list(chain))
-            if target is None or not 0 <= target < len(chain):
-                return None
-        else:
-            target = 0
-        how = (repeat["how"] if repeat and repeat["how"] else None) or (
-            f"until {until['cond']}" if until else "repeat"
-        )
-        last = len(chain) - 1
-        add(last, target, _short(how))
-        clause = repeat or until or back
-        after = loop_text[clause.end() :] if clause else ""
-        for item in _chain_items(re.sub(r"^\s*[,;]?\s*(?:and\s+)?(?:then\s+)?", "", after)):
-            words = _CLEAN.sub(" ", item).split()
-            if words and len(words) <= 6:
-                steps.append(" ".join(words))
-                add(last, len(steps) - 1)
-                last = len(steps) - 1
-    for skip in _SKIP.finditer(t):
-        a, b = _find(skip["a"], steps), _find(skip["b"], steps)
-        if a is None or b is None:
-            return None
-        add(a, b, "skip")
-        found = True
-    for around in _AROUND.finditer(t):
-        hits = [i for i, s in enumerate(chain) if matches(around["x"], s)]
-        if not hits:
-            return None
-        for i in hits:
-            if 0 < i < len(chain) - 1:
-                add(i - 1, i + 1)
-                found = True
-    if not found:
+    if not chain:
         return None
-    return Graph(tuple(steps), tuple(edges), tuple(labels))
+    t = " ".join(text.lower().split())
+    question = re.escape(chain[-1].lower().rstrip("?")) + r"\s*\?"
+    asked = re.search(r"\b(?:decision|decide|check (?:if|whether)|ask)\s+" + question, t)
+    if len(chain) >= 2 and re.search(question, t) and not asked:
+        chain = chain[:-1]  # "check accuracy. accuracy > 90%? yes ...": the question is a branch
+    g = _Builder(chain)
+    # What follows the chain's last step is where branches and loops are said.
+    end = t.rfind(chain[-1].lower().rstrip("?"))
+    tail = t[end + len(chain[-1].rstrip("?")) :] if end >= 0 else t
+    branched = _branches(tail, g)
+    if branched:  # the branches' own loops are read: loops are what comes before them
+        first = _CLAUSE_START.search(tail)
+        tail = tail[: first.start()] if first else tail
+    looped = _loops(tail, g)
+    skipped = _skips(t, g)
+    if skipped is None or not (branched or looped or skipped):
+        return None
+    return g.graph()
