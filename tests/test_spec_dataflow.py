@@ -1,0 +1,181 @@
+"""The data-flow reader (engine/diagram/spec_dataflow.py), on examples of its own wording."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from engine.diagram.spec_dataflow import dataflow, describes_flow
+
+
+def wiring(text: str) -> tuple[set[str], set[str], set[tuple[str, str]]]:
+    """(data names, process names, edges by name) of what `text` reads as."""
+    found = dataflow(text)
+    assert found is not None, text
+    names, data, edges = found
+    assert len(set(names)) == len(names)
+    kept = {names[i] for i in data}
+    return kept, set(names) - kept, {(names[a], names[b]) for a, b in edges}
+
+
+CASES = [
+    (  # comma-separated clauses, "which gives", "go into"
+        "scanned receipts go into an ocr model which gives plain text, the plain text goes "
+        "into a field parser which gives line items",
+        {"scanned receipts", "plain text", "line items"}, {"ocr model", "field parser"},
+        {("scanned receipts", "ocr model"), ("ocr model", "plain text"),
+         ("plain text", "field parser"), ("field parser", "line items")},
+    ),
+    (  # passive voice, "by P into Y"; a stored result
+        "the emails are parsed by a mime reader into message bodies. the message bodies are "
+        "labelled by a spam classifier into verdicts. verdicts are stored in redis",
+        {"emails", "message bodies", "verdicts"}, {"mime reader", "spam classifier", "redis"},
+        {("emails", "mime reader"), ("mime reader", "message bodies"),
+         ("message bodies", "spam classifier"), ("spam classifier", "verdicts"),
+         ("verdicts", "redis")},
+    ),
+    (  # a join: "X and Y both go into P that outputs Z"
+        "street photos and gps traces both go into a map matcher that outputs road segments",
+        {"street photos", "gps traces", "road segments"}, {"map matcher"},
+        {("street photos", "map matcher"), ("gps traces", "map matcher"),
+         ("map matcher", "road segments")},
+    ),
+    (  # "uses both A and B and outputs C" in one clause
+        "the pricing model uses both the competitor prices and the stock levels and outputs a "
+        "price list",
+        {"competitor prices", "stock levels", "price list"}, {"pricing model"},
+        {("competitor prices", "pricing model"), ("stock levels", "pricing model"),
+         ("pricing model", "price list")},
+    ),
+    (  # "maps A to B", a later clause reusing the datum
+        "the speech encoder maps the waveform to acoustic units, the unit decoder maps the "
+        "acoustic units to phonemes",
+        {"waveform", "acoustic units", "phonemes"}, {"speech encoder", "unit decoder"},
+        {("waveform", "speech encoder"), ("speech encoder", "acoustic units"),
+         ("acoustic units", "unit decoder"), ("unit decoder", "phonemes")},
+    ),
+    (  # arrows: processes told from their words, "+" joins
+        "draw it:\n- product photos -> vision encoder -> photo vectors\n"
+        "- photo vectors + shopper history -> ranking model -> shortlist",
+        {"product photos", "photo vectors", "shopper history", "shortlist"},
+        {"vision encoder", "ranking model"},
+        {("product photos", "vision encoder"), ("vision encoder", "photo vectors"),
+         ("photo vectors", "ranking model"), ("shopper history", "ranking model"),
+         ("ranking model", "shortlist")},
+    ),
+    (  # "it outputs", "Y which Q uses to make Z"
+        "sales history and holiday calendars go into a prophet job; it outputs a weekly "
+        "forecast which the planner uses to make an order sheet",
+        {"sales history", "holiday calendars", "weekly forecast", "order sheet"},
+        {"prophet job", "planner"},
+        {("sales history", "prophet job"), ("holiday calendars", "prophet job"),
+         ("prophet job", "weekly forecast"), ("weekly forecast", "planner"),
+         ("planner", "order sheet")},
+    ),
+    (  # "P feeds X to Q", "the model" for the model named before
+        "a batch sampler feeds mini batches to the vit model, the model outputs logits, a "
+        "cross entropy loss compares the logits with the labels and outputs a loss value",
+        {"mini batches", "logits", "labels", "loss value"},
+        {"batch sampler", "vit model", "cross entropy loss"},
+        {("batch sampler", "mini batches"), ("mini batches", "vit model"),
+         ("vit model", "logits"), ("logits", "cross entropy loss"),
+         ("labels", "cross entropy loss"), ("cross entropy loss", "loss value")},
+    ),
+    (  # a process that makes nothing hands its product to the datum named after it
+        "the raw captions are filtered by a profanity filter, the filtered captions are read by "
+        "a caption embedder that outputs caption vectors",
+        {"raw captions", "filtered captions", "caption vectors"},
+        {"profanity filter", "caption embedder"},
+        {("raw captions", "profanity filter"), ("profanity filter", "filtered captions"),
+         ("filtered captions", "caption embedder"), ("caption embedder", "caption vectors")},
+    ),
+    (  # a fork: "X feeds two things: P1 that outputs Y and P2"
+        "a kafka consumer reads the event stream and writes user actions; the user actions feed "
+        "two things: a fraud scorer that outputs risk flags and an audit log",
+        {"event stream", "user actions", "risk flags"},
+        {"kafka consumer", "fraud scorer", "audit log"},
+        {("event stream", "kafka consumer"), ("kafka consumer", "user actions"),
+         ("user actions", "fraud scorer"), ("fraud scorer", "risk flags"),
+         ("user actions", "audit log")},
+    ),
+    (  # "S is trained on X", "both X", "P of the two"
+        "a labeler takes the raw clips and produces weak labels, then the audio model is "
+        "trained on the weak labels and the gold labels",
+        {"raw clips", "weak labels", "gold labels"}, {"labeler", "audio model"},
+        {("raw clips", "labeler"), ("labeler", "weak labels"), ("weak labels", "audio model"),
+         ("gold labels", "audio model")},
+    ),
+    (  # the original project's wording
+        "ML process that contains: - a python file that processes a scan and outputs text and "
+        "boxes - a layout model converts the boxes into regions - an llm reads the text and the "
+        "regions and outputs a report",
+        {"scan", "text", "boxes", "regions", "report"}, {"python file", "layout model", "llm"},
+        {("scan", "python file"), ("python file", "text"), ("python file", "boxes"),
+         ("boxes", "layout model"), ("layout model", "regions"), ("text", "llm"),
+         ("regions", "llm"), ("llm", "report")},
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "data", "processes", "edges"), CASES)
+def test_data_flows_are_read(text: str, data: set, processes: set, edges: set) -> None:
+    assert wiring(text) == (data, processes, edges)
+
+
+def test_both_and_of_the_two_refer_back() -> None:
+    text = (
+        "song lyrics -> lyric encoder -> lyric features; cover art -> art encoder -> art "
+        "features; both features go to a fusion head"
+    )
+    _, _, edges = wiring(text)
+    assert {("lyric features", "fusion head"), ("art features", "fusion head")} <= edges
+    text = (
+        "the left image and the right image each go through a shared cnn, giving a left map "
+        "and a right map, and a cost volume of the two gives a disparity"
+    )
+    _, _, edges = wiring(text)
+    assert {("left map", "cost volume"), ("right map", "cost volume")} <= edges
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "load data, then train, then evaluate",
+        "collect logs -> parse -> alert",
+        "encoder -> bottleneck -> decoder",
+        "a network that takes 4 inputs and outputs 2 classes",
+        "an mlp with three inputs, two hidden layers of 8 and one output",
+        "fetch the docs, then chunk them, embed the chunks and store them in a vector db",
+        "the teacher model makes soft targets, then we train the student",
+        "conv 3x3, relu, max pool, dense 10",
+        "draw a resnet-50",
+        "",
+    ],
+)
+def test_what_is_not_a_data_flow_is_not_read_as_one(text: str) -> None:
+    assert dataflow(text) is None
+
+
+def test_long_lists_give_up_quickly() -> None:
+    start = time.perf_counter()
+    for bad in ("a reads b, " * 180, "x goes into " * 160, "p, and q " * 200, "a -> b " * 250):
+        assert dataflow(bad) is None
+    assert time.perf_counter() - start < 3
+
+
+@pytest.mark.parametrize(
+    ("text", "flowing"),
+    [
+        ("resnet-50 for 10 classes", False),
+        ("draw a variational autoencoder", False),
+        ("how does knowledge distillation work? draw it", False),
+        ("frames are read by an autoencoder that outputs anomaly scores, and the scores are "
+         "thresholded by a rule", True),
+        ("clicks go into a gradient boosting model; it outputs a churn score", True),
+        ("a transformer encoder reads the tokens and outputs contextual embeddings for every "
+         "position in the input sentence", True),
+    ],
+)
+def test_process_descriptions_are_told_from_names(text: str, flowing: bool) -> None:
+    assert describes_flow(text) is flowing
