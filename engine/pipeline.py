@@ -11,6 +11,7 @@ engine/scoring/rank.py) can replace it: pass `ranker=` to `draw`.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -23,6 +24,7 @@ from engine.diagram.read import to_diagram
 from engine.diagram.render import render
 from engine.diagram.sketch import looks_like_sketch, parse_sketch, structure_text, style_text
 from engine.diagram.spec import extract_spec
+from engine.diagram.spec_dataflow import describes_flow
 from engine.diagram.text import to_text
 from engine.diagram.validate import validate
 from engine.llm import fast, prompt
@@ -93,10 +95,34 @@ def check(description: str) -> str:
     return text
 
 
+_NAME = re.compile(  # a proper name before an architecture word: "the Zorblax-9 architecture"
+    r"(?<![.!?]\s)(?<!^)\b(?P<name>[A-Z][A-Za-z]*(?:[-.]?\d+[A-Za-z]*)?|[A-Za-z]+-?\d+\w*)"
+    r"(?:\s+v?\d+)?\s+(?:architecture|model|network|net|transformer|arch|llm)\b"
+)
+
+
+def unknown_name(text: str) -> str | None:
+    """A name the request asks for that the catalogue does not hold ("the Hyperblorp
+    transformer", "the Zorblax-9 architecture"), or None. Words of the catalogue's own
+    aliases ("Vision Transformer", "Siamese network") and plain acronyms (CNN, MLP) are
+    known."""
+    known = catalogue.alias_words()
+    for m in _NAME.finditer(text):
+        words = catalogue.normalise(m["name"]).split()
+        if m["name"].isupper() and len(m["name"]) <= 5:
+            continue  # CNN, RNN, LSTM: kinds, not names
+        if not set(words) <= known:
+            return m["name"]
+    return None
+
+
 def named_spec(text: str) -> Spec | None:
     """The catalogue entry a request names (engine/catalogue), adapted to what it adds
     ("ResNet-18 for 3 classes"), as a spec: its structure, and its direction (part of how
-    the entry is drawn), ahead of the candidate's style."""
+    the entry is drawn), ahead of the candidate's style. A process description that mentions
+    a name ("... an autoencoder that outputs reconstruction errors") is not a request for it."""
+    if describes_flow(text):
+        return None
     entry = catalogue.find(text)
     if entry is None:
         return None
@@ -118,7 +144,13 @@ def spec_of(text: str) -> Spec | None:
 
     # What the request states wins over a name it mentions ("an LSTM: embedding 128, lstm 64,
     # dense 1" is that stack, not the catalogue's LSTM cell); a bare name is the entry.
-    spec = extract_spec(text) or named_spec(text)
+    spec = extract_spec(text)
+    if spec is None and (name := unknown_name(text)) is not None:
+        raise BadRequest(
+            f"I don't know the {name} architecture: describe its layers or steps and I'll "
+            "draw them"
+        )
+    spec = spec or named_spec(text)
     if spec is not None and spec.kind == "network":
         try:
             check_layers(spec.layers)

@@ -107,6 +107,12 @@ def _alias_table() -> tuple[tuple[str, Entry], ...]:
     return tuple((normalise(a), e) for e in entries() for a in e.aliases if normalise(a))
 
 
+@lru_cache(maxsize=1)
+def alias_words() -> frozenset[str]:
+    """Every word of every alias, normalised: the names the catalogue knows."""
+    return frozenset(w for alias, _ in _alias_table() for w in alias.split())
+
+
 def find(request: str) -> Entry | None:
     """The entry the request names, or None (see the module docstring)."""
     text = f" {normalise(request)} "

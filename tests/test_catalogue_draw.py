@@ -1,0 +1,45 @@
+"""Every catalogue entry, asked for by name, is drawn with the catalogue's structure whatever
+the model writes (the structure is grafted onto every candidate; the model only styles it)."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.catalogue import catalogue
+from engine.diagram.fidelity import signature
+from engine.diagram.metrics import metrics
+from engine.diagram.read import to_diagram
+from engine.llm.generate import Generation
+from engine.pipeline import BadRequest, read, spec_of
+
+STYLED = (
+    "steps: x | y\ndirection: down\nshape: rectangle 120x40\nfill: 255 224 178\n"
+    "line: dashed line 90 20 20"
+)
+ENTRIES = catalogue.entries()
+
+
+@pytest.mark.parametrize("entry", ENTRIES, ids=[e.name for e in ENTRIES])
+def test_a_request_naming_an_entry_draws_its_structure(entry: catalogue.Entry) -> None:
+    spec = spec_of(f"draw {entry.name}")
+    assert spec is not None and spec.kind == "named" and spec.name == entry.name
+    expected = signature(to_diagram(catalogue.adapt(entry, entry.name)).diagram)
+    for text in (STYLED, "sorry, I can't draw that"):
+        c = read(Generation(text, 10, True, 0.1), spec)
+        assert c.parsed and c.fidelity.exact and signature(c.diagram) == expected
+        m = metrics(c.diagram)
+        assert m.overlap_count == 0 and m.off_canvas_share == 0
+
+
+def test_additions_in_the_request_are_drawn() -> None:
+    spec = spec_of("a ResNet-18 for 3 classes")
+    blocks = spec.structure.splitlines()[0]
+    assert spec.name == "ResNet-18" and blocks.split("|")[-1].strip() == "fc 3"
+
+
+@pytest.mark.parametrize(
+    "text", ["draw the Zorblax-9 architecture", "diagram of the Hyperblorp transformer v3 pls"]
+)
+def test_an_unknown_name_is_refused_with_a_reason_not_drawn(text: str) -> None:
+    with pytest.raises(BadRequest, match="don't know"):
+        spec_of(text)
