@@ -88,8 +88,17 @@ def _bench(args: argparse.Namespace) -> int:
                 sweep[f"{kind} {fmt}"].append(float(np.median(timed[fmt][1])))
         print(f"{n:>6}", " ".join(f"{ms[-1]:>11.2f}" for ms in sweep.values()))
 
+    per_kind = _per_kind(max(5, args.sweep_n))
+    print("\nby kind (hand-written sketches of docs/sketch.md; `catalogue`: every entry, one")
+    print("render each per round): renders/s on one core (wall, caches cleared)")
+    print(f"{'kind':>10} {'diagrams':>8} {'nodes':>6}", " ".join(f"{f + '/s':>8}" for f in FORMATS))
+    for kind, row in per_kind.items():
+        rates = " ".join(f"{row[f]:>8.0f}" for f in FORMATS)
+        print(f"{kind:>10} {row['diagrams']:>8} {row['nodes']:>6.0f} {rates}")
+
     args.out.mkdir(parents=True, exist_ok=True)
     result = {
+        "per_kind": per_kind,
         "headline": head,
         "headline_svg": heads["svg"],
         "png_levels": levels,
@@ -119,6 +128,42 @@ def _flow(n: int):
 
     steps = tuple(f"step {i + 1} of the flow" for i in range(n))
     return layout(Sketch(steps=steps, shape="round rectangle", size=(150, 50)))
+
+
+KIND_SKETCHES = {
+    "stack": "blocks: input 64x64x1 | conv 7x7 8 | avg pool | conv 3x3 24 | flatten | dense 256"
+    " | output 5\nshape: rectangle 100x50",
+    "dataflow": "steps: [picture] | python file | [text] | [matrices] | pca | [chart] | cnn model\n"
+    "edges: 1>2 2>3 2>4 4>5 5>6 3>7 7>6\ndirection: down",
+    "graph": "steps: load data | train model | evaluate | deploy | tune\n"
+    "edges: 1>2 2>3 3>4[good] 3>5[else] 5>2",
+    "skip": "blocks: input | conv 3x3 64 | batch norm | relu | conv 3x3 64 | batch norm | add | "
+    "relu\nedges: 1>2 2>3 3>4 4>5 5>6 6>7 7>8 1>7[identity]",
+    "group": "blocks: input 64x64x1 | conv 7x7 8 | avg pool | conv 3x3 24 | dense 256 | output 5"
+    "\ngroups: 2-4 features | 5-6 head",
+}
+
+
+def _per_kind(n: int) -> dict[str, dict[str, float]]:
+    """Renders per second of each kind: the network of the headline, a plain flow, one
+    hand-written sketch of each v2 kind, and every catalogue entry."""
+    from engine.catalogue import catalogue
+    from engine.diagram.read import to_diagram
+
+    diagrams = {"network": [_network(15)], "flow": [_flow(6)]}
+    diagrams |= {k: [to_diagram(text).diagram] for k, text in KIND_SKETCHES.items()}
+    diagrams["catalogue"] = [to_diagram(e.sketch_text).diagram for e in catalogue.entries()]
+    out = {}
+    for kind, group in diagrams.items():
+        rounds = max(1, n // len(group)) if len(group) > 1 else n
+        walls = {fmt: [] for fmt in FORMATS}
+        for d in group:
+            timed = _time(d, rounds)
+            for fmt in FORMATS:
+                walls[fmt] += timed[fmt][0]
+        out[kind] = {"diagrams": len(group), "nodes": sum(len(d.nodes) for d in group) / len(group)}
+        out[kind] |= {fmt: len(w) / (sum(w) / 1000) for fmt, w in walls.items()}
+    return out
 
 
 def _summary(wall: list[float], cpu: list[float], size: int) -> dict[str, float]:
