@@ -34,6 +34,7 @@ from engine.service.validation import (
     DiagramRequest,
     diagram_request,
     rating_request,
+    render_request,
     retrain_request,
 )
 
@@ -72,6 +73,7 @@ def create_app(settings: Settings, backend: Backend, trainer: Trainer) -> web.Ap
         [
             web.get("/healthz", healthz),
             web.post("/v1/diagrams", post_diagram),
+            web.post("/v1/render", post_render),
             web.get(r"/v1/diagrams/{id:[0-9a-f]{1,64}}.png", get_png),
             web.get(r"/v1/diagrams/{id:[0-9a-f]{1,64}}.svg", get_svg),
             web.get(r"/v1/diagrams/{id:[0-9a-f]{1,64}}", get_diagram),
@@ -152,6 +154,13 @@ async def post_diagram(request: web.Request) -> web.StreamResponse:
     if request.query.get("stream") in ("1", "true"):
         return await _stream(request, engine, req)
     return web.json_response(await engine.draw(req))
+
+
+async def post_render(request: web.Request) -> web.Response:
+    """A person's sketch or node list drawn as a new diagram of theirs; no model, no queue."""
+    engine = request.app[ENGINE]
+    req = render_request(await read_json(request), engine.settings)
+    return web.json_response(await engine.render(req))
 
 
 async def _stream(request: web.Request, engine: Engine, req: DiagramRequest) -> web.StreamResponse:

@@ -34,12 +34,15 @@ from engine.service.errors import ServiceError, not_found
 from engine.service.jobs import current_scorers
 from engine.service.queue import FairBatchQueue, QueueClosed, QueueFull, Ticket
 from engine.service.scheduler import JobRunner
-from engine.service.validation import DiagramRequest
+from engine.service.validation import DiagramRequest, RenderRequest
 from engine.store import Store
 from engine.store.diagrams import Answered, NewDiagram
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+RENDER_VERSION = "render"  # model_version of a diagram drawn from a person's text, no model
+RENDERS_AT_ONCE = 2  # POST /v1/render: drawn on the default pool, at most this many at once
+RENDERS_WAITING = 16  # more waiting than this: 429
 Payload = tuple[str, DiagramRequest]  # (request id, request)
 Batched = tuple[str, Answer] | None  # (model version, answer); None for a cancelled request
 
@@ -55,6 +58,8 @@ class Engine:
         self.jobs_thread = ThreadPoolExecutor(1, thread_name_prefix="jobs")
         self.queue: FairBatchQueue[Payload, Batched] | None = None
         self.jobs: JobRunner | None = None
+        self.renders = asyncio.Semaphore(RENDERS_AT_ONCE)
+        self.renders_waiting = 0
 
     async def start(self) -> None:
         try:
@@ -273,6 +278,33 @@ class Engine:
             "timings": answer.timings,
         }
 
+    async def render(self, req: RenderRequest) -> dict[str, Any]:
+        """Draw a person's sketch or node list, no model involved, and store it as a one-
+        candidate request of theirs (so it can be rated); 400 when nothing can be drawn."""
+        if self.renders_waiting >= RENDERS_WAITING:
+            why = "too many diagrams are being redrawn right now; try again in a second"
+            raise ServiceError(429, why, {"retry_after": 1}, {"Retry-After": "1"})
+        self.renders_waiting += 1
+        try:
+            await self.renders.acquire()
+        finally:
+            self.renders_waiting -= 1
+        started = time.monotonic()
+        try:
+            candidate = await asyncio.to_thread(drawn, req.text)
+        finally:
+            self.renders.release()
+        request_id = secrets.token_hex(8)
+        try:
+            await self.db.requests.create(request_id, req.user_id, req.description, 1, 1)
+        except sqlite3.DatabaseError as e:
+            log.error("render %s: could not record it: %r", request_id, e)
+            raise _failure(503, "the engine could not record the request", request_id) from None
+        answer = Answer("", None, [candidate], {"render_s": time.monotonic() - started})
+        as_request = DiagramRequest(req.user_id, req.description, 1, 1)
+        kept = await asyncio.shield(self._keep(request_id, as_request, RENDER_VERSION, answer))
+        return kept | {"problems": list(candidate.problems)}
+
     async def diagram(self, diagram_id: str) -> dict[str, Any]:
         row = await self.db.diagrams.get(diagram_id)
         if row is None:
@@ -333,6 +365,36 @@ def history_arrays(
     scores = np.array([score for _, score, _ in kept], dtype=np.float64)
     readability = np.array([np.nan if r is None else r for _, _, r in kept], dtype=np.float64)
     return rated, scores, readability
+
+
+def drawn(text: str) -> Candidate:
+    """A sketch or node list read, validated and rendered (on a worker thread); 400 when it
+    cannot be read or holds no node. Valid means no drawing problem; problems lists the
+    reading ones too. The drawing code is imported here: the app itself never loads it."""
+    from engine.diagram.metrics import metrics, readability
+    from engine.diagram.model import DiagramError
+    from engine.diagram.read import to_diagram
+    from engine.diagram.render import render
+    from engine.diagram.text import to_text
+    from engine.diagram.validate import validate
+
+    try:
+        result = to_diagram(text)
+    except DiagramError as e:
+        raise ServiceError(400, f"the text cannot be drawn: {e}") from None
+    diagram = result.diagram
+    if not diagram.nodes:
+        raise ServiceError(400, "the text holds no node to draw")
+    found = validate(diagram)
+    return Candidate(
+        text=text,
+        node_list=to_text(diagram),
+        valid=not found,
+        natural_stop=None,
+        png=render(diagram),
+        readability=readability(metrics(diagram)),
+        problems=tuple(p.why for p in result.problems + found),
+    )
 
 
 def _save_images(store: Store, candidates: list[Candidate]) -> list[str | None]:

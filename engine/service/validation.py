@@ -20,6 +20,7 @@ MAX_ID_CHARS = 64
 DIAGRAM_ID = re.compile(r"[0-9a-f]{1,64}")  # as in the routes
 TEXT_CONTROLS = frozenset("\n\r\t")  # the control characters a description may hold
 INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Zs", "Zl", "Zp"})  # Unicode categories
+MAX_RENDER_CHARS = 32_000  # 200 nodes of a node list fit; under the 64 KiB body limit
 RETRAIN_WHAT = ("embeddings", "profiles", "preferences", "orpo", "cnn", "all")
 
 
@@ -29,6 +30,13 @@ class DiagramRequest:
     description: str
     candidates: int
     top: int
+
+
+@dataclass(frozen=True)
+class RenderRequest:
+    user_id: str
+    text: str  # a sketch or a node list (docs/sketch.md, docs/format.md)
+    description: str  # what it depicts, "" when unknown
 
 
 @dataclass(frozen=True)
@@ -54,6 +62,30 @@ def diagram_request(body: Any, settings: Settings) -> DiagramRequest:
     if top > candidates:
         raise bad_request(f"top ({top}) cannot exceed candidates ({candidates})")
     return DiagramRequest(_id(body, "user_id"), description, candidates, top)
+
+
+def render_request(body: Any, settings: Settings) -> RenderRequest:
+    """POST /v1/render: {user_id, text, description?}; the text's characters are checked as
+    a description's are (line breaks and tabs allowed), its length against MAX_RENDER_CHARS."""
+    body = _object(body)
+    text = body.get("text")
+    if not isinstance(text, str) or not visible(text):
+        raise bad_request(
+            f"text must be a non-empty sketch or node list of at most {MAX_RENDER_CHARS} characters"
+        )
+    text = _clean(text.strip(), "text", TEXT_CONTROLS)
+    if len(text) > MAX_RENDER_CHARS:
+        raise bad_request(f"text is {len(text)} characters long; the limit is {MAX_RENDER_CHARS}")
+    description = body.get("description", "")
+    limit = settings.max_description_chars
+    if not isinstance(description, str):
+        raise bad_request(f"description, if given, must be a string of at most {limit} characters")
+    description = _clean(description.strip(), "description", TEXT_CONTROLS)
+    if len(description) > limit:
+        raise bad_request(
+            f"description is {len(description)} characters long; the limit is {limit}"
+        )
+    return RenderRequest(_id(body, "user_id"), text, description)
 
 
 def rating_request(body: Any, *, removal: bool) -> RatingRequest:
