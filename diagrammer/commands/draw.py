@@ -54,6 +54,14 @@ def say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+def quiet_loading() -> None:
+    """No "Loading weights" bar from transformers: the lines above say what is happening,
+    and a bar redrawn with carriage returns litters logs and non-terminal stderr."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+
+
 def adapter_version(name: str) -> str | None:
     from engine.llm.load import latest_adapter
 
@@ -87,14 +95,18 @@ def run(args: argparse.Namespace) -> int:
 
     started = time.perf_counter()
     version = adapter_version(args.adapter)
-    say(f"loading {args.model} model (adapter: {version or 'none'}) ...")
+    quiet_loading()
+    say(f"loading the {args.model} model (adapter: {version or 'none'}) ...")
     try:
         lm = load(args.model, adapter=version, device=args.device)
     except ModelNotFound as e:
         raise UserError(str(e)) from None
     loaded = time.perf_counter()
     ranker, source = user_ranker(args, str(lm.device)) if args.user else (None, None)
-    say(f"loaded in {loaded - started:.1f} s; sampling {args.candidates} candidates ...")
+    say(
+        f"loaded in {loaded - started:.1f} s; sampling {args.candidates} candidates "
+        f"on {lm.device.type} ..."
+    )
     result = draw(
         lm,
         args.description,
@@ -105,7 +117,10 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         **({} if ranker is None else {"ranker": ranker}),
     )
-    say(f"done in {result.timings['total']:.1f} s (generation {result.timings['generate']:.1f} s)")
+    say(
+        f"drawn and ranked in {result.timings['total']:.1f} s "
+        f"(generation {result.timings['generate']:.1f} s); writing the top {args.top} to {args.out}"
+    )
     rows = write(result, args.top, args.out, None if ranker is None else ranker.scores)
     if args.json:
         payload = {

@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import logging
 import os
 import shutil
 import tempfile
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,6 +37,25 @@ ADAPTERS_DIR = REPO_ROOT / "models" / "adapters"
 # Tokens that may serve as padding when the tokenizer's pad token is its end token: padding
 # must differ from the end token, or masking the padding would mask the end out of the labels.
 PAD_CANDIDATES = ("<|endoftext|>", "<pad>", "<|pad|>", "<unk>", "<|fim_pad|>", "<|vision_pad|>")
+
+
+# Two notices libraries print on every adapter load, about nothing this project uses:
+# - bitsandbytes, imported by peft, logs at import that its optional CPU kernel for 4-bit
+#   matmuls (the `kernels` package) is missing; 4-bit loading needs a GPU here anyway;
+# - peft reads transformers' deprecated `is_gradient_checkpointing` (a FutureWarning).
+# Each is filtered by its own logger or message and category; every other warning shows.
+BNB_CPU_LOGGER = "bitsandbytes.backends.cpu.ops"
+BNB_KERNEL_NOTICE = "Failed to load CPU gemm_4bit_forward from kernels-community"
+warnings.filterwarnings(
+    "ignore", message="`is_gradient_checkpointing` is deprecated", category=FutureWarning
+)
+
+
+def _not_the_kernel_notice(record: logging.LogRecord) -> bool:
+    return not str(record.msg).startswith(BNB_KERNEL_NOTICE)
+
+
+logging.getLogger(BNB_CPU_LOGGER).addFilter(_not_the_kernel_notice)
 
 
 class ModelNotFound(FileNotFoundError):
