@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from engine.diagram.model import Spec
 from engine.diagram.numbers import words_to_digits
+from engine.diagram.sketch import parse_sketch
 from engine.diagram.spec import MAX_CHARS, extract_spec
 
 REQUESTS = Path(__file__).parent / "data" / "requests.jsonl"
@@ -245,8 +246,12 @@ def test_any_text_gives_a_well_formed_spec_or_none(text: str) -> None:
         return
     if spec.kind == "network":
         assert len(spec.layers) >= 2 and all(n > 0 for n in spec.layers)
-    else:
-        assert spec.kind == "flow" and len(spec.steps) >= 2 and all(s.strip() for s in spec.steps)
+    elif spec.kind == "flow":
+        assert len(spec.steps) >= 2 and all(s.strip() for s in spec.steps)
+    else:  # stacks, data flows, graphs: a structure that reads back as a sketch of its steps
+        assert spec.kind in {"stack", "dataflow", "graph"} and all(s.strip() for s in spec.steps)
+        sketch, _ = parse_sketch(spec.structure)
+        assert sketch is not None and sketch.steps == spec.steps
 
 
 # ---- number words ------------------------------------------------------------------------

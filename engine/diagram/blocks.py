@@ -35,7 +35,8 @@ KINDS: dict[str, tuple[str, RGB]] = {
     "attention": (
         r"(?:multi-?head |masked |self-?|cross-?)*attention|mha", (248, 187, 208)
     ),
-    "conv": (r"conv\w*|convolution\w*", (187, 222, 251)),
+    # not "convergence": conv, convs, conv2d, convolution(al), convnet
+    "conv": (r"conv(?:[123]d|olution(?:al)?s?|s|net|nets|layers?)?", (187, 222, 251)),
     "pool": (r"(?:global )?(?:max|avg|average|mean)[ -]?pool\w*|pool\w*", (255, 205, 210)),
     "norm": (r"(?:batch|layer|group|instance) ?norm\w*|batchnorm|bn|norm\w*", (255, 224, 178)),
     "activation": (

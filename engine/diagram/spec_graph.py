@@ -195,8 +195,9 @@ def _redo_target(item: str, chain: list[str]) -> int | None | bool:
         return _find(again["x"], chain)
     redo = _REDO.match(item)
     if redo:
-        if redo["x"]:
-            return _find(redo["x"], chain)
+        if redo["x"]:  # "continue training" loops; "keep the old one" is a step
+            found = _find(redo["x"], chain)
+            return False if found is None else found
         return _find(redo["verb"], chain) if redo["verb"] else _loop_start(chain)
     same = [i for i, step in enumerate(chain) if matches(step, _clean(item))]
     return same[0] if same else False  # "read the next frame" after "read frame": a loop
@@ -224,8 +225,10 @@ def _branches(tail: str, g: _Builder) -> bool:
             _label(head["cond"]) if head["cond"] else head["else"] or head["yes"] or head["no"]
         )
         label = {"if not": "no", "if no": "no", "if yes": "yes", "if so": "yes"}.get(label, label)
-        at, first = decision, True
+        at, first, before = decision, True, len(g.edges)
         for item in _chain_items(clause[head.end() :]):
+            if re.fullmatch(r"(?:go|loop|jump|come) back|return", item):
+                continue  # "go back and fine-tune again": the next item says where
             target = _redo_target(item, g.chain)
             if target is None:
                 return False
@@ -238,7 +241,7 @@ def _branches(tail: str, g: _Builder) -> bool:
             new = g.step(name)
             g.add(at, new, label if first else "")
             at, first = new, False
-        found = True
+        found = found or len(g.edges) > before  # a condition with no action is no branch
     return found
 
 
