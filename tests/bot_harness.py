@@ -67,6 +67,18 @@ class Harness:
         await self.discord.dispatch("INTERACTION_CREATE", data)
         return data
 
+    async def click(self, message_id: int | str, custom_id: str, **kw: Any) -> dict[str, Any]:
+        """Click a button of a bot's message as a person would (INTERACTION_CREATE type 3)."""
+        data = self.discord.click(int(message_id), custom_id, **kw)
+        await self.discord.dispatch("INTERACTION_CREATE", data)
+        return data
+
+    async def submit(self, custom_id: str, value: str, **kw: Any) -> dict[str, Any]:
+        """Submit a form with this text (INTERACTION_CREATE type 5)."""
+        data = self.discord.submit(custom_id, value, **kw)
+        await self.discord.dispatch("INTERACTION_CREATE", data)
+        return data
+
     async def answered(self, data: dict[str, Any]) -> dict[str, Any]:
         """The interaction's callback (its first response), once it has come."""
         path = f"/interactions/{data['id']}/"

@@ -5,8 +5,11 @@ bot posts (interaction responses, follow-ups, channel and direct messages) with 
 reactions, and enforces Discord's rules that matter here: a command must be acknowledged
 within 3 s and only once; follow-ups and edits need the acknowledgement and work for 15
 minutes (`skew` moves the fake's clock); one-shot 429s are injected with `rate_limit`.
-Tests play the people: `interaction(...)` builds an INTERACTION_CREATE, `react`/`unreact`
-change reactions and send the gateway events.
+Tests play the people: `interaction(...)` builds an INTERACTION_CREATE for a command (with
+`upload(...)` files as attachment options, served from here), `click(...)` one for a
+message's button (type 3) and `submit(...)` one for a form (type 5); `react`/`unreact`
+change reactions and send the gateway events. Messages keep the components (buttons) they
+were sent with; a form a callback opened (type 9) is in `modals`, by interaction id.
 
 Pitfalls (from the original README): discord.py parses JSON only when the content type is
 exactly application/json; a 429 needs a Via header or it is taken for a Cloudflare ban;
@@ -71,6 +74,8 @@ class FakeDiscord:
         self.messages: dict[int, dict[str, Any]] = {}
         self.reactions: dict[int, dict[str, list[int]]] = {}  # message -> emoji -> user ids
         self.acked: dict[str, int | None] = {}  # interaction id -> its response message id
+        self.modals: dict[str, dict[str, Any]] = {}  # interaction id -> the form it opened
+        self.files: dict[str, bytes] = {}  # attachment path -> content (uploads)
         self.rate_limit: dict[str, float] = {}  # "POST /webhooks" -> retry_after, one shot
         self.forbid: set[str] = set()  # "PUT /channels": 403 Missing Permissions, always
         self.skew = 0.0
@@ -80,7 +85,11 @@ class FakeDiscord:
         self.ids = itertools.count(1)
         app = web.Application()
         app.add_routes(
-            [web.get("/gateway", self.gateway), web.route("*", "/api/v10/{path:.*}", self.rest)]
+            [
+                web.get("/gateway", self.gateway),
+                web.get("/attachments/{path:.*}", self.attachment),
+                web.route("*", "/api/v10/{path:.*}", self.rest),
+            ]
         )
         self.server = TestServer(app)
         await self.server.start_server()
@@ -121,6 +130,49 @@ class FakeDiscord:
         return time.time() + self.skew - created
 
     # People's actions
+
+    def upload(self, name: str, content: bytes, content_type: str = "text/plain") -> dict:
+        """An attachment a person adds to a command; its URL is served by this fake."""
+        aid = str(next(self.ids) + 7000)
+        self.files[f"{aid}/{name}"] = content
+        url = f"{self.base}/attachments/{aid}/{name}"
+        return {
+            "id": aid,
+            "filename": name,
+            "size": len(content),
+            "url": url,
+            "proxy_url": url,
+            "content_type": content_type,
+        }
+
+    async def attachment(self, request: web.Request) -> web.Response:
+        content = self.files.get(request.match_info["path"])
+        if content is None:
+            return error(404, 0, "404: Not Found")
+        return web.Response(body=content, content_type="application/octet-stream")
+
+    def click(self, message_id: int, custom_id: str, uid: int = 5000, age: float = 0.0) -> dict:
+        """An INTERACTION_CREATE for a click on a button of one of the bot's messages."""
+        message = self._with_reactions(self.messages[message_id])
+        assert any(
+            c.get("custom_id") == custom_id
+            for row in message["components"]
+            for c in row.get("components", [])
+        ), f"no button {custom_id} on message {message_id}"
+        data = _base(uid, age, 3)
+        data["message"] = message
+        data["data"] = {"custom_id": custom_id, "component_type": 2}
+        return data
+
+    def submit(self, custom_id: str, value: str, uid: int = 5000, age: float = 0.0) -> dict:
+        """An INTERACTION_CREATE for a submitted form: one text input inside a label."""
+        data = _base(uid, age, 5)
+        text_input = {"type": 4, "id": 2, "custom_id": "text", "value": value}
+        data["data"] = {
+            "custom_id": custom_id,
+            "components": [{"type": 18, "id": 1, "component": text_input}],
+        }
+        return data
 
     async def dispatch(self, event: str, data: dict[str, Any]) -> None:
         """Push a gateway DISPATCH (op 0) to the bot."""
@@ -277,6 +329,8 @@ class FakeDiscord:
         message = None
         if body["type"] in (4, 5):  # a message, or "thinking..." to be edited later
             message = self._store(CHAN, call, data.get("content", ""), data.get("flags", 0))
+        if body["type"] == 9:  # a form
+            self.modals[iid] = data
         self.acked[iid] = None if message is None else int(message["id"])
         return jr(
             {
@@ -328,6 +382,8 @@ class FakeDiscord:
     def _store(self, channel: int, call: dict, content: str, flags: int) -> dict[str, Any]:
         message_id = discord.utils.time_snowflake(discord.utils.utcnow()) + next(self.ids)
         files = [(n, f) for n, f, _ in call.get("parts", []) if n != "payload_json"]
+        body = call.get("json") or {}
+        components = body.get("components", (body.get("data") or {}).get("components", []))
         message = {
             "id": str(message_id),
             "channel_id": str(channel),
@@ -345,7 +401,7 @@ class FakeDiscord:
             "pinned": False,
             "tts": False,
             "flags": flags,
-            "components": [],
+            "components": components or [],
             "timestamp": "2024-01-01T00:00:00+00:00",
             "edited_timestamp": None,
         }
@@ -377,16 +433,36 @@ def interaction(
     sub: str | None = None,
     **opts: Any,
 ) -> dict[str, Any]:
-    """An INTERACTION_CREATE for an app command; `sub` names a subcommand of a group."""
-    created = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=age)
-    iid = discord.utils.time_snowflake(created)
-    options = [{"name": k, "type": _option_type(v), "value": v} for k, v in opts.items()]
+    """An INTERACTION_CREATE for an app command; `sub` names a subcommand of a group; an
+    option whose value is an `upload(...)` is an attachment option."""
+    files = {v["id"]: v for v in opts.values() if isinstance(v, dict)}
+    options = [
+        {"name": k, "type": 11, "value": v["id"]}
+        if isinstance(v, dict)
+        else {"name": k, "type": _option_type(v), "value": v}
+        for k, v in opts.items()
+    ]
     if sub is not None:
         options = [{"name": sub, "type": 1, "options": options}]
+    data = _base(uid, age, 2, perms, roles)
+    data["data"] = {"id": "9000", "name": name, "type": 1, "options": options}
+    if files:
+        data["data"]["resolved"] = {"attachments": files}
+    return data
+
+
+_SEQUENCE = itertools.count()
+
+
+def _base(
+    uid: int, age: float, kind: int, perms: str = "0", roles: tuple[int, ...] = ()
+) -> dict[str, Any]:
+    created = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=age)
+    iid = discord.utils.time_snowflake(created) + next(_SEQUENCE) % 4096  # unique in one ms
     return {
         "id": str(iid),
         "application_id": str(APP),
-        "type": 2,
+        "type": kind,
         "token": f"tok{iid}",
         "version": 1,
         "guild_id": str(GUILD),
@@ -396,7 +472,6 @@ def interaction(
         "app_permissions": "0",
         "locale": "en-US",
         "attachment_size_limit": 8 << 20,
-        "data": {"id": "9000", "name": name, "type": 1, "options": options},
     }
 
 

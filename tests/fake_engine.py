@@ -4,7 +4,9 @@ The bot's tests drive it: `hold` paces the streamed events (one event per item p
 `fail_with` ends the next stream with an error event, `refuse` answers the next diagram
 request with a plain HTTP error, `slow` delays one call, `finish_job` ends an admin job.
 The PNGs are real renders of real sketches (engine/diagram), so what the bot uploads is
-what the engine would send. Everything it was asked is in `calls`; its ratings in `ratings`.
+what the engine would send; POST /v1/render reads, validates and renders with the real code
+too. GET /v1/diagrams/{id} (and .svg) answer from `stored`, which tests may change.
+Everything it was asked is in `calls`; its ratings in `ratings`.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ class FakeEngine:
         self.calls: list[dict[str, Any]] = []
         self.ratings: dict[tuple[str, str], int] = {}
         self.diagrams: set[str] = set()
+        self.stored: dict[str, dict[str, Any]] = {}  # GET /v1/diagrams/{id}, by id
         self.jobs: dict[int, dict[str, Any]] = {}
         self.hold: asyncio.Queue[None] | None = None
         self.fail_with: dict[str, Any] | None = None
@@ -59,6 +62,9 @@ class FakeEngine:
             [
                 web.get("/healthz", self.healthz),
                 web.post("/v1/diagrams", self.post_diagrams),
+                web.post("/v1/render", self.post_render),
+                web.get(r"/v1/diagrams/{id:[0-9a-f]{1,64}}.svg", self.get_svg),
+                web.get(r"/v1/diagrams/{id:[0-9a-f]{1,64}}", self.get_diagram),
                 web.put("/v1/ratings", self.put_rating),
                 web.delete("/v1/ratings", self.delete_rating),
                 web.post("/v1/admin/retrain", self.retrain),
@@ -138,7 +144,7 @@ class FakeEngine:
         results = []
         for rank, (sketch, node_list, png) in enumerate(canned()[: body["top"]], 1):
             diagram_id = f"{next(self.ids):016x}"
-            self.diagrams.add(diagram_id)
+            self.keep(diagram_id, sketch, node_list, True, body["description"], "base")
             results.append(
                 {
                     "id": diagram_id,
@@ -164,6 +170,84 @@ class FakeEngine:
             "results": results,
             "timings": {},
         }
+
+    def keep(
+        self, diagram_id: str, sketch: str, node_list: str, valid: bool, description: str, v: str
+    ) -> None:
+        self.diagrams.add(diagram_id)
+        self.stored[diagram_id] = {
+            "id": diagram_id,
+            "sketch": sketch,
+            "text": node_list,
+            "valid": valid,
+            "description": description,
+            "model_version": v,
+            "problems": [],
+        }
+
+    async def post_render(self, request: web.Request) -> web.Response:
+        """As the engine's route: the real reader, validator and renderer; no store."""
+        from engine.diagram.model import DiagramError
+        from engine.diagram.read import to_diagram
+        from engine.diagram.render import render
+        from engine.diagram.text import to_text
+        from engine.diagram.validate import validate
+
+        body = request[BODY]
+        if self.refuse is not None:
+            (status, answer), self.refuse = self.refuse, None
+            return web.json_response(answer, status=status)
+        try:
+            result = to_diagram(body["text"])
+        except DiagramError as e:
+            return web.json_response({"error": f"the text cannot be drawn: {e}"}, status=400)
+        problems = [p.why for p in result.problems + validate(result.diagram)]
+        diagram_id = f"{next(self.ids):016x}"
+        node_list = to_text(result.diagram)
+        valid = not validate(result.diagram)
+        self.keep(diagram_id, body["text"], node_list, valid, body["description"], "render")
+        png = render(result.diagram)
+        result_json = {
+            "id": diagram_id,
+            "rank": 1,
+            "png_url": f"/v1/diagrams/{diagram_id}.png",
+            "png_base64": base64.b64encode(png).decode(),
+            "text": node_list,
+            "sketch": body["text"],
+            "valid": valid,
+            "readability": 0.8,
+            "cnn_readability": None,
+            "expected_rating": None,
+            "confidence": None,
+            "fidelity": None,
+            "fidelity_exact": None,
+        }
+        return web.json_response(
+            {
+                "request_id": f"req{next(self.ids)}",
+                "model_version": "render",
+                "spec": None,
+                "results": [result_json],
+                "timings": {},
+                "problems": problems,
+            }
+        )
+
+    async def get_diagram(self, request: web.Request) -> web.Response:
+        diagram_id = request.match_info["id"]
+        if diagram_id not in self.diagrams or diagram_id not in self.stored:
+            return web.json_response({"error": "no such diagram"}, status=404)
+        return web.json_response(self.stored[diagram_id])
+
+    async def get_svg(self, request: web.Request) -> web.Response:
+        from engine.diagram.parse import parse
+        from engine.diagram.svg import render_svg
+
+        stored = self.stored.get(request.match_info["id"])
+        if stored is None:
+            return web.json_response({"error": "no such diagram image"}, status=404)
+        svg = render_svg(parse(stored["text"]).diagram)
+        return web.Response(text=svg, content_type="image/svg+xml")
 
     async def put_rating(self, request: web.Request) -> web.Response:
         b = request[BODY]
