@@ -15,15 +15,17 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import messages
+from bot.buttons import BUTTONS
 from bot.cogs.admin import AdminCog
 from bot.cogs.diagram import DiagramCog
+from bot.cogs.iterate import IterateCog
 from bot.cogs.ratings import RatingsCog
 from bot.config import BotSettings
 from bot.engine_client import EngineClient
 from bot.limits import UserLimits
 
 log = logging.getLogger(__name__)
-SOMETHING_WENT_WRONG = "Something went wrong on my side; please try again."
+SOMETHING_WENT_WRONG = messages.SOMETHING_WENT_WRONG
 
 
 def intents() -> discord.Intents:
@@ -59,6 +61,10 @@ class DiagramBot(commands.Bot):
         await self.add_cog(DiagramCog(self.engine, self.limits, s))
         await self.add_cog(RatingsCog(self, self.engine))
         await self.add_cog(AdminCog(self.engine, s.admin_role, s.job_poll_s))
+        await self.add_cog(IterateCog(self.engine, self.limits, s))
+        # The buttons under every diagram ever posted: their custom ids carry the diagram id,
+        # so they are matched by template (persistent, nothing kept per message).
+        self.add_dynamic_items(*BUTTONS)
         self.tree.on_error = self.on_app_command_error
         if s.sync_commands:
             guild = discord.Object(s.guild_id) if s.guild_id else None

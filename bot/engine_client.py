@@ -28,6 +28,8 @@ BACKOFF_S = 0.5  # doubled after each attempt
 RETRY_STATUSES = frozenset({502, 503, 504})
 MAX_LINE_BYTES = 64 << 20  # one NDJSON event; "done" carries the PNGs
 REQUEST_ID_HEADER = "X-Request-Id"  # the bot's reference, so both logs can be matched
+QUICK_S = 2.0  # a call answered before Discord's 3 s (opening a modal)
+QUICK_TIMEOUT = aiohttp.ClientTimeout(total=QUICK_S, connect=1)
 
 
 class EngineError(Exception):
@@ -84,6 +86,13 @@ class Drawing:
     request_id: str
     model_version: str
     results: list[Drawn]
+    problems: tuple[str, ...] = ()  # a redraw's reading and validation problems
+
+    @classmethod
+    def from_json(cls, body: dict[str, Any]) -> Drawing:
+        results = [Drawn.from_json(r) for r in body["results"]]
+        problems = tuple(str(p) for p in body.get("problems") or ())
+        return cls(body["request_id"], body["model_version"], results, problems)
 
 
 OnEvent = Callable[[dict[str, Any]], None]  # queued / generating / ranking
@@ -135,8 +144,7 @@ class EngineClient:
                 async for event in _ndjson(response):
                     kind = event.get("event")
                     if kind == "done":
-                        results = [Drawn.from_json(r) for r in event["results"]]
-                        return Drawing(event["request_id"], event["model_version"], results)
+                        return Drawing.from_json(event)
                     if kind == "error":
                         raise _error(event.get("status"), event)
                     on_event(event)
@@ -145,6 +153,41 @@ class EngineClient:
             except (KeyError, TypeError, ValueError) as e:
                 raise EngineError(f"the engine sent a malformed answer ({e!r})", 502) from e
         raise EngineUnavailable("the engine closed the stream before the diagrams were ready")
+
+    async def render(self, user_id: str, text: str, description: str = "") -> Drawing:
+        """Redraw a person's sketch or node list as a new diagram of theirs (POST /v1/render).
+        Not retried once sent: a lost answer must not store the drawing twice."""
+        body = {"user_id": user_id, "text": text, "description": description}
+        answer = await self._call("POST", "/v1/render", body, idempotent=False)
+        try:
+            return Drawing.from_json(answer)
+        except (KeyError, TypeError, ValueError) as e:
+            raise EngineError(f"the engine sent a malformed answer ({e!r})", 502) from e
+
+    async def diagram(self, diagram_id: str, quick: bool = False) -> dict[str, Any]:
+        """A stored diagram (GET /v1/diagrams/{id}); quick: within QUICK_S, for an answer
+        that must come before Discord's 3 s are up (a modal cannot be deferred)."""
+        timeout = QUICK_TIMEOUT if quick else self.call_timeout
+        path = f"/v1/diagrams/{_segment(diagram_id)}"
+        async with self._open("GET", path, None, "", timeout, idempotent=not quick) as response:
+            try:
+                answer = await response.json(content_type=None)
+            except (aiohttp.ClientError, TimeoutError) as e:
+                raise _unavailable(e) from e
+            except ValueError as e:
+                raise EngineError("the engine sent a malformed answer", 502) from e
+        if not isinstance(answer, dict):
+            raise EngineError("the engine sent a malformed answer", 502)
+        return answer
+
+    async def svg(self, diagram_id: str) -> bytes:
+        """The diagram as SVG (GET /v1/diagrams/{id}.svg)."""
+        path = f"/v1/diagrams/{_segment(diagram_id)}.svg"
+        async with self._open("GET", path, None, "", self.call_timeout, True) as response:
+            try:
+                return await response.read()
+            except (aiohttp.ClientError, TimeoutError) as e:
+                raise _unavailable(e) from e
 
     async def rate(self, user_id: str, diagram_id: str, score: int) -> None:
         body = {"user_id": user_id, "diagram_id": diagram_id, "score": score}

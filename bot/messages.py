@@ -118,6 +118,73 @@ def engine_failed(error: EngineError, ref: str) -> str:
     return f"💥 The diagram engine failed on this request. (ref {ref})"
 
 
+# Iterating on a posted diagram: Edit, More like this, SVG; a sketch attached to /diagram
+
+SOMETHING_WENT_WRONG = "Something went wrong on my side; please try again."
+MAX_PROBLEMS_SHOWN = 8
+EDIT_BUTTON, MORE_BUTTON, SVG_BUTTON = "Edit", "More like this", "SVG"
+EDIT_TITLE = "Edit the diagram"
+EDIT_LABEL = "Sketch or node list"
+EDIT_HINT = "Change it and submit: I redraw it as a new diagram of yours (docs/sketch.md)."
+EDITED_EMPTY = "There is nothing to draw: the text you submitted is empty."
+NO_DESCRIPTION = (
+    "This diagram was drawn from a sketch, not from a description, so there is nothing to "
+    "draw more of. Use Edit to change it instead."
+)
+SVG_READY = "The vector copy (SVG) of this diagram, for papers and slides."
+FILE_EMPTY = "Your file is empty: attach a sketch or a node list as a text file."
+FILE_NOT_TEXT = (
+    "Your file is not UTF-8 text: attach a sketch or a node list as a plain text file (.txt)."
+)
+FILE_UNREADABLE = "I could not download your file from Discord; please attach it again."
+
+
+def edit_too_long(length: int, limit: int) -> str:
+    return (
+        f"This diagram's text is {length:,} characters long, too long to edit in Discord "
+        f"(a form holds {limit:,}). Download its .txt file, edit it and attach it to "
+        "/diagram, or draw it with `diagrammer render`."
+    )
+
+
+def file_too_big(size: int, limit: int) -> str:
+    return (
+        f"Your file is {size:,} bytes; the limit is {limit:,}. Attach a sketch or a node list "
+        "of at most that size."
+    )
+
+
+def text_too_long(length: int, limit: int) -> str:
+    return f"Your text is {length:,} characters long; the limit is {limit:,}. Please shorten it."
+
+
+def redrawn(d: Drawn, problems: tuple[str, ...]) -> str:
+    """The one line above a redraw: it is the person's own, how to rate it, what is wrong."""
+    text = f"Redrawn from your text. Rate it with {KEYCAPS[0]}–{KEYCAPS[-1]} (5 = easiest to read)."
+    if d.readability is not None:
+        text += f" Readability {d.readability:.0%}."
+    if problems:
+        n = len(problems)
+        text += f"\n⚠️ {n} problem{'s' * (n != 1)} found in the drawing:"
+        text += "".join(f"\n• {_short(p, 150)}" for p in problems[:MAX_PROBLEMS_SHOWN])
+        if n > MAX_PROBLEMS_SHOWN:
+            text += f"\n… and {n - MAX_PROBLEMS_SHOWN} more."
+    return text
+
+
+def redraw_line(d: Drawn) -> str:
+    parts = ["**Your redraw**"]
+    if d.readability is not None:
+        parts.append(f"readability {d.readability:.0%}")
+    if not d.valid:
+        parts.append("⚠️ has problems (listed above)")
+    return " · ".join(parts)
+
+
+def late_redraw(user_id: int) -> str:
+    return f"<@{user_id}>, your redraw took longer than Discord lets me answer, so here it is:"
+
+
 # Admin
 
 ADMINS_ONLY = "Only the bot's admins can use this command."

@@ -23,6 +23,10 @@ def text_name(diagram_id: str) -> str:
     return f"diagram-{diagram_id}.txt"
 
 
+def svg_name(diagram_id: str) -> str:
+    return f"diagram-{diagram_id}.svg"
+
+
 def diagram_id_of(message: discord.Message, bot_user_id: int) -> str | None:
     if message.author.id != bot_user_id:
         return None

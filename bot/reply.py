@@ -56,17 +56,23 @@ class Reply:
         if not await self.edit(content):
             await self.channel.send(f"{self.late_header}\n{content}")
 
-    async def send(self, content: str, files: list[Attachment]) -> discord.Message:
-        """A new message with attachments (a follow-up, or a channel message when late)."""
+    async def send(
+        self, content: str, files: list[Attachment], view: discord.ui.View | None = None
+    ) -> discord.Message:
+        """A new message with attachments and buttons (a follow-up, or a channel message
+        when late)."""
+        extra = {} if view is None else {"view": view}
         if not self.late:
             try:
-                return await self.interaction.followup.send(content, files=_files(files), wait=True)
+                return await self.interaction.followup.send(
+                    content, files=_files(files), wait=True, **extra
+                )
             except discord.HTTPException as e:
                 if not expired(e):
                     raise
                 self.late = True
                 await self.channel.send(self.late_header)
-        return await self.channel.send(content, files=_files(files))
+        return await self.channel.send(content, files=_files(files), **extra)
 
 
 def _files(files: list[Attachment]) -> list[discord.File]:
