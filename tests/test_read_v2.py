@@ -218,3 +218,25 @@ def test_stacks_with_groups_arrows_and_counts(text: str, blocks: tuple[str, ...]
 def test_more_ways_to_say_a_network(text: str, layers: tuple[int, ...]) -> None:
     spec = extract_spec(text)
     assert spec is not None and spec.kind == "network" and spec.layers == layers
+
+
+@pytest.mark.parametrize(
+    ("text", "structure"),
+    [
+        ("the audio goes to two branches: a mel branch and a wave branch, and both are merged "
+         "before the head",
+         "steps: audio | mel branch | wave branch | merged | head\nedges: 1>2 1>3 2>4 3>4 4>5"),
+        ("block: x splits into conv 1x1, conv 3x3 and pool, all three are concatenated",
+         "steps: x | conv 1x1 | conv 3x3 | pool | concatenated\n"
+         "edges: 1>2 1>3 1>4 2>5 3>5 4>5"),
+        ("query -> query encoder, doc -> doc encoder, then both meet at a similarity score",
+         "steps: query | query encoder | doc | doc encoder | similarity score\n"
+         "edges: 1>2 3>4 2>5 4>5"),
+    ],
+)
+def test_forks_and_joins_are_read(text: str, structure: str) -> None:
+    spec = extract_spec(text)
+    assert spec is not None and spec.kind == "graph" and spec.structure == structure
+    c = read(Generation("no sketch", 3, True, 0.1), spec)
+    m = metrics(c.diagram)
+    assert c.fidelity.exact and m.overlap_count == 0 and m.edges_through_nodes == 0

@@ -34,7 +34,7 @@ from engine.diagram.numbers import words_to_digits
 from engine.diagram.sketch import Sketch, structure_text
 from engine.diagram.spec_dataflow import dataflow
 from engine.diagram.spec_flow import FLOW_WORDS, any_word, flow_steps
-from engine.diagram.spec_graph import _CONTROL, graph_edges, trunk, without_notes
+from engine.diagram.spec_graph import _CONTROL, fork_join, graph_edges, trunk, without_notes
 from engine.diagram.spec_stack import stack_blocks
 
 MAX_CHARS = 2000
@@ -302,6 +302,11 @@ def extract_spec(text: str) -> Spec | None:
         return None
     core = without_notes(text)  # skip / residual notes are edges, read by spec_graph.py
     core = re.sub(r"\s+followed by\s+", ", then ", core)
+    forked = fork_join(core)  # "X goes to two branches: A and B, both concatenated before C"
+    if forked is not None:
+        labels = forked.labels if any(forked.labels) else ()
+        sketch = Sketch(steps=forked.steps, edges=forked.edges, edge_labels=labels)
+        return Spec("graph", steps=forked.steps, structure=structure_text(sketch))
     stack = stack_blocks(core)
     if stack is not None:
         return _graph(text, stack, True) or Spec(

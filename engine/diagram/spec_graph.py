@@ -332,3 +332,82 @@ def graph_edges(text: str, chain: tuple[str, ...]) -> Graph | None:
     if skipped is None or not (branched or looped or skipped):
         return None
     return g.graph()
+
+
+# ---- forks and joins -----------------------------------------------------------------------
+
+_FORK = re.compile(
+    r"^(?:the\s+)?(?P<x>[\w /+-]+?)\s+(?:goes|go|is sent|are sent|is fed|are fed|feeds|splits|"
+    r"branches|fans out|forks|is split|is passed|are passed)\s+(?:(?:in)?to|into|in)?\s*"
+    r"(?:(?:two|three|four|\d+)\s+(?:branches|paths|parts|heads|streams)\s*:?\s*)?(?P<list>.+)$"
+)
+_JOIN = re.compile(
+    r"^(?:and\s+)?(?:then\s+)?(?:both|all(?: \w+)?|the two|these|they|them|the outputs?|"
+    r"their outputs?|the results?)\s*(?:[\w ]*?\s+)?(?:are|get|is|gets)?\s*"
+    r"(?P<verb>concatenated|merged|combined|added|summed|joined|fused|averaged|stacked)"
+    r"(?:\s+(?:and\s+)?(?:then\s+)?(?:before|into|in|at|go(?:es)? to|fed to|feed into|to)\s+"
+    r"(?:the\s+)?(?P<y>[\w /+-]+))?$"
+)
+_MEET = re.compile(
+    r"^(?:and\s+)?(?:then\s+)?(?:both|all(?: \w+)?|the two|these|they)\s*(?:[\w ]*?\s+)?"
+    r"(?:meet|go|feed|flow|are fed|end up|come together)\s+(?:(?:in)?to|at|into|in)\s+"
+    r"(?:the\s+|an?\s+)?(?P<y>[\w /+-]+)$"
+)
+_PARALLEL = re.compile(r"\s*(?:;|\.\s|\n|,\s*(?=(?:and\s+)?(?:then\s+)?(?:both|all|the two)\b))\s*")
+
+
+def _names(text: str) -> list[str]:
+    parts = re.split(r"\s*(?:,\s*(?:and\s+)?|\s+and\s+|\s*&\s*)\s*", text.strip(" .,;:"))
+    return [n for n in (_clean(p) for p in parts) if n]
+
+
+def fork_join(text: str) -> Graph | None:
+    """A request that forks and joins in words: "X goes to two branches: A and B, and both
+    are concatenated before C"; "X splits into A, B and C, all three are concatenated";
+    parallel chains "a -> b, c -> d, then both meet at e". None when it says neither."""
+    t = " ".join(text.lower().split())
+    intro = re.match(r"^([^:]{0,40}):\s", t)  # "two towers: ...", not "goes to two branches:"
+    t = t[intro.end() :] if intro and not _FORK.match(intro[1] + " x") else t
+    g = _Builder(())
+    index: dict[str, int] = {}
+
+    def node(name: str) -> int:
+        key = _clean(name)
+        if key not in index:
+            index[key] = g.step(key)
+        return index[key]
+
+    ends: list[int] = []  # what a join joins: the branches of the last fork, or chains' ends
+    joined = False
+    for clause in _PARALLEL.split(t):
+        clause = clause.strip(" ,.")
+        if not clause:
+            continue
+        join, meet, fork = _JOIN.match(clause), _MEET.match(clause), _FORK.match(clause)
+        if (join or meet) and len(ends) >= 2:
+            into = node(join["verb"]) if join else node(meet["y"])
+            for e in ends:
+                g.add(e, into)
+            if join and join["y"]:
+                g.add(into, node(join["y"]))
+                into = node(join["y"])
+            ends, joined = [into], True
+        elif fork and len(_names(fork["list"])) >= 2 and "->" not in clause:
+            source = node(fork["x"])
+            ends = [node(n) for n in _names(fork["list"])]
+            for e in ends:
+                g.add(source, e)
+        elif "->" in clause or "→" in clause:
+            chains = [c for c in re.split(r"\s*,\s*(?=[^,]*(?:->|→))", clause) if c]
+            for chain in chains:
+                items = [x for x in re.split(r"\s*(?:->|→)\s*", chain) if _clean(x)]
+                if len(items) < 2:
+                    return None
+                for a, b in zip(items, items[1:], strict=False):
+                    g.add(node(a), node(b))
+                ends.append(node(items[-1]))
+        else:
+            return None
+    if not joined or len(g.steps) < 3 or any(len(s.split()) > MAX_STEP_WORDS for s in g.steps):
+        return None
+    return g.graph()
