@@ -19,7 +19,7 @@ from engine.diagram.label_fit import fit_label
 from engine.diagram.layout import layout
 from engine.diagram.metrics import metrics
 from engine.diagram.model import Diagram, Spec
-from engine.diagram.sketch import Sketch, sketch_to_text
+from engine.diagram.sketch import Sketch, parse_sketch, sketch_to_text
 from engine.diagram.spec import extract_spec
 from engine.diagram.text import to_text
 from engine.diagram.validate import validate
@@ -31,6 +31,12 @@ from training.data.wording import NUMBER_WORDS, Words, finish
 
 KINDS = ("mlp", "blocks", "flow")
 KIND_WEIGHTS = (4, 3, 3)
+# Sketch v2 (docs/sketch.md): v1's networks and flows, plus layer stacks (`blocks:`), data
+# flows ([data] steps with edges), graphs (labelled branches, loops, skips, groups) and
+# catalogue names; v1's step-list stacks ("blocks") give way to `blocks:` stacks.
+V2_KINDS = ("mlp", "flow", "stack", "dataflow", "graph", "named")
+V2_WEIGHTS = (3, 3, 3, 2.5, 2, 1)
+MAX_ANSWER_CHARS = 300  # about 130 SmolLM2 tokens: v2 answers stay well under 160
 MAX_TRIES = 50
 REWORDINGS = 4  # networks: new wordings of the same layers before a new network
 
@@ -76,9 +82,11 @@ class _Draft:
     template: str = ""
 
 
-def examples(n: int, seed: int) -> Iterator[Example]:
+def examples(n: int, seed: int, version: int = 1) -> Iterator[Example]:
+    """n examples of the v1 mix (version=1, adapter v1's data) or the sketch v2 mix."""
     for i in range(n):
-        yield example(random.Random(seed * 1_000_003 + i))
+        rng = random.Random(seed * 1_000_003 + i)
+        yield example(rng) if version == 1 else example_v2(rng)
 
 
 @dataclass(frozen=True)
@@ -241,3 +249,134 @@ def _request(draft: _Draft, style: Style, w: Words) -> str:
     if "\n" in text:  # bullet lists keep their lines
         return text.strip()
     return finish(text, w, protected)
+
+
+# ---- sketch v2 -----------------------------------------------------------------------------
+
+
+def example_v2(rng: random.Random, kind: str | None = None) -> Example:
+    """One example of the v2 mix (or of `kind`): v1's for networks and flows, else v2's."""
+    kind = kind or rng.choices(V2_KINDS, weights=V2_WEIGHTS)[0]
+    if kind in KINDS:
+        return _v1_of(rng, kind)
+    for _ in range(MAX_TRIES * 2):
+        made = _v2_try(rng, kind)
+        if made is not None:
+            return made
+    raise RuntimeError(f"no clean {kind} example in {MAX_TRIES * 2} tries")  # pragma: no cover
+
+
+def _v1_of(rng: random.Random, kind: str) -> Example:
+    for _ in range(MAX_TRIES):
+        a = answer(rng, kind)
+        draft = a.draft
+        for _ in range(REWORDINGS if kind == "mlp" else 1):
+            text = _request(draft, a.style, Words(rng))
+            found = _hint(text, a.diagram, draft.spec)
+            if found is not None and not (found is False and _names_entry(text)):
+                return Example(
+                    text, a.sketch, a.diagram, draft.spec, kind, a.style, draft.template, found
+                )
+            draft = replace(draft, **_reword(draft, Words(rng)))
+    raise RuntimeError(f"no {kind} request read right in {MAX_TRIES} tries")  # pragma: no cover
+
+
+def _names_entry(text: str) -> bool:
+    """The request names a catalogue entry ("... an LSTM model ..."): when the readers find no
+    structure the pipeline hints and grafts that entry, so such a request cannot teach
+    its own answer (v2 data leaves it out)."""
+    from engine.catalogue import catalogue  # noqa: PLC0415
+
+    return catalogue.find(text) is not None
+
+
+def _finish_v2(text: str, style: Style, w: Words, protected: list[str]) -> str:
+    """The request with its style wishes, typed like a person (bullet lists keep lines)."""
+    hints = list(style.hints)
+    if hints:
+        said = w.join(hints)
+        sentence = w.pick(("{H}.", "{H} please.", "Style: {h}.", "Also: {h}."))
+        sentence = sentence.format(h=said, H=said[:1].upper() + said[1:])
+        text = f"{text.rstrip(' .')}. {sentence}" if w.chance(0.8) else f"{sentence} {text}"
+    if "\n" in text:
+        return text.strip()
+    return finish(text, w, [*protected, *NUMBER_WORDS])
+
+
+def _v2_try(rng: random.Random, kind: str) -> Example | None:
+    """One attempt at a clean v2 example; None when the readers or the layout disagree."""
+    from engine.catalogue import catalogue  # noqa: PLC0415
+    from engine.diagram.sketch import structure_text  # noqa: PLC0415
+    from training.data import dataflows, graphs, named, stacks  # noqa: PLC0415
+
+    w = Words(rng)
+    style = choose_style(rng, "flow")
+    if kind == "stack":
+        made = stacks.layer_stack(w)
+        text = _finish_v2(made.description, style, w, list(made.blocks))
+        read = stacks.reading(text, made.blocks, made.template)
+        if read is None:
+            return None
+        structure = Sketch(steps=read.blocks, stack=True)
+        spec = Spec("stack", steps=read.blocks, structure="blocks: " + " | ".join(read.blocks))
+        template = f"stack_{read.template}"
+    elif kind == "dataflow":
+        flow = dataflows.data_flow(w)
+        text = _finish_v2(flow.description, style, w, list(flow.sketch.steps))
+        got = dataflows.reading(text, flow)
+        if got is None:
+            return None
+        structure = got.sketch
+        spec = Spec("dataflow", steps=structure.steps, structure=structure_text(structure))
+        template = f"dataflow_{got.template}"
+    elif kind == "graph":
+        g = graphs.graph(w)
+        structure = g.sketch
+        text = _finish_v2(g.description, style, w, [s.split(" #")[0] for s in structure.steps])
+        found = extract_spec(text)
+        if found is not None and found.kind != "flow":
+            return None  # a stack or data flow reading would graft away the skip or loop
+        spec = Spec("flow", steps=structure.steps)
+        template = f"graph_{g.template}"
+    else:
+        n = named.named(w)
+        if n is None:
+            return None
+        text = _finish_v2(n.description, style, w, [])
+        entry = catalogue.find(text)
+        if extract_spec(text) is not None or entry is None or entry.name != n.entry:
+            return None
+        structure, _ = parse_sketch(catalogue.adapt(entry, text))
+        if structure is None:
+            return None
+        style = replace(style, direction=structure.direction)
+        spec = Spec("named", steps=structure.steps, structure=structure_text(structure),
+                    name=entry.name)  # fmt: skip
+        template = n.template
+    shape = "round rectangle" if style.shape == "circle" and kind != "graph" else style.shape
+    sketch = replace(
+        structure,
+        direction=style.direction,
+        shape=shape,
+        size=style.size,
+        fill=style.fill,
+        line_style=style.line_style,
+        line_color=style.line_color,
+    )
+    if len(sketch_to_text(sketch)) > MAX_ANSWER_CHARS:
+        return None  # too long an answer for the 160-token budget
+    try:
+        diagram = layout(sketch)
+    except Exception:  # noqa: BLE001 - a layout refusal is a draw-again, never a crash
+        return None
+    if validate(diagram) or metrics(diagram).edges_through_nodes:
+        return None
+    found = extract_spec(text)
+    hint_found = found is not None
+    if kind != "named" and not hint_found and _names_entry(text):
+        return None
+    if kind == "graph" and found is not None:
+        fid = fidelity(diagram, found)
+        if fid is None or not fid.exact:
+            return None
+    return Example(text, sketch, diagram, spec, kind, style, template, hint_found)
