@@ -25,6 +25,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--synthetic", type=int, default=100, help="fresh generator requests")
     parser.add_argument(
+        "--dev",
+        type=Path,
+        help="held-out dev set (engine/bench/data/dev_v2.jsonl): report per kind, judged by "
+        "engine/bench/faithful.py, instead of the prompt sets",
+    )
+    parser.add_argument(
         "--adapter",
         action="append",
         help="adapter versions to compare (repeatable; 'none' = zero-shot); default: none, latest",
@@ -70,8 +76,10 @@ def run(args: argparse.Namespace) -> int:
     from engine.llm import generate as plain
     from engine.llm.load import ModelNotFound, latest_adapter, load
 
-    sets = prompt_sets(args)
     names = args.adapter or ["none", "latest"]
+    if args.dev is not None:
+        return run_dev(args, names)
+    sets = prompt_sets(args)
     versions = [None if a == "none" else latest_adapter() if a == "latest" else a for a in names]
     try:
         lm = load(args.model, device=args.device)
@@ -118,4 +126,68 @@ def run(args: argparse.Namespace) -> int:
     quality.plot(rows, args.out / "bench_quality.png")
     print(json.dumps([asdict(r) for r in rows], indent=2) if args.json else f"{stamp}\n\n{table}")
     print(f"wrote {args.out}/bench_quality.md, .json, .png", file=sys.stderr)
+    return 0
+
+
+def _load(args: argparse.Namespace) -> object:
+    from engine.llm.load import ModelNotFound, load
+
+    try:
+        return load(args.model, device=args.device)
+    except ModelNotFound as e:
+        raise UserError(str(e)) from None
+
+
+def _device_name(lm: object) -> str:
+    if lm.device.type == "cuda":
+        import torch
+
+        return torch.cuda.get_device_name(lm.device)
+    return str(lm.device)
+
+
+def run_dev(args: argparse.Namespace, names: list[str]) -> int:
+    """Per-kind faithfulness on the dev set, one block of rows per adapter version."""
+    from engine.bench import quality
+    from engine.llm import fast
+    from engine.llm import generate as plain
+    from engine.llm.load import latest_adapter
+
+    if not args.dev.is_file():
+        raise UserError(f"no dev set at {args.dev}")
+    rows = quality.read_dev(args.dev)[: args.limit] if args.limit else quality.read_dev(args.dev)
+    versions = [None if a == "none" else latest_adapter() if a == "latest" else a for a in names]
+    lm = _load(args)
+    args.out.mkdir(parents=True, exist_ok=True)
+    engine = (args.engine or ["fast"])[0]
+    generator = {"fast": fast.generate, "plain": plain.generate}[engine]
+    table: list = []
+    for version in dict.fromkeys(versions):
+        lm.use_adapter(version)
+        label = f"{lm.name}+{version}" if version else f"{lm.name} (no adapter)"
+        print(f"{label}: dev set, {len(rows)} requests ...", file=sys.stderr)
+        got, details = quality.run_dev(
+            lm,
+            rows,
+            label,
+            n=args.candidates,
+            batch=args.batch,
+            max_new_tokens=args.max_new_tokens,
+            seed=args.seed,
+            generator=generator,
+        )
+        table += got
+        detail = args.out / f"dev_details_{version or 'base'}.jsonl"
+        detail.write_text("".join(json.dumps(d) + "\n" for d in details))
+    md = quality.kind_markdown(table)
+    stamp = (
+        f"{time.strftime('%Y-%m-%d %H:%M')}, device {_device_name(lm)}, {args.candidates} "
+        f"candidates, {engine} engine, dev set {args.dev.name} ({len(rows)} requests)"
+    )
+    (args.out / "bench_quality_dev.md").write_text(f"{stamp}\n\n{md}\n")
+    (args.out / "bench_quality_dev.json").write_text(
+        json.dumps([asdict(r) for r in table], indent=2)
+    )
+    print(json.dumps([asdict(r) for r in table], indent=2) if args.json else f"{stamp}\n\n{md}")
+    print(f"wrote {args.out}/bench_quality_dev.md, .json, dev_details_*.jsonl", file=sys.stderr)
     return 0

@@ -231,3 +231,171 @@ def plot(rows: list[Row], path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+# ---- the held-out dev set, per kind ---------------------------------------------------------
+
+DEV = Path(__file__).resolve().parent / "data" / "dev_v2.jsonl"
+KIND_COLUMNS = (
+    "faithful_top1",
+    "faithful_any",
+    "invented",
+    "parse_valid",
+    "natural_stop",
+    "tokens",
+    "s_per_request",
+)
+
+
+@dataclass
+class KindRow:
+    """One model on one kind of the dev set (engine/bench/data/README.md).
+
+    faithful_top1: share of the kind's requests whose top-ranked candidate the judge
+    (engine/bench/faithful.py) calls faithful (a refused request counts as not drawn, which
+    is faithful only for kind "refuse"); faithful_any: ... where any of the N is; invented:
+    labelled top-1 nodes with a word from neither the request nor its gold, over all
+    labelled top-1 nodes; parse_valid, natural_stop, tokens: over all candidates of the
+    accepted requests; s_per_request: wall time of the kind's batches (generation, reading,
+    ranking) over its accepted requests.
+    """
+
+    model: str
+    kind: str
+    requests: int
+    refused: int
+    faithful_top1: float
+    faithful_any: float
+    invented: float
+    parse_valid: float
+    natural_stop: float
+    tokens: float
+    s_per_request: float
+
+
+def read_dev(path: Path = DEV) -> list[dict]:
+    """The dev set's rows: {text, kind, gold}."""
+    lines = Path(path).read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines if line.strip()]
+
+
+def expected_of(row: dict) -> object:
+    """A named request's expected diagram: the catalogue entry the gold names (by name, else
+    by alias), adapted to the request, as `diagrammer bench reader` builds it; else None."""
+    if row["kind"] != "named":
+        return None
+    from engine.catalogue import catalogue  # noqa: PLC0415
+    from engine.diagram.read import to_diagram  # noqa: PLC0415
+
+    wanted = str(row["gold"].get("entry", "")).lower()
+    entry = next((e for e in catalogue.entries() if e.name.lower() == wanted), None)
+    entry = entry or catalogue.find(wanted)
+    return to_diagram(catalogue.adapt(entry, row["text"])).diagram if entry else None
+
+
+def _refused(text: str) -> bool:
+    try:
+        spec_of(check(text))
+    except BadRequest:
+        return True
+    return False
+
+
+def run_dev(
+    lm: LoadedModel,
+    rows: list[dict],
+    model: str,
+    *,
+    n: int = 8,
+    batch: int = 64,
+    temperature: float = 0.7,
+    max_new_tokens: int = 160,
+    seed: int = 0,
+    generator: Generator = fast.generate,
+) -> tuple[list[KindRow], list[dict]]:
+    """Every dev request through the pipeline, kind by kind; the rows and per-request details."""
+    from engine.bench.faithful import judge  # noqa: PLC0415
+
+    out: list[KindRow] = []
+    details: list[dict] = []
+    kinds = list(dict.fromkeys(r["kind"] for r in rows))
+    for kind in kinds:
+        mine = [r for r in rows if r["kind"] == kind]
+        refused = [r for r in mine if _refused(r["text"])]
+        taken = [r for r in mine if not _refused(r["text"])]
+        results, seconds = run_set(
+            lm,
+            [Request(r["text"], None) for r in taken],
+            n=n,
+            batch=batch,
+            temperature=temperature,
+            max_new_tokens=max_new_tokens,
+            seed=seed,
+            generator=generator,
+        )
+        top1, any_n, invented, labels = [], [], 0, 0
+        for r in refused:
+            v = judge(None, kind, r["gold"], True, text=r["text"])
+            top1.append(v.faithful)
+            any_n.append(v.faithful)
+            details.append({"text": r["text"], "kind": kind, "refused": True, "top1": v.faithful,
+                            "why": v.why})  # fmt: skip
+        for r, res in zip(taken, results, strict=True):
+            expected = expected_of(r)
+            verdicts = [
+                judge(
+                    c.diagram if c.parsed else None,
+                    kind,
+                    r["gold"],
+                    False,
+                    text=r["text"],
+                    expected=expected,
+                )  # fmt: skip
+                for c in res.candidates
+            ]
+            top1.append(verdicts[0].faithful)
+            any_n.append(any(v.faithful for v in verdicts))
+            invented += verdicts[0].invented
+            labels += verdicts[0].labels
+            details.append(
+                {
+                    "text": r["text"],
+                    "kind": kind,
+                    "refused": False,
+                    "top1": verdicts[0].faithful,
+                    "why": verdicts[0].why,
+                    "any": any_n[-1],
+                    "hint": None if res.spec is None else res.spec.kind,
+                    "top1_text": res.candidates[0].text,
+                }
+            )
+        cands = [c for res in results for c in res.candidates]
+
+        def share(xs: list[bool]) -> float:
+            return round(sum(xs) / len(xs), 4) if xs else float("nan")
+
+        out.append(
+            KindRow(
+                model=model,
+                kind=kind,
+                requests=len(mine),
+                refused=len(refused),
+                faithful_top1=share(top1),
+                faithful_any=share(any_n),
+                invented=round(invented / labels, 4) if labels else 0.0,
+                parse_valid=share([c.parsed for c in cands]),
+                natural_stop=share([c.generation.finished for c in cands]),
+                tokens=round(sum(c.generation.tokens for c in cands) / max(1, len(cands)), 1),
+                s_per_request=round(seconds / max(1, len(taken)), 3),
+            )
+        )
+    return out, details
+
+
+def kind_markdown(rows: list[KindRow]) -> str:
+    head = ["model", "kind", "requests", "refused", *KIND_COLUMNS]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in rows:
+        d = asdict(r)
+        lines.append("| " + " | ".join(str(d[h]) for h in head) + " |")
+    return "\n".join(lines)
