@@ -120,7 +120,7 @@ def adapter_dir(version: str) -> Path:
 
 def latest_adapter() -> str | None:
     """The shipped adapter version with the highest number (v1, v2, ...), or None."""
-    found = [p.parent.name for p in ADAPTERS_DIR.glob("*/adapter_config.json")]
+    found = [p.parent.name for p in ADAPTERS_DIR.glob("*/adapter_config.json") if not (p.parent / "HELD_BACK").exists()]  # noqa: E501 - a HELD_BACK file: shipped, not the default
     return max(found, key=lambda v: (len(v), v), default=None)
 
 
