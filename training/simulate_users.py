@@ -6,12 +6,29 @@ diagram or a flowchart, as synth.answer draws them) drawn in CANDIDATES styles
 (styles.choose_style: direction, shape, size, fill, line style and colour), and a quarter of
 the candidates degraded (training/data/degrade.py) as a careless model's would be.
 
-A user has a hidden taste over five visual attributes of a candidate (its Look): node shape,
-palette (fill colour family, and a liking or not for dark fills), line style, density
-(log share of the canvas covered by nodes) and orientation (direction). Each attribute gets
-an importance (Dirichlet(0.7): most users care about one or two things) and per-level
-utilities ~ N(0, 1) (a slope for density); the weighted sum is scaled over the pool to a
-standard deviation of TASTE_SD stars. The true rating of a candidate is
+The pool spreads wider than the generator's curated styles, as people's diagrams and
+tastes do: half the candidates get a continuous fill colour (any CIE LCh lightness, chroma
+and hue in the sRGB gamut) and a third a line colour of any lightness, pale greys
+included; half the candidates of a network switch its labels on or off.
+
+A user belongs to one taste FAMILY, drawn in turn, and has a hidden taste in it over the
+candidate's Look:
+
+- classic: five attributes (node shape, palette = fill colour family and a liking or not
+  for dark fills, line style, density = log share of the canvas covered by nodes,
+  orientation), each with an importance (Dirichlet(0.7): most users care about one or two
+  things) and per-level utilities ~ N(0, 1) (a slope for density);
+- colour: a smooth function of the fill in LCh: slopes on L* and C* and a preferred hue;
+- lines: line lightness (pale or dark lines) and line style;
+- labels: labels present or not, and their size;
+- kind: a shape utility per diagram kind (network, layer stack, flow): "circles for
+  networks, rectangles for flows";
+- contrast: only the lightness contrast between fill and lines (colour-blind-like);
+- size: node size and how much of the canvas the diagram uses;
+- flat: near-indifferent, a classic taste at FLAT_SD stars: ratings follow readability.
+
+The weighted sum is scaled over the pool to a standard deviation of TASTE_SD stars (FLAT_SD
+for flat). The true rating of a candidate is
 
     true = clip(BASE + taste + QUALITY * (readability - 1), 1, 5)
 
@@ -25,7 +42,7 @@ ranker with the first n ratings is judged on EVAL_REQUESTS held-out requests: th
 rating of its top-1 against a random pick (the candidates' mean), the readability-only
 ranking (CNN) and the oracle (the best candidate); and the pairwise accuracy of the expected
 rating against the true rating, over candidate pairs of one request whose true ratings
-differ by at least PAIR_GAP.
+differ by at least PAIR_GAP; overall and per taste family.
 
 Everyone's ratings: before the judged users arrive, POPULATION_USERS other simulated users
 (hidden tastes of their own, another seed) go through the same rounds on the training
@@ -41,9 +58,11 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
+import cv2
 import numpy as np
 from tqdm import tqdm
 
@@ -64,17 +83,28 @@ BASE, QUALITY, TASTE_SD, NOISE_SD = 3.2, 3.0, 1.0, 0.5
 PAIR_GAP = 0.5
 POPULATION_USERS, POPULATION_RATINGS = 100, 50
 ATTRIBUTES = ("shape", "palette", "line", "density", "orientation")
+FAMILIES = ("classic", "colour", "lines", "labels", "kind", "contrast", "size", "flat")
+FLAT_SD = 0.15  # stars: a near-indifferent user's taste
+CONTINUOUS_FILL, FREE_LINE = 0.5, 1 / 3  # shares of candidates with a colour off the palette
+KINDS_SHOWN = {"mlp": "network", "blocks": "stack", "flow": "flow"}  # synth's kinds
+SHAPE_NAMES = ("circle", "round rectangle", "rectangle")
 
 
 @dataclass(frozen=True)
 class Look:
-    """The visual attributes a simulated taste reads."""
+    """The visual attributes a simulated taste reads (of the node list as drawn)."""
 
     shape: str
-    palette: str  # fill colour family, "dark " + family for dark fills
+    palette: str  # fill colour family, "dark " + family for dark fills, "other" off it
     line: str
     density: float  # log share of the canvas covered by node boxes
     orientation: str
+    kind: str = "network"  # network | stack | flow (what the generator drew)
+    fill: tuple[int, int, int] = (255, 255, 255)
+    line_colour: tuple[int, int, int] = (0, 0, 0)
+    labelled: float = 0.0  # share of nodes with a label
+    node_area: float = 0.0  # log median node box area, share of the canvas
+    canvas_use: float = 0.0  # log share of the canvas the nodes' bounding box spans
 
 
 @dataclass
@@ -90,6 +120,14 @@ class Pool:
     keys: list[tuple] = field(default_factory=list)  # node lists, for duplicate detection
     image: np.ndarray | None = None  # the image embedding alone (Embedder.embed)
     image_blocks: tuple[slice, ...] = ()
+    cache: dict = field(default_factory=dict, repr=False)  # features(looks), once
+
+    @property
+    def features(self) -> dict[str, np.ndarray]:
+        """The candidates' Look attributes as arrays (features())."""
+        if "features" not in self.cache:
+            self.cache["features"] = features(self.looks)
+        return self.cache["features"]
 
     @property
     def prior(self) -> np.ndarray:
@@ -106,6 +144,66 @@ def _fill_families() -> dict[tuple[int, int, int], str]:
     return out
 
 
+def _free_colour(
+    rng: random.Random, lightness: tuple[float, float], chroma: tuple[float, float]
+) -> tuple[int, int, int]:
+    """An sRGB colour of random CIE L*, C* (in these ranges) and hue, clipped to the gamut."""
+    light, c, h = rng.uniform(*lightness), rng.uniform(*chroma), rng.uniform(0, 2 * np.pi)
+    lab_ = np.array([[[light, c * np.cos(h), c * np.sin(h)]]], np.float32)
+    rgb = cv2.cvtColor(lab_, cv2.COLOR_Lab2RGB)[0, 0]
+    return tuple(int(v) for v in np.clip(np.round(rgb * 255), 0, 255))  # type: ignore[return-value]
+
+
+def lch(rgb: tuple[int, int, int]) -> tuple[float, float, float]:
+    """CIE L* (0..100), C* and hue angle (radians) of an sRGB colour."""
+    pixel = np.array(rgb, np.float32).reshape(1, 1, 3) / 255.0
+    light, a, b = cv2.cvtColor(pixel, cv2.COLOR_RGB2Lab)[0, 0].astype(np.float64)
+    return float(light), float(np.hypot(a, b)), float(np.arctan2(b, a))
+
+
+def _look(d: Diagram, shape: str, palette: str, line: str, direction: str, kind: str) -> Look:
+    nodes = [n for n in d.nodes if n.width > 0 and n.height > 0] or list(d.nodes)
+    canvas = CANVAS_W * CANVAS_H
+    area = sum(n.width * n.height for n in nodes) / canvas
+    x0, x1 = min(n.x - n.width / 2 for n in nodes), max(n.x + n.width / 2 for n in nodes)
+    y0, y1 = min(n.y - n.height / 2 for n in nodes), max(n.y + n.height / 2 for n in nodes)
+    span = min(x1 - x0, CANVAS_W) * min(y1 - y0, CANVAS_H) / canvas
+    return Look(
+        shape=shape,
+        palette=palette,
+        line=line,
+        density=float(np.log(max(area, 1e-6))),
+        orientation=direction,
+        kind=kind,
+        fill=Counter(n.fill for n in nodes).most_common(1)[0][0],
+        line_colour=Counter(n.line_color for n in nodes).most_common(1)[0][0],
+        labelled=sum(bool(n.label.strip()) for n in nodes) / len(nodes),
+        node_area=float(np.log(np.median([n.width * n.height for n in nodes]) / canvas)),
+        canvas_use=float(np.log(max(span, 1e-4))),
+    )
+
+
+def features(looks: Sequence[Look]) -> dict[str, np.ndarray]:
+    """The Looks' attributes as arrays: what the taste families and the ideal embedding read."""
+    fills = np.array([lch(look.fill) for look in looks])
+    lines = np.array([lch(look.line_colour)[0] for look in looks])
+    return {
+        "L": fills[:, 0],
+        "C": fills[:, 1],
+        "hue": fills[:, 2],
+        "line L": lines,
+        "contrast": np.abs(fills[:, 0] - lines),
+        "dashed": np.array([look.line == "dashed line" for look in looks], float),
+        "arrow": np.array([look.line == "solid arrow" for look in looks], float),
+        "labelled": np.array([look.labelled for look in looks]),
+        "kind": np.array([("network", "stack", "flow").index(look.kind) for look in looks]),
+        "shape": np.array([SHAPE_NAMES.index(look.shape) for look in looks]),
+        "node area": np.array([look.node_area for look in looks]),
+        "canvas use": np.array([look.canvas_use for look in looks]),
+        "density": np.array([look.density for look in looks]),
+    }
+
+
 def build_pool(
     n_requests: int,
     embedder: Embedder,
@@ -116,7 +214,7 @@ def build_pool(
 ) -> Pool:
     from training.data.degrade import KINDS, degrade
     from training.data.styles import choose_style
-    from training.data.synth import KIND_WEIGHTS, answer
+    from training.data.synth import KIND_WEIGHTS, LABEL_SETS, answer
     from training.data.synth import KINDS as SYNTH_KINDS
 
     rng = random.Random(seed)
@@ -126,22 +224,30 @@ def build_pool(
     requests: list[list[int]] = []
     bar = tqdm(total=n_requests * n_candidates, desc="candidates", disable=not progress)
     for _ in range(n_requests):
-        base = answer(rng, rng.choices(SYNTH_KINDS, weights=KIND_WEIGHTS)[0]).sketch
+        synth_kind = rng.choices(SYNTH_KINDS, weights=KIND_WEIGHTS)[0]
+        base = answer(rng, synth_kind).sketch
         requests.append([])
         for _ in range(n_candidates):
             s = choose_style(rng, base.kind)
+            fill = (
+                _free_colour(rng, (25, 97), (0, 70)) if rng.random() < CONTINUOUS_FILL else s.fill
+            )
+            line = _free_colour(rng, (0, 80), (0, 40)) if rng.random() < FREE_LINE else s.line_color
+            labels = base.labels
+            if base.layers and rng.random() < 0.5:  # labels on or off, candidate by candidate
+                labels = () if base.labels else tuple(LABEL_SETS[1](len(base.layers)))
             sketch = replace(
-                base, direction=s.direction, shape=s.shape, size=s.size, fill=s.fill,
-                line_style=s.line_style, line_color=s.line_color,
+                base,
+                labels=labels, direction=s.direction, shape=s.shape, size=s.size, fill=fill,
+                line_style=s.line_style, line_color=line,
             )  # fmt: skip
             d = layout(sketch)
             if rng.random() < DEGRADED_SHARE:
                 d = degrade(d, rng.choice(KINDS), rng)
             requests[-1].append(len(diagrams))
             diagrams.append(d)
-            area = sum(n.width * n.height for n in d.nodes) / (CANVAS_W * CANVAS_H)
-            palette = families.get(s.fill, "other")
-            looks.append(Look(s.shape, palette, s.line_style, float(np.log(area)), s.direction))
+            looks.append(_look(d, s.shape, families.get(fill, "other"), s.line_style,
+                               s.direction, KINDS_SHOWN[synth_kind]))  # fmt: skip
             bar.update()
     bar.close()
     images = [render_array(d) for d in diagrams]
@@ -172,6 +278,7 @@ class User:
 
     taste: np.ndarray  # per pool candidate, in stars, mean 0, sd TASTE_SD
     quality: np.ndarray  # per pool candidate: QUALITY * (readability - 1)
+    family: str = "classic"
 
     def true(self, idx: np.ndarray | list[int]) -> np.ndarray:
         return np.clip(BASE + self.taste[idx] + self.quality[idx], 1.0, 5.0)
@@ -180,20 +287,31 @@ class User:
         return float(np.clip(np.round(self.true([i])[0] + rng.normal(0, NOISE_SD)), 1, 5))
 
 
-def make_user(pool: Pool, rng: np.random.Generator) -> User:
+def make_user(pool: Pool, rng: np.random.Generator, family: str = "classic") -> User:
+    """A user of one taste family (see the module docstring), standardised over the pool."""
+    raw = TASTES[family](pool, rng)
+    sd = FLAT_SD if family == "flat" else TASTE_SD
+    taste = sd * (raw - raw.mean()) / (raw.std() + 1e-9)
+    return User(taste, QUALITY * (pool.readability - 1.0), family)
+
+
+def _z(x: np.ndarray) -> np.ndarray:
+    return (x - x.mean()) / (x.std() + 1e-9)
+
+
+def _classic(pool: Pool, rng: np.random.Generator) -> np.ndarray:
     importance = dict(zip(ATTRIBUTES, rng.dirichlet([0.7] * len(ATTRIBUTES)), strict=True))
     likes: dict[str, dict[str, float]] = {a: {} for a in ATTRIBUTES if a != "density"}
     dark_liking = rng.normal(0, 0.7)
     slope = rng.normal(0, 1)
-    densities = np.array([look.density for look in pool.looks])
-    dz = (densities - densities.mean()) / (densities.std() + 1e-9)
+    dz = _z(np.array([look.density for look in pool.looks]))
 
     def like(attribute: str, level: str) -> float:
         if level not in likes[attribute]:
             likes[attribute][level] = float(rng.normal(0, 1))
         return likes[attribute][level]
 
-    raw = np.array(
+    return np.array(
         [
             importance["shape"] * like("shape", look.shape)
             + importance["palette"]
@@ -207,8 +325,61 @@ def make_user(pool: Pool, rng: np.random.Generator) -> User:
             for look, z in zip(pool.looks, dz, strict=True)
         ]
     )
-    taste = TASTE_SD * (raw - raw.mean()) / (raw.std() + 1e-9)
-    return User(taste, QUALITY * (pool.readability - 1.0))
+
+
+def _colour(pool: Pool, rng: np.random.Generator) -> np.ndarray:
+    """Slopes on fill lightness and chroma, and a preferred hue (felt as the colour is)."""
+    f = pool.features
+    a, b, c = rng.normal(0, 1, 3)
+    hue = f["C"] / (f["C"] + 10) * np.cos(f["hue"] - rng.uniform(0, 2 * np.pi))
+    return a * _z(f["L"]) + b * _z(f["C"]) + 1.5 * c * _z(hue)
+
+
+def _lines(pool: Pool, rng: np.random.Generator) -> np.ndarray:
+    """Pale or dark lines above all, and a little the line style."""
+    f = pool.features
+    sign = rng.choice([-1.0, 1.0])
+    return (
+        2 * sign * _z(f["line L"])
+        + rng.normal(0, 0.7) * f["dashed"]
+        + rng.normal(0, 0.7) * f["arrow"]
+    )
+
+
+def _labels(pool: Pool, rng: np.random.Generator) -> np.ndarray:
+    """Labels wanted (or not), whatever else the diagram is."""
+    return rng.choice([-1.0, 1.0]) * pool.features["labelled"]
+
+
+def _kind(pool: Pool, rng: np.random.Generator) -> np.ndarray:
+    """A shape utility per kind: circles for networks, rectangles for flows, or the like."""
+    f = pool.features
+    likes = rng.normal(0, 1, (3, 3))
+    return likes[f["kind"], f["shape"]]
+
+
+def _contrast(pool: Pool, rng: np.random.Generator) -> np.ndarray:
+    """Colour-blind-like: only the lightness contrast between fill and lines counts."""
+    return pool.features["contrast"]
+
+
+def _size(pool: Pool, rng: np.random.Generator) -> np.ndarray:
+    """Node size and how much of the canvas the diagram spans."""
+    f = pool.features
+    a, b = rng.normal(0, 1, 2)
+    return a * _z(f["node area"]) + b * _z(f["canvas use"])
+
+
+TASTES: dict[str, Callable[[Pool, np.random.Generator], np.ndarray]] = {
+    "classic": _classic,
+    "colour": _colour,
+    "lines": _lines,
+    "labels": _labels,
+    "kind": _kind,
+    "contrast": _contrast,
+    "size": _size,
+    "flat": _classic,
+}
 
 
 def taste(
@@ -236,6 +407,16 @@ class Checkpoint:
     )
     agree: list[float] = field(default_factory=list)  # pairwise, expected rating vs true
     agree_taste: list[float] = field(default_factory=list)  # the same, pairs of clean ones
+
+    @classmethod
+    def merged(cls, parts: Sequence[Checkpoint]) -> Checkpoint:
+        out = cls()
+        for p in parts:
+            for k, v in p.top1.items():
+                out.top1[k] += v
+            out.agree += p.agree
+            out.agree_taste += p.agree_taste
+        return out
 
 
 def evaluate(
@@ -268,23 +449,35 @@ def simulate(
     n_eval: int = EVAL_REQUESTS,
     checkpoints: tuple[int, ...] = CHECKPOINTS,
     population: knn.Population | None = None,
+    families: Sequence[str] = FAMILIES,
 ) -> dict:
-    """Every user's rounds (see the module docstring); the first n_eval requests are held out."""
+    """Every user's rounds (see the module docstring); the first n_eval requests are held out.
+    User u has taste family families[u % len(families)]; rows pool every family, "families"
+    holds each family's own rows."""
     rng = np.random.default_rng(seed)
     eval_requests = list(range(n_eval))
     train_requests = np.arange(n_eval, len(pool.requests))
-    points = {n: Checkpoint() for n in checkpoints}
-    for _ in tqdm(range(n_users), desc="users", disable=not progress):
-        user = make_user(pool, rng)
+    points = {f: {n: Checkpoint() for n in checkpoints} for f in families}
+    counts = Counter()
+    for u in tqdm(range(n_users), desc="users", disable=not progress):
+        family = families[u % len(families)]
+        counts[family] += 1
+        user = make_user(pool, rng, family)
         todo = list(checkpoints)
         rounds = _rounds(pool, user, rng, rng.permutation(train_requests), population)
         for profile, ratings, _, round_over in rounds:
             if todo and len(profile) == todo[0]:
                 fitted = taste(pool, profile, ratings, population)
-                evaluate(pool, user, fitted, eval_requests, points[todo.pop(0)])
+                evaluate(pool, user, fitted, eval_requests, points[family][todo.pop(0)])
             if not todo and round_over:
                 break
-    return summarise(points, n_users)
+    pooled = {n: Checkpoint.merged([points[f][n] for f in families]) for n in checkpoints}
+    out = summarise(pooled, n_users)
+    out["families"] = {
+        f: summarise(points[f], counts[f])["rows"] for f in families if counts[f] > 0
+    }
+    out["family_users"] = dict(counts)
+    return out
 
 
 def everyone(
@@ -293,13 +486,14 @@ def everyone(
     seed: int = 1,
     n_ratings: int = POPULATION_RATINGS,
     n_eval: int = EVAL_REQUESTS,
+    families: Sequence[str] = FAMILIES,
 ) -> list[History]:
     """Other users' rating histories (see the module docstring), for population.learn()."""
     rng = np.random.default_rng(seed)
     train_requests = np.arange(n_eval, len(pool.requests))
     out = []
-    for _ in range(n_users):
-        user = make_user(pool, rng)
+    for u in range(n_users):
+        user = make_user(pool, rng, families[u % len(families)])
         shown: list[float] = []
         rounds = _rounds(pool, user, rng, rng.permutation(train_requests))
         for profile, ratings, expected, _ in rounds:
@@ -334,6 +528,8 @@ def _rounds(
 def summarise(points: dict[int, Checkpoint], n_users: int) -> dict:
     rows = []
     for n, p in points.items():
+        if not p.top1["random"]:
+            continue
         mean = {k: float(np.mean(v)) for k, v in p.top1.items()}
         gap = mean["oracle"] - mean["random"]
         rows.append(
@@ -344,8 +540,10 @@ def summarise(points: dict[int, Checkpoint], n_users: int) -> dict:
                 "gap_closed_readability": (mean["readability"] - mean["random"]) / gap
                 if gap > 0
                 else float("nan"),
-                "pairwise_accuracy": float(np.mean(p.agree)),
-                "pairwise_accuracy_clean_pairs": float(np.mean(p.agree_taste)),
+                "pairwise_accuracy": float(np.mean(p.agree)) if p.agree else float("nan"),
+                "pairwise_accuracy_clean_pairs": float(np.mean(p.agree_taste))
+                if p.agree_taste
+                else float("nan"),
                 "pairs": len(p.agree),
             }
         )
@@ -353,25 +551,41 @@ def summarise(points: dict[int, Checkpoint], n_users: int) -> dict:
 
 
 def with_true_attributes(pool: Pool) -> Pool:
-    """The pool with embeddings replaced by the users' own attributes (one-hot levels, and the
-    standardised density), one block each: what the ranker would learn from a perfect
-    embedding. The bench reports it as a ceiling for the auto-encoder embedding."""
-    looks = pool.looks
+    """The pool with embeddings replaced by the users' own attributes, one block each
+    (one-hot levels at 0.3, standardised numbers at 0.1 per sd: one kNN bandwidth): what the
+    ranker would learn from a perfect embedding. The bench reports it as a ceiling."""
+    looks, f = pool.looks, pool.features
     columns = {
         "shape": [look.shape for look in looks],
         "palette": [look.palette.removeprefix("dark ") for look in looks],
         "dark": ["dark" in look.palette for look in looks],
         "line": [look.line for look in looks],
         "orientation": [look.orientation for look in looks],
+        "kind": [look.kind for look in looks],
+        "kind x shape": [(look.kind, look.shape) for look in looks],
     }
-    parts = [
-        0.3 * (np.array(v)[:, None] == np.array(sorted(set(v)))[None, :]) for v in columns.values()
+    parts = [_one_hot(v) for v in columns.values()]
+    hue = f["C"] / (f["C"] + 10)
+    numbers = {
+        "density": [f["density"]],
+        "fill": [f["L"], f["C"]],
+        "hue": [hue * np.cos(f["hue"]), hue * np.sin(f["hue"])],
+        "line L": [f["line L"]],
+        "contrast": [f["contrast"]],
+        "labels": [f["labelled"]],
+        "size": [f["node area"], f["canvas use"]],
+    }
+    parts += [
+        0.1 * np.column_stack([_z(np.asarray(x, float)) for x in v]) for v in numbers.values()
     ]
-    density = np.array([look.density for look in looks])
-    parts.append(0.1 * ((density - density.mean()) / (density.std() + 1e-9))[:, None])
     stops = np.cumsum([0] + [p.shape[1] for p in parts])
     blocks = tuple(slice(int(a), int(b)) for a, b in zip(stops, stops[1:], strict=False))
     return replace(pool, embeddings=np.hstack(parts).astype(np.float32), blocks=blocks)
+
+
+def _one_hot(values: list) -> np.ndarray:
+    levels = sorted(set(values), key=str)
+    return 0.3 * np.array([[v == level for level in levels] for v in values], np.float64)
 
 
 def knn_speed(

@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 Log = Callable[[str], None]
 
 HELP = "simulated users with hidden tastes rate what the ranker shows; learning curves"
+# training.simulate_users.FAMILIES (not imported here: the CLI starts without numpy/torch)
+FAMILIES = ("classic", "colour", "lines", "labels", "kind", "contrast", "size", "flat")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -39,6 +41,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=100,
         help="other simulated users whose ratings teach the kNN (0: learn nothing)",
     )
+    parser.add_argument(
+        "--families",
+        default=",".join(FAMILIES),
+        help=f"taste families of the simulated users, in turn (default: all of {FAMILIES})",
+    )
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
 
 
@@ -51,6 +58,11 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--requests must be at least {sim.EVAL_REQUESTS + 20}")
     if args.population_users < 0:
         raise UserError("--population-users must be 0 or more")
+    families = tuple(f.strip() for f in args.families.split(",") if f.strip())
+    unknown = sorted(set(families) - set(sim.FAMILIES))
+    if unknown or not families:
+        raise UserError(f"unknown taste families {unknown}: choose from {sim.FAMILIES}")
+    args.families = families
     from engine.scoring import autoencoder, cnn
 
     try:
@@ -66,13 +78,17 @@ def run(args: argparse.Namespace) -> int:
     pooled = time.time()
     population = _population(pool, args, log)
     learnt = time.time()
-    result = sim.simulate(pool, args.users, args.seed, progress=True, population=population)
+    result = sim.simulate(
+        pool, args.users, args.seed, progress=True, population=population, families=families
+    )
     ideal_pool = sim.with_true_attributes(pool)
+    ideal_population = _population(ideal_pool, args)
     ideal = sim.simulate(
-        ideal_pool, args.users, args.seed, progress=False, population=_population(ideal_pool, args)
+        ideal_pool, args.users, args.seed, False, population=ideal_population, families=families
     )
     result |= {
         "ideal_embedding_rows": ideal["rows"],
+        "ideal_embedding_families": ideal["families"],
         "requests": args.requests,
         "candidates": sim.CANDIDATES,
         "shown": sim.SHOWN,
@@ -103,7 +119,9 @@ def _population(pool: sim.Pool, args: argparse.Namespace, log: Log | None = None
 
     if args.population_users <= 0:
         return knn.Population()
-    histories = sim.everyone(pool, args.population_users, seed=args.seed + 1)
+    histories = sim.everyone(
+        pool, args.population_users, seed=args.seed + 1, families=args.families
+    )
     return population.learn(histories, pool.blocks, log=log)
 
 
@@ -141,10 +159,32 @@ def _table(result: dict) -> str:
             f"{r['pairwise_accuracy_clean_pairs']:>11.1%}   "
             f"{ideal['gap_closed']:>5.0%} {ideal['pairwise_accuracy']:>8.1%}"
         )
+    lines += ["", _families(result)]
     speed = result["knn_speed"]
     lines.append(
         f"kNN with {speed['ratings']} ratings ({result['embedding_dim']}-dim embeddings, numpy "
         f"brute force): fit {speed['fit_ms']} ms once, {speed['predict_us_per_candidate']} us "
         "per candidate"
     )
+    return "\n".join(lines)
+
+
+def _families(result: dict) -> str:
+    """Per taste family: pairwise accuracy and the share of the random -> oracle gap that
+    the ranker (and, for comparison, readability alone) closes, at every checkpoint."""
+    points = [r["ratings"] for r in result["rows"]]
+    head = f"{'family':>9} {'users':>5}  " + "  ".join(f"{f'{n} ratings':>17}" for n in points)
+    lines = [
+        "per taste family: pairwise accuracy / gap closed (readability alone closes: readab.)",
+        head + f"  {'readab.':>7}  ideal@20",
+    ]
+    ideal = result.get("ideal_embedding_families", {})
+    for family, rows in result["families"].items():
+        cells = "  ".join(f"{r['pairwise_accuracy']:>8.1%} / {r['gap_closed']:>5.0%}" for r in rows)
+        best = next((r for r in ideal.get(family, []) if r["ratings"] == 20), None)
+        tail = f"{best['pairwise_accuracy']:.1%}" if best else "-"
+        users = result.get("family_users", {}).get(family, "")
+        lines.append(
+            f"{family:>9} {users:>5}  {cells}  {rows[0]['gap_closed_readability']:>7.0%}  {tail}"
+        )
     return "\n".join(lines)
