@@ -10,6 +10,7 @@ import pytest
 from engine.diagram.fidelity import fidelity, infer_layers, matches
 from engine.diagram.layout import layout
 from engine.diagram.model import MAX_NODES, Diagram, Node, Spec
+from engine.diagram.read import to_diagram
 from engine.diagram.sketch import Sketch
 from engine.diagram.spec import extract_spec
 
@@ -199,6 +200,11 @@ def test_every_laid_out_request_spec_is_exact() -> None:
     for line in REQUESTS.read_text(encoding="utf-8").splitlines():
         spec = extract_spec(json.loads(line)["text"])
         if spec is None:
+            continue
+        if spec.structure:  # stacks, data flows, graphs: their own structure, laid out
+            f = fidelity(to_diagram(spec.structure).diagram, spec)
+            assert f is not None and f.exact, (spec, f)
+            checked += 1
             continue
         sketch = Sketch(layers=spec.layers) if spec.kind == "network" else Sketch(steps=spec.steps)
         if sketch.n_nodes > MAX_NODES:

@@ -14,7 +14,7 @@ from engine.llm import tiny
 from engine.llm.generate import Generation
 from engine.llm.load import load
 from engine.pipeline import DrawResult, read, spec_of
-from engine.scoring import autoencoder
+from engine.scoring import autoencoder, content
 from engine.scoring.cnn import ReadabilityCNN
 from engine.service.app import create_app
 from engine.service.backend import Ask
@@ -101,7 +101,8 @@ def test_a_user_who_likes_arrows_gets_arrows_first(backend) -> None:
     liked = backend.embed([_png(arrows)], [_node_list(arrows)])
     disliked = backend.embed([_png(plain)], [_node_list(plain)])
     assert liked.shape == (1, backend.dim) and backend.blocks[-1].stop == backend.dim
-    lines = backend.blocks[-3]  # content: shapes, fill, lines, density, flow
+    names = content.block_names(backend.embedder.blocks)
+    lines = backend.blocks[names.index("lines")]  # the content block of line styles
     assert np.linalg.norm(liked[0, lines] - disliked[0, lines]) > 0.1
     rated = np.concatenate([np.repeat(liked, 4, 0), np.repeat(disliked, 4, 0)])
     scores = np.array([5.0] * 4 + [1.0] * 4)
