@@ -103,8 +103,8 @@ async def test_ratings_that_prefer_a_trait_teach_it_through_orpo_and_rollback_un
 class WorseTrainer(DemoTrainer):
     """Trains like the demo, but every trained adapter measures less readable."""
 
-    def evaluate(self, adapter: str | None) -> dict[str, float]:
-        metrics = super().evaluate(adapter)
+    def evaluate(self, adapter: str | None, seed: int = 0) -> dict[str, float]:
+        metrics = super().evaluate(adapter, seed)
         return metrics | ({"readability": metrics["readability"] - 0.1} if adapter else {})
 
 

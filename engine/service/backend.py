@@ -104,8 +104,10 @@ class Trainer(Protocol):
     def orpo(self, pairs: Path, base_adapter: str | None, out_dir: Path) -> dict[str, Any]:
         """Train a LoRA adapter on the JSONL pairs into out_dir, starting from base_adapter."""
 
-    def evaluate(self, adapter: str | None) -> dict[str, float]:
-        """Quality benchmark of an adapter: the keys training/gate.py compares."""
+    def evaluate(self, adapter: str | None, seed: int = 0) -> dict[str, Any]:
+        """Quality benchmark of an adapter: the keys training/gate.py compares, with their
+        per-request values where the trainer has them (so the gate can pair them); another
+        seed measures the same adapter again (the gate's noise)."""
 
     def autoencoder(
         self, images: list[Path], node_lists: list[str | None], out_dir: Path

@@ -168,7 +168,7 @@ class DemoTrainer:
         (out_dir / ADAPTER_FILE).write_text(json.dumps({"weights": weights.tolist()}))
         return {"pairs_used": used}
 
-    def evaluate(self, adapter: str | None) -> dict[str, float]:
+    def evaluate(self, adapter: str | None, seed: int = 0) -> dict[str, float]:
         backend = DemoBackend()
         backend.use_adapter("eval", adapter)
         texts = [t for d in EVAL_DESCRIPTIONS for t in backend.sketches(d, 8)]

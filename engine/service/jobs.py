@@ -190,8 +190,11 @@ async def orpo(engine: Engine) -> dict[str, Any]:
     except NotImplementedError as e:
         return {"skipped": str(e), "preferences": pairs}
     baseline = await engine.on_jobs(engine.trainer.evaluate, adapter)
+    # The serving adapter again with another seed: how far it lies from itself, the noise
+    # the statistical gate tolerates (training/gate.py).
+    noise = await engine.on_jobs(engine.trainer.evaluate, adapter, 1)
     quality = await engine.on_jobs(engine.trainer.evaluate, str(out))
-    decision = decide(baseline, quality, s.gate_tolerance)
+    decision = decide(baseline, quality, s.gate_tolerance, noise=noise)
     metrics = {"quality": quality, "baseline": baseline, "gate": decision.as_dict()}
     metrics |= {"training": training, "preferences": pairs}
     await db.models.add(version, str(out), current, metrics, decision.passed)

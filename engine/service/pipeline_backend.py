@@ -247,9 +247,11 @@ class PipelineTrainer:
         self.ae = ae  # auto-encoder fine-tuning; None: FinetuneConfig's defaults
         self._lm: Any = None
 
-    def evaluate(self, adapter: str | None) -> dict[str, float]:
-        """The quality benchmark (engine/bench/quality.py) on the hand-written requests."""
+    def evaluate(self, adapter: str | None, seed: int = 0) -> dict[str, Any]:
+        """The quality benchmark (engine/bench/quality.py) on the hand-written requests, with
+        the per-request values the statistical gate pairs (training/gate.py)."""
         from engine.bench.quality import REQUESTS, read_requests, run_set, score
+        from training import gate
 
         lm = self._model()
         if adapter is None:
@@ -258,8 +260,11 @@ class PipelineTrainer:
             lm.use_adapter(Path(adapter).name, Path(adapter))
         requests = read_requests(REQUESTS)
         tokens = self.settings.max_new_tokens
-        results, seconds = run_set(lm, requests, seed=0, max_new_tokens=tokens)
-        return asdict(score(lm.name, REQUESTS.name, requests, results, seconds))
+        results, seconds = run_set(lm, requests, seed=seed, max_new_tokens=tokens)
+        report: dict[str, Any] = asdict(score(lm.name, REQUESTS.name, requests, results, seconds))
+        if len(requests) == len(results):  # read_requests keeps only what the pipeline accepts
+            report[gate.PER_REQUEST] = gate.samples(requests, results)
+        return report
 
     def orpo(self, pairs: Path, base_adapter: str | None, out_dir: Path) -> dict[str, Any]:
         """ORPO (training/orpo.py) on a copy of base_adapter (a folder; None: the built-in
