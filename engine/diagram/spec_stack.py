@@ -37,8 +37,10 @@ _SPLIT = re.compile(
     r"|\bafter that\b|\bfinally\b|\bplus\b|\.(?:\s|$))\s*"
 )
 _DIM = re.compile(r"(\d+)\s*[x×*]\s*(\d+)(?:\s*[x×*]\s*(\d+))?")
-_OUT_MAP = re.compile(r"(?:output|out|->|=>|gives|giving|to)\s*(?:size|shape|map)?\s*[:=]?\s*"
-                      r"(\d+)\s*[x×*]\s*(\d+)(?:\s*[x×*]\s*(\d+))?")
+_OUT_MAP = re.compile(
+    r"(?:output|out|->|=>|gives|giving|to)\s*(?:size|shape|map)?\s*[:=]?\s*"
+    r"(\d+)\s*[x×*]\s*(\d+)(?:\s*[x×*]\s*(\d+))?"
+)
 _FILTERS = re.compile(r"(\d+)\s*(?:filters?|channels?|kernels?|feature maps?|maps?)\b")
 _UNITS = re.compile(r"(\d+)\s*(?:units?|nodes?|neurons?|hidden units?|dims?|dimensions?)\b")
 _REPEAT = re.compile(
@@ -46,9 +48,14 @@ _REPEAT = re.compile(
     r"lstm|gru|rnn|bi-?lstm|transformer|encoder|decoder|attention))|(\d+)x\s+)"
 )
 _GROUP = re.compile(r"\b(\d+)\s*(?:x|times)\s*\(([^()]*)\)")  # "2 x (attention, norm)"
+_GROUP_AFTER = re.compile(  # "[conv -> bn -> relu] x2", "(conv, bn, relu) repeated 4 times"
+    r"[\[(]([^\[\]()]*?(?:,|->|→)[^\[\]()]*)[\])]\s*(?:[x×*]\s*(\d+)|repeated\s+(\d+)\s+times)"
+)
+_PAREN_ARROW = re.compile(r"\(\s*(?:->|→|=>)\s*(\d+x\d+(?:x\d+)?)\s*\)")
 _EACH_LIST = re.compile(  # "3 conv layers (32, 64, 128 filters) each followed by max pooling"
     r"\b(\d+)\s+([a-z ]*?conv\w*|dense|fc|lstm|gru)\s+layers?\s*\(\s*(\d+(?:\s*,\s*\d+)+)\s*"
-    r"(filters|units|nodes|neurons|channels)?\s*\)(?:,?\s*each followed by\s+(?:a\s+)?([^,;]+))?"
+    r"(filters|units|nodes|neurons|channels)?\s*(?:,\s*(?:all\s+)?(?P<k>\d+x\d+))?\s*\)"
+    r"(?:,?\s*each followed by\s+(?:a\s+)?([^,;]+))?"
 )
 _OUT_ARROW = re.compile(r"\s*(?:->|→|=>)\s*(\d+x\d+(?:x\d+)?)(?=\s*(?:[;,\n]|$))")
 _TIMES = re.compile(r"\s[x×*]\s*(\d)\b\s*$|\b(\d+)\s+times\b|\btwice\b")
@@ -64,6 +71,7 @@ FILLER = re.compile(r"\b(?:a|an|the|layers?(?! ?norm)|of|then|please|pls|block)\
 def _normal(text: str) -> str:
     t = words_to_digits(text.lower())
     t = re.sub(r"(\d)\s*[x×*]\s*(?=\d)", r"\1x", t)  # "3 x 3" -> "3x3"
+    t = re.sub(r"\b(conv|pool|maxpool|avgpool)(?=\d+x\d+)", r"\1 ", t)  # "conv3x3"
     return t
 
 
@@ -116,9 +124,13 @@ def _block(item: str) -> str | None:
     words = _kind_words(kind, item)
     if kind == "input":
         if dims:
-            channels = dims.group(3) or ("3" if re.search(r"\b(?:rgb|colou?r)\b", item) else
-                                         "1" if re.search(r"\b(?:gr[ae]yscale|gray|grey|mono)\b",
-                                                          item) else None)
+            channels = dims.group(3) or (
+                "3"
+                if re.search(r"\b(?:rgb|colou?r)\b", item)
+                else "1"
+                if re.search(r"\b(?:gr[ae]yscale|gray|grey|mono)\b", item)
+                else None
+            )
             return "input " + "x".join(filter(None, (dims.group(1), dims.group(2), channels)))
         return f"input {numbers[0]}" if numbers else "input"
     parts = [words]
@@ -168,13 +180,19 @@ def _expanded(t: str) -> str:
     "3 conv layers (32, 64, 128 filters) each followed by max pooling" -> "conv 32 filters,
     max pooling, conv 64 filters, ..."; "3x3 conv -> 94x94" -> "3x3 conv output 94x94"."""
     t = _GROUP.sub(lambda m: ", ".join([m[2]] * min(int(m[1]), 12)), t)
+    t = _GROUP_AFTER.sub(
+        lambda m: ", ".join([re.sub(r"\s*(?:->|→)\s*", ", ", m[1])] * min(int(m[2] or m[3]), 12)),
+        t,
+    )
 
     def each(m: re.Match[str]) -> str:
         unit = m[4] or ("filters" if "conv" in m[2] else "units")
-        after = f", {m[5].strip()}" if m[5] else ""
-        return ", ".join(f"{m[2].strip()} {n} {unit}{after}" for n in re.findall(r"\d+", m[3]))
+        after = f", {m[6].strip()}" if m[6] else ""
+        kernel = f" {m['k']}" if m["k"] else ""
+        names = (f"{m[2].strip()}{kernel} {n} {unit}{after}" for n in re.findall(r"\d+", m[3]))
+        return ", ".join(names)
 
-    t = _EACH_LIST.sub(each, t)
+    t = _EACH_LIST.sub(each, _PAREN_ARROW.sub(r" output \1", t))
     return _OUT_ARROW.sub(r" output \1", t)
 
 
@@ -185,7 +203,16 @@ def _without_intro(t: str) -> str:
     for mark in (r":\s", r"\bwith\s"):
         found = re.search(mark, first)
         if found and not re.search(r"(?<![\w.])\d+(?![\w.])|\d+x\d+", first[: found.start()]):
-            return t[found.end() :]
+            rest = t[found.end() :]
+            # "conv layers: 5x5 32, 5x5 32, 3x3 64": the intro names the items' kind
+            said = re.fullmatch(
+                r"\s*(?:the\s+)?(conv\w*|dense|fc|lstm|gru)\s+layers?\s*:?\s*", first[: found.end()]
+            )
+            if said:
+                return re.sub(
+                    r"(?:^|(?<=,))\s*(?=\d+x\d+\s+\d+\s*(?:,|$|\.))", f" {said[1]} ", rest
+                )
+            return rest
     return t
 
 
@@ -200,6 +227,7 @@ def stack_blocks(text: str) -> tuple[str, ...] | None:
     out: list[str] = []
     for item in _items(body):
         item = re.sub(r"^(?:(?:and|then|a|an|the|first|1st|another|one more)\s+)+", "", item)
+        item = re.sub(r"^(?:after|before)\s+(?:that|them|this|those)\s*:?\s*", "", item)
         if item in {"and", "then", "and then", "finally", "next", ""}:
             continue
         item = re.sub(r"^(?:(?:starts?|ends?|begins?|finish(?:es)?)\s+with\s+)", "", item)
@@ -210,9 +238,11 @@ def stack_blocks(text: str) -> tuple[str, ...] | None:
         if name is not None and len(name.split()) > MAX_WORDS:
             return None  # a sentence, not a layer: the flow reader knows sentences
         if name is None:
-            if re.fullmatch(r"(?:(?:cnn|model|network|net|architecture|a|an|the|simple|"
-                            r"small|deep|convolutional|neural|please|pls|thanks|for \w+)\s*)+",
-                            item):
+            if re.fullmatch(
+                r"(?:(?:cnn|model|network|net|architecture|a|an|the|simple|"
+                r"small|deep|convolutional|neural|please|pls|thanks|for \w+)\s*)+",
+                item,
+            ):
                 continue  # "a simple CNN", "please": the request around the list
             return None
         out += [name] * min(n, MAX_BLOCKS)
