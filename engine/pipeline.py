@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from engine.catalogue import catalogue
+from engine.diagram.blocks import kind_of
 from engine.diagram.fidelity import Fidelity, fidelity
 from engine.diagram.metrics import Metrics, metrics
 from engine.diagram.model import MAX_NODES, Diagram, DiagramError, Problem, Spec
@@ -116,6 +117,40 @@ def unknown_name(text: str) -> str | None:
     return None
 
 
+_QUESTION = re.compile(
+    r"^\s*(?:what|who|why|how|which|when|where|is|are|does|do|should|explain|tell me)\b", re.I
+)
+_DRAW = re.compile(
+    r"\b(?:draw|diagram|sketch|visuali[sz]e|plot|show|picture|figure|chart|flow ?chart|illustrat"
+    r"\w*|architecture|pipeline|layers?|steps?)\b",
+    re.I,
+)
+_WORDS_ML = frozenset(
+    """
+    network net model layer layers input inputs output outputs hidden node nodes neuron
+    neurons unit units data dataset train training trained test validate validation
+    evaluate predict deploy pipeline process flow step steps loss gradient weights batch
+    epoch feature features encoder decoder embedding attention classifier image images
+    text token tokens label labels agent reward policy loop cluster clusters tree forest
+    regression vector vectors matrix script file csv dataframe chart query retrieval
+    prompt llm cnn rnn mlp gan transformer
+    """.split()  # noqa: SIM905 - a word list reads best as words
+)
+
+
+def nothing_to_draw(text: str) -> str | None:
+    """Why a request with no structure and no catalogue entry holds nothing to draw (a
+    question, chat, a key mash), or None when the model may try. A request with a word of
+    the field (the block kinds, the catalogue's words, common process words) is tried."""
+    words = set(re.findall(r"[a-z][a-z0-9-]{2,}", text.lower()))
+    known = words & (_WORDS_ML | catalogue.alias_words() | catalogue.label_words())
+    if known or any(kind_of(w) != "step" for w in words):
+        if _QUESTION.match(text) and not _DRAW.search(text):
+            return "that is a question, not a diagram: describe a model or a process to draw"
+        return None
+    return "I found nothing to draw here: describe a model's layers or a process's steps"
+
+
 def named_spec(text: str) -> Spec | None:
     """The catalogue entry a request names (engine/catalogue), adapted to what it adds
     ("ResNet-18 for 3 classes"), as a spec: its structure, and its direction (part of how
@@ -147,10 +182,11 @@ def spec_of(text: str) -> Spec | None:
     spec = extract_spec(text)
     if spec is None and (name := unknown_name(text)) is not None:
         raise BadRequest(
-            f"I don't know the {name} architecture: describe its layers or steps and I'll "
-            "draw them"
+            f"I don't know the {name} architecture: describe its layers or steps and I'll draw them"
         )
     spec = spec or named_spec(text)
+    if spec is None and (why := nothing_to_draw(text)) is not None:
+        raise BadRequest(why)
     if spec is not None and spec.kind == "network":
         try:
             check_layers(spec.layers)

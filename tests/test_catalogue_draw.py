@@ -43,3 +43,18 @@ def test_additions_in_the_request_are_drawn() -> None:
 def test_an_unknown_name_is_refused_with_a_reason_not_drawn(text: str) -> None:
     with pytest.raises(BadRequest, match="don't know"):
         spec_of(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["lmao", "qwertyuiop", "who is faster, tensorflow or mxnet", "why is my gpu so hot?",
+     "cheers mate, nice one"],
+)
+def test_what_holds_no_diagram_gets_a_sentence(text: str) -> None:
+    with pytest.raises(BadRequest, match="nothing to draw|not a diagram"):
+        spec_of(text)
+
+
+@pytest.mark.parametrize("text", ["draw a cnn", "a neural net for mnist", "show me a vae"])
+def test_vague_requests_of_the_field_are_still_tried(text: str) -> None:
+    spec_of(text)  # no BadRequest: the model draws what it can

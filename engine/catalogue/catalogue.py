@@ -113,6 +113,13 @@ def alias_words() -> frozenset[str]:
     return frozenset(w for alias, _ in _alias_table() for w in alias.split())
 
 
+@lru_cache(maxsize=1)
+def label_words() -> frozenset[str]:
+    """Every word of the entries' step and block names: the field's vocabulary."""
+    words = (re.findall(r"[a-z][a-z0-9-]{2,}", e.sketch_text.lower()) for e in entries())
+    return frozenset(w for ws in words for w in ws)
+
+
 def find(request: str) -> Entry | None:
     """The entry the request names, or None (see the module docstring)."""
     text = f" {normalise(request)} "
