@@ -127,3 +127,67 @@ def test_every_tune_gold_can_be_drawn_faithfully() -> None:
         if not v.faithful or (kind != "stack" and v.invented):
             failures.append((r["text"], v.why, v.invented))
     assert not failures, failures
+
+
+TUNE_V3 = DATA / "tune_v3.jsonl"
+AT_LEAST_V3 = {
+    "steps": 50,
+    "stack": 50,
+    "structure": 60,
+    "network": 25,
+    "dataflow": 25,
+    "named": 10,
+}
+
+
+def test_tune_v3_is_well_formed() -> None:
+    """tune_v3.jsonl (TUNE.md): the same line and gold format, the counts asked for, named
+    golds that are catalogue entries, and every other gold drawable faithfully."""
+    data = rows(TUNE_V3)
+    counts = Counter(r["kind"] for r in data)
+    assert set(counts) <= set(KINDS)
+    for kind, least in AT_LEAST_V3.items():
+        assert counts[kind] >= least, kind
+    assert len({r["text"] for r in data}) == len(data)  # no duplicates
+    names = {e.name for e in entries()}
+    failures = []
+    for r in data:
+        assert set(r) == {"text", "kind", "gold"} and r["text"].strip(), r
+        kind, g = r["kind"], r["gold"]
+        need, may = GOLD_KEYS[kind]
+        assert need <= set(g) <= need | may, r
+        if kind == "network":
+            assert len(g["layers"]) >= 2 and all(isinstance(n, int) and n > 0 for n in g["layers"])
+        if kind == "steps":
+            assert len(g["steps"]) >= 2 and all(isinstance(s, str) and s for s in g["steps"])
+        if kind == "stack":
+            for b in g["blocks"]:
+                block, _, units = b.partition(" ")
+                assert block in BLOCK_KINDS, b
+                assert not units or (block in ("dense", "output") and units.isdigit()), b
+        if kind == "dataflow":
+            flow = g["data"] + g["process"]
+            assert len(set(flow)) == len(flow), r
+            assert all(a in flow and b in flow for a, b in g["edges"]), r
+        if kind == "named":
+            assert g["entry"] in names, r
+            assert all(
+                isinstance(g[k], int) for k in ("classes", "levels", "k", "repeat") if k in g
+            )
+        if kind == "structure":
+            assert len(set(g["steps"])) == len(g["steps"]), r
+            assert any(k in g for k in ("edges", "skip", "loop", "branch")), r
+            for key in ("edges", "skip", "loop", "branch"):
+                for e in g.get(key, []):
+                    assert len(e) == (3 if key == "branch" else 2), r
+                    assert e[0] in g["steps"] and e[1] in g["steps"], r
+        if kind == "network":
+            diagram = d("layers: " + " ".join(map(str, g["layers"])))
+        elif kind in ("steps", "stack", "dataflow", "structure"):
+            diagram = d(_sketch(kind, g))
+        else:
+            continue
+        v = judge(diagram, kind, g, False, text=r["text"])
+        if not v.faithful or (kind != "stack" and v.invented):
+            failures.append((r["text"], v.why, v.invented))
+    assert not failures, failures
