@@ -125,3 +125,30 @@ def test_lanes_keep_out_of_frames_and_their_titles(direction: str) -> None:
         assert not any(crosses(e, strip) for e in lanes), f.label
         for bend in filter(is_bend, diagram.nodes):
             assert not crosses((bend, bend), f.box), f.label  # bends lie outside frames
+
+
+def test_text_is_sized_for_the_scale_the_layout_needs() -> None:
+    # Eight steps going down need a scale well below 0.9: pills and boxes sized for text
+    # at scale 1 would draw their labels too small to read.
+    diagram = layout_graph(sketch_of(
+        "steps: collect data | clean data | train model | evaluate model | metrics ok? | "
+        "deploy model | monitor drift | retrain model\n"
+        "edges: 1>2 2>3 3>4 4>5 5>6[yes] 5>8[no] 6>7 7>8[drift] 8>4[again]\ndirection: down"
+    ))
+    clean(diagram)
+    assert {"yes", "no", "drift", "again"} <= {n.label for n in diagram.nodes}
+
+
+def test_frames_keep_their_title_and_the_gap_going_down() -> None:
+    diagram = layout_graph(sketch_of(
+        "blocks: conv 64 | conv 128 | conv 256 | conv 512 | conv 1024\n"
+        "edges: 1>2 2>3 3>4 4>5 1>4\ngroups: 1-2 encoder | 4-5 decoder\ndirection: down"
+    ))
+    clean(diagram)
+    frames = diagram.frames()
+    for f in (n for n in diagram.nodes if n.id in frames):
+        for n in diagram.nodes:
+            a, b = f.box, n.box
+            apart = b[0] >= a[2] or b[2] <= a[0] or b[1] >= a[3] or b[3] <= a[1]
+            inside = a[0] <= b[0] and a[1] + 30 <= b[1] and b[2] <= a[2] and b[3] <= a[3]
+            assert n.id == f.id or apart or inside, (f.label, n.label)

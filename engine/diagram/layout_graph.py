@@ -32,9 +32,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from engine.diagram import blocks
+from engine.diagram.label_fit import MIN_SCALE as MIN_FONT
 from engine.diagram.label_fit import RECT_PAD, text_block, text_width
 from engine.diagram.metrics import SPACING_FLOOR_PX
-from engine.diagram.model import CANVAS_H, CANVAS_W, MAX_NODES, RGB, Diagram, DiagramError, Node
+from engine.diagram.model import (
+    CANVAS_H,
+    CANVAS_W,
+    MAX_NODES,
+    RGB,
+    TITLE_H,
+    Diagram,
+    DiagramError,
+    Node,
+)
 from engine.diagram.ranks import order_ranks
 from engine.diagram.sketch import Sketch, chain
 
@@ -46,6 +56,8 @@ LANE = 30.0  # between a loop's lane and the nodes (and the next lane), at scale
 MAX_UP = 1.7  # the largest scale-up: bigger only crowds the canvas with huge boxes
 GOOD_SCALE = 0.85  # a chain snakes only when one line would shrink it below this
 TEXT_SCALE = 0.6  # nodes are sized for their label at this font scale ...
+TEXT_FLOOR = 0.3  # the smallest scale that text is sized for
+SETTLE = 8  # layouts tried at most, each at the scale the one before needed
 TEXT_WIDTHS = (150, 96, 64)  # ... wrapped onto two lines when one line is wider than this
 MAX_BOX = (260, 120)  # a flow box's preferred size is capped: bigger only shrinks the rest
 PILL_FILL: RGB = (255, 255, 255)
@@ -82,29 +94,59 @@ def layout_graph(sketch: Sketch) -> Diagram:
     forward = [(a, b, t) for (a, b), t in zip(edges, labels, strict=True) if (a, b) not in loops]
     back = [(a, b, t) for (a, b), t in zip(edges, labels, strict=True) if (a, b) in loops]
     plain_chain = edges == chain(n) and not any(labels) and not sketch.groups
-    best: tuple[float, list[_Box]] | None = None
+    best: _Try | None = None
     for text_w in TEXT_WIDTHS:  # narrower labels (two lines) until the text keeps its size
-        boxes = _step_boxes(sketch, right, text_w)
-        expected = 1.0
-        for _ in range(4):  # gaps that must hold in pixels depend on the scale: settle it
-            placed = (_snake(boxes, right, expected) if plain_chain else None) or _ranked(
-                sketch, boxes, forward, back, right, expected
-            )
-            scale = _fit_scale(*_extent(placed + _frames(sketch, placed)), right)
-            if scale >= expected * 0.99:
-                break
-            expected = scale
-        if best is None or scale > best[0] + 0.02:
-            best = (scale, placed)
-        if scale >= 1:
+        tried = _settle(sketch, text_w, forward, back, right, plain_chain)
+        if best is None or (tried.settled, tried.scale) > (best.settled, best.scale + 0.02):
+            best = tried
+        if tried.scale >= 1:
             break
     assert best is not None
-    if len(best[1]) > MAX_NODES:
+    if len(best.boxes) > MAX_NODES:
         raise DiagramError(
-            f"this diagram would have {len(best[1])} nodes with its bends and labels; "
+            f"this diagram would have {len(best.boxes)} nodes with its bends and labels; "
             f"the limit is {MAX_NODES}"
         )
-    return _finish(sketch, best[1], right)
+    return _finish(sketch, best.boxes, right, best.expected)
+
+
+@dataclass
+class _Try:
+    """A layout sized for the `expected` scale, that needs `scale` to fit the canvas;
+    settled: `scale` is no smaller (nor below TEXT_FLOOR), so its gaps and text hold in
+    pixels."""
+
+    boxes: list[_Box]
+    expected: float
+    scale: float
+
+    @property
+    def settled(self) -> bool:
+        return self.scale >= max(self.expected * 0.99, TEXT_FLOOR)
+
+
+def _settle(
+    sketch: Sketch,
+    text_w: float,
+    forward: list[tuple[int, int, str]],
+    back: list[tuple[int, int, str]],
+    right: bool,
+    plain_chain: bool,
+) -> _Try:
+    """Lay out for scale 1, then for the scale that needed, ... until it holds (gaps and
+    text that must keep their pixel size grow as the scale shrinks)."""
+    expected = 1.0
+    for _ in range(SETTLE):
+        boxes = _step_boxes(sketch, right, text_w, expected)
+        placed = (_snake(boxes, right, expected) if plain_chain else None) or _ranked(
+            sketch, boxes, forward, back, right, expected
+        )
+        extent = _extent(placed + _frames(sketch, placed, expected))
+        tried = _Try(placed, expected, _fit_scale(*extent, right))
+        if tried.settled:
+            break
+        expected = tried.scale
+    return tried
 
 
 def back_edges(n: int, edges: Sequence[tuple[int, int]]) -> set[tuple[int, int]]:
@@ -159,30 +201,34 @@ def _lighter(rgb: RGB, share: float = 0.55) -> RGB:
     return (r, g, b)
 
 
-def _text_size(
-    label: str, text_w: float = TEXT_WIDTHS[0], scale: float = TEXT_SCALE
-) -> tuple[float, float]:
-    """(width, height) of a box that shows `label` at `scale`, on two lines when one line
-    would be wider than text_w."""
+def _text_size(label: str, text_w: float, scale: float) -> tuple[float, float]:
+    """(width, height) at scale 1 of a box that shows `label` at TEXT_SCALE, and still at
+    the smallest readable font (label_fit.MIN_SCALE) once the drawing is drawn at `scale`;
+    on two lines when one line would be wider than text_w at TEXT_SCALE. Below
+    TEXT_FLOOR text cannot stay readable: it is sized for TEXT_FLOOR."""
+    scale = max(scale, TEXT_FLOOR)
+    font = max(TEXT_SCALE, MIN_FONT / scale)
+    pad = 2 * RECT_PAD + 8  # px: the padding does not scale with the drawing
+    pad_at_1 = max(pad, pad / scale)
     words = label.split() or [""]
-    one = text_width(" ".join(words), scale)
-    if one <= text_w or len(words) == 1:
-        return one + 2 * RECT_PAD + 8, text_block(1, scale)[0] + 2 * RECT_PAD + 8
+    if text_width(" ".join(words), TEXT_SCALE) <= text_w or len(words) == 1:
+        return text_width(" ".join(words), font) + pad_at_1, text_block(1, font)[0] + pad_at_1
     best = min(
-        (max(text_width(" ".join(words[:i]), scale), text_width(" ".join(words[i:]), scale))
+        (max(text_width(" ".join(words[:i]), font), text_width(" ".join(words[i:]), font))
          for i in range(1, len(words))),
     )
-    return best + 2 * RECT_PAD + 8, text_block(2, scale)[0] + 2 * RECT_PAD + 8
+    return best + pad_at_1, text_block(2, font)[0] + pad_at_1
 
 
-def _step_boxes(sketch: Sketch, right: bool, text_w: float) -> list[_Box]:
-    """The steps' boxes: blocks typed and sized by tensor, data and processes told apart."""
+def _step_boxes(sketch: Sketch, right: bool, text_w: float, scale: float) -> list[_Box]:
+    """The steps' boxes: blocks typed and sized by tensor, data and processes told apart;
+    their text readable once drawn at `scale`."""
     style = sketch.line_style
     shape = "round rectangle" if sketch.shape == "circle" else sketch.shape
     if not sketch.stack:
         out = []
         for i, name in enumerate(sketch.steps):
-            w, h = _text_size(name, text_w)
+            w, h = _text_size(name, text_w, scale)
             pw, ph = min(sketch.size[0], MAX_BOX[0]), min(sketch.size[1], MAX_BOX[1])
             if i in sketch.data:  # data: wider and sharp-cornered, a paler fill
                 size = (max(w, pw * 1.15), max(h, ph * 1.1))
@@ -200,11 +246,11 @@ def _step_boxes(sketch: Sketch, right: bool, text_w: float) -> list[_Box]:
         text = blocks.label(block.name)
         if block.kind == "merge" and text.lower() in {"add", "+", "sum", "⊕", "concat"}:
             symbol = "+" if text.lower() != "concat" else "concat"
-            w, h = _text_size(symbol)
+            w, h = _text_size(symbol, TEXT_WIDTHS[0], scale)
             d = max(40.0, w, h)
             out.append(_Box(symbol, "circle", block.fill, (d, d), [], style))
             continue
-        w, h = _text_size(text, text_w)
+        w, h = _text_size(text, text_w, scale)
         fill = block.fill if block.kind != "step" else sketch.fill
         main = w if right else h
         out.append(_Box(text, shape, fill, (main, max(cross, h if right else w)), [], style))
@@ -306,7 +352,7 @@ def _ranked(
     for a, b, text in ranked:
         if text or a in sources:
             pill = len(boxes)
-            boxes.append(_pill(text, sketch, right) if text else _bend(sketch))
+            boxes.append(_pill(text, sketch, right, scale) if text else _bend(sketch))
             links += [(a, pill), (pill, b)]
         else:
             links.append((a, b))
@@ -317,10 +363,11 @@ def _ranked(
     main_sizes = [max((size[0] for size in sizes), default=0.0) for sizes in sized]
     # The gap must suit every pair across two ranks: the largest short side of each rank.
     shortest = [max((min(size) for size in sizes), default=0.0) for sizes in sized]
+    room = _frame_room(sketch, rank, len(order), right, scale)
     main_at, at = [], 0.0
     for r, size in enumerate(main_sizes):
         if r:
-            at += _gap((shortest[r - 1],) * 2, (shortest[r],) * 2, GAP_MAIN, scale)
+            at += _gap((shortest[r - 1],) * 2, (shortest[r],) * 2, GAP_MAIN, scale) + room[r]
         main_at.append(at + size / 2)
         at += size
     slot_at: dict[tuple[int, int], tuple[float, float]] = {}
@@ -337,13 +384,30 @@ def _ranked(
             c += size[1] + (gaps[k] if k < len(gaps) else 0.0)
     for k, (a, b) in enumerate(links):
         _route_forward(boxes, a, b, [slot_at[(k, r)] for r in range(rank[a] + 1, rank[b])], sketch)
-    frames = _frames(sketch, boxes)  # the steps' frames: lanes run outside them
+    frames = _frames(sketch, boxes, scale)  # the steps' frames: lanes run outside them
     if sketch.groups and right:  # titles are on top: every lane goes below
         _route_lanes(boxes, skips + back, +1, sketch, right, scale, frames)
     else:
         _route_lanes(boxes, skips, -1, sketch, right, scale, frames)
         _route_lanes(boxes, back, +1, sketch, right, scale, frames)
     return boxes
+
+
+def _frame_room(
+    sketch: Sketch, rank: list[int], ranks: int, right: bool, scale: float
+) -> list[float]:
+    """Room each rank r needs before it, on top of the gap from rank r - 1, for the
+    frames that start at r (their padding, and going down their title) or end at r - 1,
+    so that a frame keeps the gap from the boxes outside it."""
+    room = [0.0] * ranks
+    title = 0.0 if right else _frame_title(scale)
+    for first, last, _ in sketch.groups:
+        inside = rank[first : last + 1]
+        room[min(inside)] += FRAME_PAD + title
+        if max(inside) + 1 < ranks:
+            room[max(inside) + 1] += FRAME_PAD
+    room[0] = 0.0
+    return room
 
 
 def _gap(a: tuple[float, float], b: tuple[float, float], base: float, s: float) -> float:
@@ -361,8 +425,9 @@ def _item_size(
     return boxes[item].size if isinstance(item, int) else (slot, slot)
 
 
-def _pill(text: str, sketch: Sketch, right: bool) -> _Box:
-    w, h = _text_size(text)
+def _pill(text: str, sketch: Sketch, right: bool, scale: float) -> _Box:
+    """An edge label's box, its text readable once drawn at `scale`."""
+    w, h = _text_size(text, TEXT_WIDTHS[0], scale)
     size = (w, h) if right else (h, w)
     return _Box(text, "round rectangle", PILL_FILL, size, [], sketch.line_style)
 
@@ -415,7 +480,7 @@ def _route_lanes(
         spanned = [x for x in boxes if lo - 1 <= x.main <= hi + 1] + [
             f for f in frames if f.main - f.size[0] / 2 <= hi and lo <= f.main + f.size[0] / 2
         ]
-        pill = _pill(text, sketch, right) if text else None
+        pill = _pill(text, sketch, right, scale) if text else None
         half = pill.size[1] / 2 if pill else 0.0
         lane = side * max(
             side * x.cross + x.size[1] / 2 + _lane_clearance(pill, x, gap, scale)
@@ -488,9 +553,10 @@ def _extent(boxes: Sequence[_Box]) -> tuple[float, float]:
     return hi_m - lo_m, hi_c - lo_c
 
 
-def _finish(sketch: Sketch, boxes: list[_Box], right: bool) -> Diagram:
-    """Scale and centre on the canvas, add group frames, and write the node list."""
-    frames = _frames(sketch, boxes)
+def _finish(sketch: Sketch, boxes: list[_Box], right: bool, expected: float) -> Diagram:
+    """Scale and centre on the canvas, add group frames (sized for the `expected` scale
+    the boxes were laid out for), and write the node list."""
+    frames = _frames(sketch, boxes, expected)
     lo_m, hi_m, lo_c, hi_c = _bounds(boxes + frames)
     scale = _fit_scale(hi_m - lo_m, hi_c - lo_c, right)
     avail = _available(right)
@@ -525,10 +591,17 @@ def _finish(sketch: Sketch, boxes: list[_Box], right: bool) -> Diagram:
     return Diagram(tuple(nodes))
 
 
-def _frames(sketch: Sketch, boxes: Sequence[_Box]) -> list[_Box]:
-    """A frame around each group's steps, with room for its title on the cross side."""
+def _frame_title(scale: float) -> float:
+    """The room at a frame's top for its title strip: model.TITLE_H px once drawn at
+    `scale` (the renderer's strip), FRAME_TITLE at least."""
+    return max(FRAME_TITLE, (TITLE_H + 2) / scale)
+
+
+def _frames(sketch: Sketch, boxes: Sequence[_Box], scale: float) -> list[_Box]:
+    """A frame around each group's steps, with room at its top for its title strip."""
     frames = []
-    title_m, title_c = (0.0, FRAME_TITLE) if sketch.direction == "right" else (FRAME_TITLE, 0.0)
+    title = _frame_title(scale)
+    title_m, title_c = (0.0, title) if sketch.direction == "right" else (title, 0.0)
     for first, last, title in sketch.groups:
         inside = boxes[first : last + 1]
         lo_m = min(b.main - b.size[0] / 2 for b in inside) - FRAME_PAD - title_m
