@@ -240,3 +240,12 @@ def test_forks_and_joins_are_read(text: str, structure: str) -> None:
     c = read(Generation("no sketch", 3, True, 0.1), spec)
     m = metrics(c.diagram)
     assert c.fidelity.exact and m.overlap_count == 0 and m.edges_through_nodes == 0
+
+
+def test_a_loop_said_first_wraps_the_steps_after_it() -> None:
+    spec = extract_spec("for each epoch: shuffle, train, validate. then save the best model")
+    assert spec is not None and spec.kind == "graph"
+    assert spec.structure == (
+        "steps: shuffle | train | validate | save best model\n"
+        "edges: 1>2 2>3 3>1[for each epoch] 3>4"
+    )

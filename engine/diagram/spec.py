@@ -34,7 +34,14 @@ from engine.diagram.numbers import words_to_digits
 from engine.diagram.sketch import Sketch, structure_text
 from engine.diagram.spec_dataflow import dataflow
 from engine.diagram.spec_flow import FLOW_WORDS, any_word, flow_steps
-from engine.diagram.spec_graph import _CONTROL, fork_join, graph_edges, trunk, without_notes
+from engine.diagram.spec_graph import (
+    _CONTROL,
+    fork_join,
+    graph_edges,
+    loop_first,
+    trunk,
+    without_notes,
+)
 from engine.diagram.spec_stack import stack_blocks
 
 MAX_CHARS = 2000
@@ -302,6 +309,10 @@ def extract_spec(text: str) -> Spec | None:
         return None
     core = without_notes(text)  # skip / residual notes are edges, read by spec_graph.py
     core = re.sub(r"\s+followed by\s+", ", then ", core)
+    looped = loop_first(core)  # "for each epoch: load batch, forward, backward. then save"
+    if looped is not None:
+        sketch = Sketch(steps=looped.steps, edges=looped.edges, edge_labels=looped.labels)
+        return Spec("graph", steps=looped.steps, structure=structure_text(sketch))
     forked = fork_join(core)  # "X goes to two branches: A and B, both concatenated before C"
     if forked is not None:
         labels = forked.labels if any(forked.labels) else ()

@@ -42,7 +42,8 @@ SETUP = re.compile(
     r"define|start|get data|pretrain)\b"
 )
 _REPEAT = re.compile(
-    r"\b(?:repeat(?:ed)?|iterate|do this again)\b(?:\s+(?:this|these steps|it|the above|all|"
+    r"\b(?:repeat(?:ed)?|iterate|do this again|keep going|keep looping)\b"
+    r"(?:\s+(?:this|these steps|it|the above|all|"
     r"steps?|(?:[a-z]+ and [a-z]+)))?(?:\s+(?P<how>(?:for (?:each|every|all) [\w-]+(?: [\w-]+)?|"
     r"until [^,.;]+|\d+ times|while [^,.;]+|per [\w-]+)))?"
 )
@@ -410,4 +411,40 @@ def fork_join(text: str) -> Graph | None:
             return None
     if not joined or len(g.steps) < 3 or any(len(s.split()) > MAX_STEP_WORDS for s in g.steps):
         return None
+    return g.graph()
+
+
+# ---- a loop said first ---------------------------------------------------------------------
+
+_LOOP_INTRO = re.compile(
+    r"^\s*(?P<how>repeat \d+ times|repeat for (?:each|every) [\w-]+|for (?:each|every) [\w-]+|"
+    r"loop over [\w-]+|iterate over [\w-]+|\d+ times)\s*:\s*(?P<rest>.+)$",
+    re.S,
+)
+_AFTER_LOOP = re.compile(
+    r"^\s*(?:then|after (?:that|the last [\w-]+|all [\w-]+)|finally|at the end)\s*,?\s*", re.I
+)
+
+
+def loop_first(text: str) -> Graph | None:
+    """"for each epoch: a, b, c. then d": the steps of the first sentence in a loop (back
+    from the last to the first, labelled with how it repeats), then what follows it."""
+    m = _LOOP_INTRO.match(" ".join(text.lower().split()))
+    if m is None:
+        return None
+    sentences = [s for s in re.split(r"\.\s+|;\s*", m["rest"].strip(" .")) if s.strip()]
+    items = [_clean(x) for x in re.split(r"\s*(?:,|->|→|\bthen\b)\s*", sentences[0])]
+    items = [x for x in items if x]
+    if len(items) < 2 or any(len(x.split()) > MAX_STEP_WORDS for x in items):
+        return None
+    g = _Builder(tuple(items))
+    g.add(len(items) - 1, 0, _label(m["how"]))
+    last = len(items) - 1
+    for sentence in sentences[1:]:
+        name = _clean(_AFTER_LOOP.sub("", sentence))
+        if not name or len(name.split()) > MAX_STEP_WORDS:
+            return None
+        new = g.step(name)
+        g.add(last, new)
+        last = new
     return g.graph()
