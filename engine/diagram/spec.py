@@ -35,7 +35,8 @@ from engine.diagram.sketch import Sketch, structure_text
 from engine.diagram.spec_dataflow import dataflow
 from engine.diagram.spec_flow import FLOW_WORDS, any_word, flow_steps
 from engine.diagram.spec_graph import (
-    _CONTROL,
+    CONTROL,
+    Graph,
     fork_join,
     graph_edges,
     loop_first,
@@ -303,27 +304,25 @@ def network_layers(text: str) -> list[int] | None:
 def extract_spec(text: str) -> Spec | None:
     """The structure `text` states, or None when it states none (or not unambiguously).
 
-    A layer stack (engine/diagram/spec_stack.py) and a data flow (spec_dataflow.py) are tried
-    first: their wording is the most specific (layer kinds; verbs that take and make data)."""
+    The most specific wording is tried first: a loop said first and forks / joins
+    (spec_graph.py), a layer stack (spec_stack.py), branches and loops after a chain, a data
+    flow (spec_dataflow.py), then a network or a plain flow; a chain also takes the branches,
+    loops and skips the rest of the text states."""
     if not text or not text.strip() or len(text) > MAX_CHARS:
         return None
     core = without_notes(text)  # skip / residual notes are edges, read by spec_graph.py
     core = re.sub(r"\s+followed by\s+", ", then ", core)
-    looped = loop_first(core)  # "for each epoch: load batch, forward, backward. then save"
-    if looped is not None:
-        sketch = Sketch(steps=looped.steps, edges=looped.edges, edge_labels=looped.labels)
-        return Spec("graph", steps=looped.steps, structure=structure_text(sketch))
-    forked = fork_join(core)  # "X goes to two branches: A and B, both concatenated before C"
-    if forked is not None:
-        labels = forked.labels if any(forked.labels) else ()
-        sketch = Sketch(steps=forked.steps, edges=forked.edges, edge_labels=labels)
-        return Spec("graph", steps=forked.steps, structure=structure_text(sketch))
+    # "for each epoch: load batch, forward, backward. then save"; "X goes to two branches:
+    # A and B, both concatenated before C"
+    said = _graph_spec(loop_first(core)) or _graph_spec(fork_join(core))
+    if said is not None:
+        return said
     stack = stack_blocks(core)
     if stack is not None:
         return _graph(text, stack, True) or Spec(
             "stack", steps=stack, structure="blocks: " + " | ".join(stack)
         )
-    if _CONTROL.search(core):  # branches and loops: a flow with a graph, before data flows
+    if CONTROL.search(core):  # branches and loops: a flow with a graph, before data flows
         chain = flow_steps(core) or trunk(core)
         found = _graph(text, tuple(chain), False) if chain else None
         if found is not None:
@@ -345,7 +344,11 @@ def extract_spec(text: str) -> Spec | None:
 
 def _graph(text: str, chain: tuple[str, ...], stack: bool) -> Spec | None:
     """The chain with the branches, loops and skips the text adds (spec_graph.py), or None."""
-    found = graph_edges(text, chain)
+    return _graph_spec(graph_edges(text, chain), stack)
+
+
+def _graph_spec(found: Graph | None, stack: bool = False) -> Spec | None:
+    """A graph that spec_graph.py read, as a spec (None for None)."""
     if found is None:
         return None
     labels = found.labels if any(found.labels) else ()

@@ -70,7 +70,7 @@ _CONCAT_WITH = re.compile(
     r"^(?P<op>concat\w*|add)\s+with\s+(?:the\s+)?(?P<x>[\w -]+?)(?: output)?$"
 )
 _IDENTITY = re.compile(r"\b(?:identity|residual|skip|shortcut)\b")
-_CONTROL = re.compile(
+CONTROL = re.compile(
     r"\b(?:if|when|whether|else|otherwise|repeat|until|go(?:es)? back|back to|iterate)\b"
     r"|\?\s*(?:->\s*)?(?:yes|no)\b"
 )
@@ -143,7 +143,7 @@ def trunk(text: str) -> tuple[str, ...] | None:
     ("train, evaluate; if good deploy, else tune"); None when there is no control word or
     fewer than two steps before it."""
     t = " ".join(text.lower().split())
-    control = _CONTROL.search(t)
+    control = CONTROL.search(t)
     if control is None:
         return None
     head = t[: control.start()]
@@ -267,7 +267,7 @@ def _loops(tail: str, g: _Builder) -> bool:
     after = re.sub(r"^\s*[,;.]?\s*(?:and\s+)?(?:then\s+)?", "", tail[clause.end() :])
     for item in _chain_items(after):
         name = _clean(item)
-        if name and len(name.split()) <= MAX_STEP_WORDS and not _CONTROL.search(name):
+        if name and len(name.split()) <= MAX_STEP_WORDS and not CONTROL.search(name):
             g.add(last, new := g.step(name))
             last = new
     return True
