@@ -203,25 +203,22 @@ GRAFTED = ("stack", "dataflow", "named", "graph")  # networks: the model copies 
 
 
 def grafted(text: str, spec: Spec | None) -> tuple[str, list[Problem]]:
-    """The text to draw for a candidate: where the request states its whole structure (a
-    network, a stack, a data flow, a catalogue entry), that structure with the candidate's
-    own style (direction, shapes, colours, lines, a network's labels). The model decides
-    taste, the reader the structure, so what the request says is what gets drawn. A
+    """The text to draw for a candidate: where the request states a structure the model
+    does not write itself (GRAFTED: a stack, a data flow, a graph, a catalogue entry), that
+    structure with the candidate's own style (direction, shape, colours, lines). The model
+    decides taste, the reader the structure, so what the request says is what gets drawn. A
     candidate whose text has no usable style keeps the structure with the default style,
     and says so."""
     if spec is None or spec.kind not in GRAFTED:
         return text, []
-    structure = spec.structure or "layers: " + " ".join(map(str, spec.layers))
     sketch, _ = parse_sketch(text) if looks_like_sketch(text) else (None, [])
     if sketch is None:
         note = Problem("default style", "the model wrote no usable sketch; default style used")
-        return structure, [note]
+        return spec.structure, [note]
     style = style_text(sketch)
-    if spec.kind == "network" and len(sketch.labels) == len(spec.layers) and any(sketch.labels):
-        style += "\nlabels: " + " | ".join(sketch.labels)
-    if spec.kind != "network" and sketch.shape == "circle":  # boxes: circles are for units
+    if sketch.shape == "circle":  # these are boxes: circles are a network's units
         style = style.replace("shape: circle", "shape: round rectangle")
-    return f"{structure}\n{style}", []
+    return f"{spec.structure}\n{style}", []
 
 
 def read(gen: Generation, spec: Spec | None) -> Candidate:
