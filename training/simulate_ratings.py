@@ -1,20 +1,26 @@
-"""Show the loop works: simulated raters who like a visible trait teach it to the model by ORPO.
+"""Show the loop works: simulated raters who like visible traits teach them to the model by ORPO.
 
-    python -m training.simulate_ratings --base default --adapter v1 --out out/orpo-demo
+    python -m training.simulate_ratings --base default --adapter v1 --out out/orpo-demo \
+        --tastes dashed:3,round:1       # three raters like dashed lines, one round rectangles
 
 1. Fresh synthetic requests (training/data/synth.py, seeds that training never used). A
    request that states a wish about the trait ("with circles") is left out: honouring a wish
    comes before a rater's taste, so it would only blur the measurement.
 2. The current model (base + adapter) samples CANDIDATES answers per request through the real
    pipeline (engine/pipeline.py: extractor hint, sampling, reading, trait-blind ranking).
-3. RATERS simulated raters give each candidate 1..5 stars: 1 for a text that is no diagram,
-   else round(1 + TRAIT_STARS * trait + QUALITY_STARS * readability + noise), clipped.
+3. Simulated raters of different tastes (`--tastes`, default RATERS raters of `--trait`) give
+   each candidate 1..5 stars: 1 for a text that is no diagram, else round(1 + TRAIT_STARS *
+   has_their_trait + QUALITY_STARS * readability + noise), clipped. Raters who disagree give
+   contradicting pairs, as real users do.
 4. training/preferences.py turns the stars into pairs exactly as the engine's rebuild does
    (rating pairs at the engine's margin, plus validity pairs).
 5. training/orpo.py tunes a copy of the adapter on them.
-6. Before vs after, on held-out requests (another seed): the trait's share among the top-1
-   and among all readable candidates, with the quality columns of engine/bench/quality.py;
-   and the quality benchmark on the hand-written requests, judged by training/gate.py.
+6. Before vs after, on held-out requests (another seed): each trait's share among the top-1
+   and among all readable candidates, each taste's expected stars for the top-1 (noise-free:
+   did anybody's rating get worse?), the quality columns of engine/bench/quality.py; and the
+   quality benchmark on the hand-written requests, judged by training/gate.py's paired test
+   with the current adapter measured a second time (another seed) as its noise: "promoted"
+   is the gate's verdict.
 """
 
 from __future__ import annotations
@@ -71,6 +77,7 @@ class DemoConfig:
     base: str = "default"
     adapter: str | None = "v1"  # a shipped version or a folder; None: the bare model
     trait: str = "round"
+    tastes: str | None = None  # "dashed:3,round:1": raters per trait; None: RATERS of `trait`
     adapter_out: Path | None = None  # where ORPO writes the new adapter; None: out/adapter
     export: Path | None = None  # also a bf16 copy of it here (half the size, to carry back)
     train_requests: int = 96
@@ -90,13 +97,27 @@ class DemoConfig:
     device: str = "auto"
 
 
-def fresh_requests(n: int, seed: int, trait: Trait) -> list[quality.Request]:
-    """n synthetic requests that state no wish about the trait."""
+def parse_tastes(tastes: str | None, trait: str) -> list[tuple[str, int]]:
+    """'dashed:3,round:1' -> [('dashed', 3), ('round', 1)]; None: RATERS raters of `trait`."""
+    if not tastes:
+        return [(trait, RATERS)]
+    out = []
+    for part in tastes.split(","):
+        name, _, count = part.strip().partition(":")
+        if name not in TRAITS or not count.isdigit() or int(count) < 1:
+            raise ValueError(f"taste {part!r}: expected TRAIT:RATERS, TRAIT in {sorted(TRAITS)}")
+        out.append((name, int(count)))
+    return out
+
+
+def fresh_requests(n: int, seed: int, traits: list[Trait]) -> list[quality.Request]:
+    """n synthetic requests that state no wish about any of the traits."""
     from training.data.synth import examples  # noqa: PLC0415
 
+    wishes = frozenset().union(*(t.wishes for t in traits))
     out: list[quality.Request] = []
     for e in examples(4 * n, seed):
-        if not trait.wishes & set(e.style.hints):
+        if not wishes & set(e.style.hints):
             out.append(quality.Request(e.description, e.spec))
         if len(out) == n:
             break
@@ -120,15 +141,27 @@ def sample(lm: LoadedModel, requests: list[quality.Request], cfg: DemoConfig, n:
     return results, time.perf_counter() - start
 
 
+def expected_stars(candidate, trait: Trait) -> float:
+    """A rater's noise-free score of one candidate (before rounding and clipping)."""
+    if not candidate.parsed:
+        return 1.0
+    return 1 + TRAIT_STARS * trait.has(candidate.diagram) + QUALITY_STARS * candidate.readability
+
+
 def stars(candidate, trait: Trait, rng: random.Random) -> int:
     """One simulated rater's score of one candidate."""
+    true = expected_stars(candidate, trait)
     if not candidate.parsed:
         return 1
-    true = 1 + TRAIT_STARS * trait.has(candidate.diagram) + QUALITY_STARS * candidate.readability
     return int(min(5, max(1, round(true + rng.gauss(0, NOISE_SD)))))
 
 
-def rate(results: list[DrawResult], trait: Trait, seed: int):
+def raters(tastes: list[tuple[str, int]]) -> list[tuple[str, Trait]]:
+    """One (user id, trait) per simulated rater."""
+    return [(f"{name}{k}", TRAITS[name]) for name, count in tastes for k in range(count)]
+
+
+def rate(results: list[DrawResult], users: list[tuple[str, Trait]], seed: int):
     """The candidates as the store holds them, and every rater's stars for each."""
     rng = random.Random(seed)
     written, ratings = [], []
@@ -147,8 +180,8 @@ def rate(results: list[DrawResult], trait: Trait, seed: int):
                     rank=c.rank,
                 )
             )
-            for user in range(RATERS):
-                ratings.append(preferences.Rating(f"rater{user}", key, stars(c, trait, rng)))
+            for user, trait in users:
+                ratings.append(preferences.Rating(user, key, stars(c, trait, rng)))
     return written, ratings
 
 
@@ -163,26 +196,56 @@ def trait_shares(results: list[DrawResult], trait: Trait) -> dict[str, float]:
     return {"top1": share(tops), "all": share(drawn), "top1_n": len(tops), "all_n": len(drawn)}
 
 
-def measure(lm: LoadedModel, name: str, held_out, hand, trait: Trait, cfg: DemoConfig):
-    """The trait's shares and the quality columns on the held-out requests, then the quality
-    benchmark on the hand-written ones (the gate's numbers); yields after each part."""
+def top1_stars(results: list[DrawResult], trait: Trait) -> float:
+    """A rater of this taste's mean expected stars for the first-ranked diagrams."""
+    tops = [r.candidates[0] for r in results if r.candidates]
+    return round(sum(expected_stars(c, trait) for c in tops) / max(1, len(tops)), 4)
+
+
+def per_taste(results: list[DrawResult], tastes: list[tuple[str, int]]) -> dict[str, dict]:
+    """Each taste's trait shares and expected top-1 stars."""
+    return {
+        name: trait_shares(results, TRAITS[name]) | {"stars": top1_stars(results, TRAITS[name])}
+        for name, _ in tastes
+    }
+
+
+def hand_quality(lm: LoadedModel, name: str, hand, cfg: DemoConfig, seed: int) -> dict:
+    """The quality benchmark on the hand-written requests with its per-request values (what
+    training/gate.py's paired test compares)."""
+    results, seconds = quality.run_set(
+        lm,
+        hand,
+        n=cfg.quality_candidates,
+        batch=cfg.batch,
+        max_new_tokens=cfg.max_new_tokens,
+        seed=seed,
+    )
+    row = asdict(quality.score(name, "hand-written", hand, results, seconds))
+    return row | {gate.PER_REQUEST: gate.samples(hand, results)}
+
+
+def measure(lm: LoadedModel, name: str, held_out, hand, tastes, cfg: DemoConfig):
+    """Each taste's shares and stars and the quality columns on the held-out requests, then the
+    quality benchmark on the hand-written ones (the gate's numbers); yields after each part."""
     results, seconds = sample(lm, held_out, cfg, cfg.candidates, cfg.seed + 20_000)
     row = quality.score(name, "synthetic held-out", held_out, results, seconds)
-    yield {"trait": trait_shares(results, trait), "held_out": asdict(row)}
-    hand_results, hand_s = quality.run_set(
-        lm, hand, n=cfg.quality_candidates, batch=cfg.batch, max_new_tokens=cfg.max_new_tokens
-    )
-    yield {"quality": asdict(quality.score(name, "hand-written", hand, hand_results, hand_s))}
+    yield {"tastes": per_taste(results, tastes), "held_out": asdict(row)}
+    yield {"quality": hand_quality(lm, name, hand, cfg, cfg.seed)}
 
 
 def run(cfg: DemoConfig) -> dict:
     from engine.llm.load import adapter_dir, load  # noqa: PLC0415
 
-    trait = TRAITS[cfg.trait]
+    tastes = parse_tastes(cfg.tastes, cfg.trait)
+    traits = [TRAITS[name] for name, _ in tastes]
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    report: dict = {"config": {k: str(v) for k, v in asdict(cfg).items()}, "trait": trait.name}
+    report: dict = {
+        "config": {k: str(v) for k, v in asdict(cfg).items()},
+        "tastes": {name: {"trait": TRAITS[name].name, "raters": n} for name, n in tastes},
+    }
 
     def save(stage: str) -> None:  # after each stage: a cut-off run still leaves its numbers
         report["stage"], report["seconds"] = stage, round(time.perf_counter() - started, 1)
@@ -194,24 +257,27 @@ def run(cfg: DemoConfig) -> dict:
         folder = Path(cfg.adapter) if Path(cfg.adapter).is_dir() else adapter_dir(cfg.adapter)
         lm.use_adapter("before", folder)
     report["device"] = _card(lm)
-    train_set = fresh_requests(cfg.train_requests, 910_000 + cfg.seed, trait)
-    held_out = fresh_requests(cfg.eval_requests, 920_000 + cfg.seed, trait)
+    train_set = fresh_requests(cfg.train_requests, 910_000 + cfg.seed, traits)
+    held_out = fresh_requests(cfg.eval_requests, 920_000 + cfg.seed, traits)
     hand = quality.read_requests(quality.REQUESTS)[: cfg.quality_requests]
     hand, _ = quality.accepted(hand)
 
     results, seconds = sample(lm, train_set, cfg, cfg.candidates, cfg.seed + 10_000)
-    written, ratings = rate(results, trait, cfg.seed)
+    written, ratings = rate(results, raters(tastes), cfg.seed)
     pairs = preferences.build_pairs(written, ratings, margin=MARGIN)
     preferences.write_jsonl(pairs, out / "pairs.jsonl")
     report["sampling"] = {"requests": len(results), "seconds": round(seconds, 1)}
-    report["sampled_trait"] = trait_shares(results, trait)
+    report["sampled"] = per_taste(results, tastes)
     report["pairs"] = preferences.summary(pairs)
     save("pairs")
 
     report["before"] = {}
-    for part in measure(lm, "before", held_out, hand, trait, cfg):
+    for part in measure(lm, "before", held_out, hand, tastes, cfg):
         report["before"] |= part
         save("before")
+    # The gate's noise: the current adapter against itself, other sampling seeds.
+    report["again"] = {"quality": hand_quality(lm, "again", hand, cfg, cfg.seed + 1)}
+    save("again")
     new = Path(cfg.adapter_out or out / "adapter")
     summary = orpo.train(
         orpo.OrpoConfig(
@@ -235,10 +301,12 @@ def run(cfg: DemoConfig) -> dict:
 
     lm.use_adapter("after", new)
     report["after"] = {}
-    for part in measure(lm, "after", held_out, hand, trait, cfg):
+    for part in measure(lm, "after", held_out, hand, tastes, cfg):
         report["after"] |= part
         save("after")
-    decision = gate.decide(report["before"]["quality"], report["after"]["quality"])
+    decision = gate.decide(
+        report["before"]["quality"], report["after"]["quality"], noise=report["again"]["quality"]
+    )
     report["gate"] = decision.as_dict()
     save("done")
     (out / "results.md").write_text(markdown(report))
@@ -248,17 +316,20 @@ def run(cfg: DemoConfig) -> dict:
 def markdown(report: dict) -> str:
     """The before/after table."""
     b, a = report["before"], report["after"]
-    rows = [
-        (f"{report['trait']}: share of top-1 (held-out)", b["trait"]["top1"], a["trait"]["top1"]),
-        (f"{report['trait']}: share of all readable", b["trait"]["all"], a["trait"]["all"]),
-    ]
+    rows = []
+    for name, taste in report["tastes"].items():
+        bt, at = b["tastes"][name], a["tastes"][name]
+        who = f"{taste['trait']} ({taste['raters']} raters)"
+        rows.append((f"{who}: share of top-1 (held-out)", bt["top1"], at["top1"]))
+        rows.append((f"{who}: share of all readable", bt["all"], at["all"]))
+        rows.append((f"{who}: their expected stars for the top-1", bt["stars"], at["stars"]))
     for set_name, key in (("held-out", "held_out"), ("hand-written", "quality")):
         for col in ("parse_valid", "natural_stop", "top1_exact", "any_exact", "readability"):
             rows.append((f"{col} ({set_name})", b[key][col], a[key][col]))
     lines = ["| metric | before | after |", "|---|---|---|"]
     lines += [f"| {name} | {x} | {y} |" for name, x, y in rows]
-    verdict = "passed" if report["gate"]["passed"] else "failed"
-    lines += ["", f"Gate (training/gate.py, hand-written set): {verdict}."]
+    verdict = "passed: promoted" if report["gate"]["passed"] else "failed: not promoted"
+    lines += ["", f"Gate (training/gate.py, paired, hand-written set): {verdict}."]
     lines += [f"- {r}" for r in report["gate"]["reasons"]]
     return "\n".join(lines) + "\n"
 
@@ -290,10 +361,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--base", default="default")
     parser.add_argument("--adapter", default="v1", help="version or folder; 'none': bare model")
     parser.add_argument("--trait", choices=sorted(TRAITS), default="round")
+    parser.add_argument("--tastes", default=None, help="raters per trait, e.g. dashed:3,round:1")
     parser.add_argument("--adapter-out", type=Path, default=None, help="default: OUT/adapter")
     parser.add_argument("--export", type=Path, default=None, help="also write a bf16 adapter here")
     for name, value in asdict(DemoConfig(out=Path())).items():
-        if name not in ("out", "base", "adapter", "trait", "adapter_out", "export"):
+        if name not in ("out", "base", "adapter", "trait", "tastes", "adapter_out", "export"):
             kind = type(value) if value is not None else int
             parser.add_argument("--" + name.replace("_", "-"), type=kind, default=value)
     args = vars(parser.parse_args(argv))
