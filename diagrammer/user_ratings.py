@@ -83,7 +83,7 @@ def load(
 def engine_models(data_dir: Path, device: str | None, say: Say) -> Models:
     """The CNN and auto-encoder the engine serves: its fine-tuned ones, else the shipped."""
     from engine.scoring import autoencoder, cnn
-    from engine.service.jobs import current_scorers
+    from engine.store.scorers import current_scorers
 
     current = current_scorers(data_dir)
     for kind in ("cnn", "autoencoder"):
@@ -100,7 +100,7 @@ def engine_models(data_dir: Path, device: str | None, say: Say) -> Models:
 def engine_population(data_dir: Path, say: Say) -> knn.Population | None:
     """What everyone's ratings taught the kNN, if the engine learnt it; None: the defaults."""
     from engine.scoring import population
-    from engine.service.jobs import current_scorers
+    from engine.store.scorers import current_scorers
 
     folder = current_scorers(data_dir).get("population")
     if folder is None:
@@ -114,8 +114,8 @@ def engine_population(data_dir: Path, say: Say) -> knn.Population | None:
 
 def from_store(data_dir: Path, user_id: str, dim: int, say: Say) -> Profile:
     """The user's ratings as the engine stored them (embeddings of dim columns expected)."""
+    from engine.scoring.priors import UNKNOWN_READABILITY
     from engine.service.engine import history_arrays
-    from engine.service.pipeline_backend import UNKNOWN_READABILITY
 
     try:
         history = asyncio.run(_history(data_dir, user_id))

@@ -25,8 +25,8 @@ from engine.pipeline import Candidate, read, spec_of
 from engine.scoring import knn, population, profile
 from engine.scoring.profile import Models, Profile, score
 from engine.scoring.user_rank import UserRanker
-from engine.service.jobs import set_current_scorer
 from engine.store.diagrams import Answered, NewDiagram
+from engine.store.scorers import set_current_scorer
 from engine.store.store import Store
 
 DESCRIPTION = "an MLP with 3 inputs, a hidden layer of 5 and 2 outputs"

@@ -14,7 +14,7 @@ from engine.llm import tiny
 from engine.llm.load import load
 from engine.scoring import knn, population
 from engine.service.engine import Engine
-from engine.service.jobs import current_scorers
+from engine.store.scorers import current_scorers
 
 
 @pytest.fixture(scope="module")

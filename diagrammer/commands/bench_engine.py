@@ -77,8 +77,8 @@ async def _bench(args: argparse.Namespace, levels: list[int]) -> tuple[list[dict
         return [await _level(args.url, secret, c, args) for c in levels], "remote engine"
     from aiohttp import web
 
+    from diagrammer.commands.engine import load_backend
     from engine.service.app import create_app
-    from engine.service.backend import load_backend
     from engine.service.config import Settings
 
     secret = secrets.token_hex(16)

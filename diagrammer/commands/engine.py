@@ -1,6 +1,9 @@
 """`diagrammer engine`: run the engine's HTTP service until Ctrl-C or SIGTERM; or check,
 back up or restore its data dir.
 
+This is the engine's composition root: the one place that picks the backend and trainer that
+ENGINE_BACKEND names and hands them to the service (engine/ imports no implementation).
+
 The data dir is checked before the backend loads (which can take a minute), so a damaged
 or unwritable store ends the command within a second or two with one line and exit 2.
 """
@@ -16,6 +19,7 @@ from typing import TYPE_CHECKING
 from diagrammer.errors import UserError
 
 if TYPE_CHECKING:
+    from engine.service.backend import Backend, Trainer
     from engine.service.config import Settings
 
 HELP = "run the engine's HTTP service (settings from ENGINE_* variables or .env)"
@@ -87,7 +91,6 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 def _serve(settings: Settings) -> int:
     from engine.service.app import serve
-    from engine.service.backend import load_backend
     from engine.service.logs import setup_logging
 
     setup_logging([settings.secret])
@@ -101,3 +104,14 @@ def _serve(settings: Settings) -> int:
     )
     serve(settings, backend, trainer)
     return 0
+
+
+def load_backend(settings: Settings) -> tuple[Backend, Trainer]:
+    """The backend and trainer ENGINE_BACKEND names (the pipeline one loads the model)."""
+    if settings.backend == "demo":
+        from engine.service.demo_backend import DemoBackend, DemoTrainer
+
+        return DemoBackend(), DemoTrainer()
+    from engine.service.pipeline_backend import PipelineBackend, PipelineTrainer
+
+    return PipelineBackend.load(settings), PipelineTrainer(settings)

@@ -4,7 +4,7 @@ The service knows only these types. A `Backend` answers a batch of requests at o
 parts: `generate` (one shared generate call for all their candidates) on the engine's model
 thread, then `score` (read, draw, score, rank) on its scoring thread, while the next batch
 generates. It never sees HTTP or SQLite. A `Trainer` runs the heavy rebuilds on the jobs thread.
-`load_backend` is the one place that picks the implementation.
+The implementations are picked by the composition root (diagrammer/commands/engine.py).
 """
 
 from __future__ import annotations
@@ -15,8 +15,6 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
-
-from engine.service.config import Settings
 
 # Called from the model thread as a request moves on: stage is "ranking".
 StageFn = Callable[[str, str], None]
@@ -123,14 +121,3 @@ class Trainer(Protocol):
     ) -> dict[str, Any]:
         """Fine-tune the served readability CNN (base folder; None: the shipped one) on
         (image, mean rating 1..5) into out_dir."""
-
-
-def load_backend(settings: Settings) -> tuple[Backend, Trainer]:
-    """The backend and trainer ENGINE_BACKEND names (the pipeline one loads the model)."""
-    if settings.backend == "demo":
-        from engine.service.demo_backend import DemoBackend, DemoTrainer
-
-        return DemoBackend(), DemoTrainer()
-    from engine.service.pipeline_backend import PipelineBackend, PipelineTrainer
-
-    return PipelineBackend.load(settings), PipelineTrainer(settings)

@@ -31,12 +31,13 @@ import numpy as np
 from engine.service.backend import Answer, Ask, Backend, Candidate, Trainer
 from engine.service.config import Settings
 from engine.service.errors import ServiceError, not_found
-from engine.service.jobs import current_scorers
+from engine.service.jobs import JobContext
 from engine.service.queue import FairBatchQueue, QueueClosed, QueueFull, Ticket
 from engine.service.scheduler import JobRunner
 from engine.service.validation import DiagramRequest, RenderRequest
 from engine.store import Store
 from engine.store.diagrams import Answered, NewDiagram
+from engine.store.scorers import current_scorers
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -91,7 +92,16 @@ class Engine:
             max_batches=2,  # one sampling, one being scored: nothing waits outside the queue
         )
         self.queue.start()
-        self.jobs = JobRunner(self)
+        context = JobContext(
+            self.db,
+            s,
+            self.backend,
+            self.trainer,
+            on_model=self.on_model,
+            on_jobs=self.on_jobs,
+            promote=self.promote,
+        )
+        self.jobs = JobRunner(context)
         self.jobs.schedule(s.retrain_interval_min)
 
     async def stop_serving(self) -> None:

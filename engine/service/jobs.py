@@ -3,55 +3,71 @@
 Heavy work runs on the engine's jobs thread (training, and embedding with a network not yet
 served) or, in small chunks, on its model thread (embedding with the served auto-encoder), so
 requests keep being answered. A part the trainer cannot do here raises NotImplementedError and
-is recorded as skipped, not failed. Trained scorers are versions under
-<data dir>/scorers/<kind>/<stamp>/, the one in use named by current.json beside them.
+is recorded as skipped, not failed. Trained scorers are versions in the scorer registry
+(engine/store/scorers.py). A body sees the engine only through a JobContext.
 """
 
 from __future__ import annotations
 
-import json
 import secrets
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
+from engine.scoring.priors import UNKNOWN_READABILITY
+from engine.service.backend import Backend, Trainer
+from engine.service.config import Settings
+from engine.store import Store
+from engine.store.scorers import current_scorers, set_current_scorer
 from training.gate import decide
 from training.preferences import build_pairs, read_store, summary, write_jsonl
 
-if TYPE_CHECKING:
-    from engine.service.engine import Engine
-
-JobBody = Callable[["Engine"], Awaitable[dict[str, Any]]]
+OnThread = Callable[..., Awaitable[Any]]  # (fn, *args): fn(*args) on one of the engine's threads
 EMBED_CHUNK = 32  # diagrams per model-thread call: short enough not to hold up a batch
-SCORERS = ("autoencoder", "cnn", "population")
-CURRENT = "current.json"
 
 
-async def embeddings(engine: Engine) -> dict[str, Any]:
+@dataclass(frozen=True)
+class JobContext:
+    """What a rebuild may use of the running engine."""
+
+    store: Store
+    settings: Settings
+    backend: Backend
+    trainer: Trainer
+    on_model: OnThread  # the model thread: whatever uses or swaps what is served
+    on_jobs: OnThread  # the jobs thread: training and other long work
+    promote: Callable[[str], Awaitable[Any]]  # serve a model version that passed the gate
+
+
+JobBody = Callable[[JobContext], Awaitable[dict[str, Any]]]
+
+
+async def embeddings(ctx: JobContext) -> dict[str, Any]:
     """Fine-tune the auto-encoder once enough new diagrams were shown, then fill the gaps.
 
     "New": shown (stored with a picture) since the last fine-tune, whether or not the engine
     switched to it: one that measured worse than the served one is kept on disk, not served,
     and the count starts again rather than retrying on nearly the same data."""
-    db, s = engine.db, engine.settings
+    db, s = ctx.store, ctx.settings
     last = await db.jobs.last_part("embeddings", "trained")
     new = await db.diagrams.count(since=last["snapshot"] if last else 0.0, shown_only=True)
     result: dict[str, Any] = {"new_diagrams": new, "needed": s.ae_min_new_diagrams}
     result["trained"] = False
     if new >= s.ae_min_new_diagrams:
-        result |= await _finetune_autoencoder(engine)
-    result["embedded"] = await _embed(engine, rated_only=False, missing_only=True)
+        result |= await _finetune_autoencoder(ctx)
+    result["embedded"] = await _embed(ctx, rated_only=False, missing_only=True)
     return result
 
 
-async def _finetune_autoencoder(engine: Engine) -> dict[str, Any]:
+async def _finetune_autoencoder(ctx: JobContext) -> dict[str, Any]:
     """Fine-tune on the jobs thread, which also embeds every picture with the new network;
     switch only if its held-out reconstruction error is not worse, then rewrite every stored
     embedding at once (never a mix of old and new in a user's profile)."""
-    db, data_dir = engine.db, engine.settings.data_dir
+    db, data_dir = ctx.store, ctx.settings.data_dir
     snapshot = time.time()
     todo = await db.diagrams.images(rated_only=False, missing_embedding=False)
     # Each picture once, oldest first, with its node list (one picture: one diagram drawn).
@@ -63,7 +79,7 @@ async def _finetune_autoencoder(engine: Engine) -> dict[str, Any]:
     paths = [db.images.path(h) for h in pictures]
     texts = [node_list[h] for h in pictures]
     try:
-        training = await engine.on_jobs(engine.trainer.autoencoder, paths, texts, folder)
+        training = await ctx.on_jobs(ctx.trainer.autoencoder, paths, texts, folder)
     except NotImplementedError as e:
         return {"training": {"skipped": str(e)}}
     vectors = training.pop("embeddings")
@@ -73,45 +89,45 @@ async def _finetune_autoencoder(engine: Engine) -> dict[str, Any]:
     if new > old:
         return result
     blobs = {h: np.asarray(v, np.float32).tobytes() for h, v in zip(pictures, vectors, strict=True)}
-    await engine.on_model(engine.backend.use_scorer, "autoencoder", folder)
+    await ctx.on_model(ctx.backend.use_scorer, "autoencoder", folder)
     set_current_scorer(data_dir, "autoencoder", folder)
     await db.diagrams.replace_embeddings([(i, blobs[h]) for i, h, _ in todo])
     result["rewritten"] = len(todo)
     # Stored since the snapshot, by the old network: cleared above, embedded now by the new.
-    result["late"] = await _embed(engine, rated_only=False, missing_only=False, since=snapshot)
+    result["late"] = await _embed(ctx, rated_only=False, missing_only=False, since=snapshot)
     return result
 
 
-async def profiles(engine: Engine) -> dict[str, Any]:
+async def profiles(ctx: JobContext) -> dict[str, Any]:
     """Make every user's kNN profile complete (embed rated diagrams that lack an embedding),
     then learn from everyone's ratings what each profile's kNN should (population.py).
 
     The profile itself (embeddings and scores of the user's ratings) is read fresh from the
     store for each request, so a new rating counts at once."""
-    embedded = await _embed(engine, rated_only=True, missing_only=True)
+    embedded = await _embed(ctx, rated_only=True, missing_only=True)
     return {
         "embedded": embedded,
-        "users": await engine.db.ratings.users(),
-        "ratings": await engine.db.ratings.count(),
-        "population": await _learn_population(engine),
+        "users": await ctx.store.ratings.users(),
+        "ratings": await ctx.store.ratings.count(),
+        "population": await _learn_population(ctx),
     }
 
 
-async def _learn_population(engine: Engine) -> dict[str, Any]:
+async def _learn_population(ctx: JobContext) -> dict[str, Any]:
     """population.learn over every user's ratings, saved as a scorer version and served."""
-    from engine.scoring import population
+    from engine.scoring import population  # scipy: loaded when a rebuild runs, not at start-up
 
-    dim, blocks = await engine.on_model(lambda: (engine.backend.dim, engine.backend.blocks))
-    histories = _histories(await engine.db.diagrams.ratings_by_user(), dim)
+    dim, blocks = await ctx.on_model(lambda: (ctx.backend.dim, ctx.backend.blocks))
+    histories = _histories(await ctx.store.diagrams.ratings_by_user(), dim)
     ratings = sum(len(h.ratings) for h in histories)
     if ratings < population.MIN_CALIBRATION:
         return {"skipped": f"{ratings} ratings, {population.MIN_CALIBRATION} needed"}
     blocks = blocks or (slice(0, dim),)
-    learnt = await engine.on_jobs(population.learn, histories, blocks)
-    folder = _fresh(engine.settings.data_dir / "scorers" / "population")
-    await engine.on_jobs(population.save, learnt, folder / population.FILE)
-    await engine.on_model(engine.backend.use_scorer, "population", folder)
-    set_current_scorer(engine.settings.data_dir, "population", folder)
+    learnt = await ctx.on_jobs(population.learn, histories, blocks)
+    folder = _fresh(ctx.settings.data_dir / "scorers" / "population")
+    await ctx.on_jobs(population.save, learnt, folder / population.FILE)
+    await ctx.on_model(ctx.backend.use_scorer, "population", folder)
+    set_current_scorer(ctx.settings.data_dir, "population", folder)
     patterns = 0 if learnt.patterns is None else len(learnt.patterns)
     return {"folder": str(folder), "users": len(histories), "ratings": ratings,
             "slope": learnt.slope, "noise": learnt.noise, "patterns": patterns}  # fmt: skip
@@ -119,9 +135,8 @@ async def _learn_population(engine: Engine) -> dict[str, Any]:
 
 def _histories(rows: list[Any], dim: int) -> list[Any]:
     """population.History per user from the store's rows (embeddings of the served width)."""
-    from engine.scoring.cnn import target_to_rating
-    from engine.scoring.population import History
-    from engine.service.pipeline_backend import UNKNOWN_READABILITY
+    from engine.scoring import population  # scipy and torch: loaded when a rebuild runs,
+    from engine.scoring.cnn import target_to_rating  # not when the service starts
 
     by_user: dict[str, list[Any]] = {}
     for row in rows:
@@ -133,7 +148,7 @@ def _histories(rows: list[Any], dim: int) -> list[Any]:
         stored = np.array([UNKNOWN_READABILITY if r is None else r for r in readability])
         shown = [r["shown_expected"] for r in user_rows]
         out.append(
-            History(
+            population.History(
                 np.stack([np.frombuffer(r["embedding"], np.float32) for r in user_rows]),
                 np.array([r["score"] for r in user_rows], np.float64),
                 target_to_rating(stored),
@@ -143,42 +158,42 @@ def _histories(rows: list[Any], dim: int) -> list[Any]:
     return out
 
 
-async def preferences(engine: Engine) -> dict[str, Any]:
+async def preferences(ctx: JobContext) -> dict[str, Any]:
     """ORPO pairs from the ratings and candidates so far, as a fresh JSONL file."""
-    s = engine.settings
+    s = ctx.settings
     path = s.data_dir / "preferences" / f"pairs-{_stamp()}.jsonl"
 
     def build() -> dict[str, Any]:
-        written, ratings = read_store(engine.db.db.path)
+        written, ratings = read_store(ctx.store.db.path)
         pairs = build_pairs(written, ratings, s.preference_margin, s.readable_min)
         write_jsonl(pairs, path)
         return {**summary(pairs), "path": str(path)}
 
-    return await engine.on_jobs(build)
+    return await ctx.on_jobs(build)
 
 
-async def cnn(engine: Engine) -> dict[str, Any]:
+async def cnn(ctx: JobContext) -> dict[str, Any]:
     """Fine-tune the readability CNN on everyone's mean rating of each diagram."""
-    db = engine.db
+    db = ctx.store
     samples = [(db.images.path(h), mean) for h, mean, _ in await db.ratings.mean_by_image()]
     if not samples:
         return {"skipped": "no rated diagrams yet"}
-    data_dir = engine.settings.data_dir
+    data_dir = ctx.settings.data_dir
     out = _fresh(data_dir / "scorers" / "cnn")
     base = current_scorers(data_dir).get("cnn")
     try:
-        training = await engine.on_jobs(engine.trainer.cnn, samples, base, out)
+        training = await ctx.on_jobs(ctx.trainer.cnn, samples, base, out)
     except NotImplementedError as e:
         return {"skipped": str(e)}
-    await engine.on_model(engine.backend.use_scorer, "cnn", out)
+    await ctx.on_model(ctx.backend.use_scorer, "cnn", out)
     set_current_scorer(data_dir, "cnn", out)
     return {"samples": len(samples), "folder": str(out), "training": training}
 
 
-async def orpo(engine: Engine) -> dict[str, Any]:
+async def orpo(ctx: JobContext) -> dict[str, Any]:
     """Pairs -> ORPO on top of the served adapter -> quality benchmark -> gate -> promote."""
-    db, s = engine.db, engine.settings
-    pairs = await preferences(engine)
+    db, s = ctx.store, ctx.settings
+    pairs = await preferences(ctx)
     if pairs["pairs"] < s.orpo_min_pairs:
         need = s.orpo_min_pairs
         return {"skipped": f"{pairs['pairs']} pairs, {need} needed", "preferences": pairs}
@@ -186,20 +201,20 @@ async def orpo(engine: Engine) -> dict[str, Any]:
     version = f"orpo-{_stamp()}"
     out = s.data_dir / "adapters" / version
     try:
-        training = await engine.on_jobs(engine.trainer.orpo, Path(pairs["path"]), adapter, out)
+        training = await ctx.on_jobs(ctx.trainer.orpo, Path(pairs["path"]), adapter, out)
     except NotImplementedError as e:
         return {"skipped": str(e), "preferences": pairs}
-    baseline = await engine.on_jobs(engine.trainer.evaluate, adapter)
+    baseline = await ctx.on_jobs(ctx.trainer.evaluate, adapter)
     # The serving adapter again with another seed: how far it lies from itself, the noise
     # the statistical gate tolerates (training/gate.py).
-    noise = await engine.on_jobs(engine.trainer.evaluate, adapter, 1)
-    quality = await engine.on_jobs(engine.trainer.evaluate, str(out))
+    noise = await ctx.on_jobs(ctx.trainer.evaluate, adapter, 1)
+    quality = await ctx.on_jobs(ctx.trainer.evaluate, str(out))
     decision = decide(baseline, quality, s.gate_tolerance, noise=noise)
     metrics = {"quality": quality, "baseline": baseline, "gate": decision.as_dict()}
     metrics |= {"training": training, "preferences": pairs}
     await db.models.add(version, str(out), current, metrics, decision.passed)
     if decision.passed:
-        await engine.promote(version)
+        await ctx.promote(version)
     return {"version": version, "promoted": decision.passed, "gate": decision.reasons}
 
 
@@ -214,42 +229,24 @@ ALL = ("embeddings", "profiles", "cnn", "orpo")  # "all", in order (orpo builds 
 
 
 async def _embed(
-    engine: Engine, *, rated_only: bool, missing_only: bool, since: float | None = None
+    ctx: JobContext, *, rated_only: bool, missing_only: bool, since: float | None = None
 ) -> int:
     """Embed stored pictures with the served auto-encoder, a chunk at a time. missing_only:
     those with no embedding or one of another width (an older embedder's)."""
-    db = engine.db
-    dim = await engine.on_model(lambda: engine.backend.dim)
+    db = ctx.store
+    dim = await ctx.on_model(lambda: ctx.backend.dim)
     todo = await db.diagrams.images(
         rated_only=rated_only, missing_embedding=missing_only, since=since, size=dim
     )
     for k in range(0, len(todo), EMBED_CHUNK):
         chunk = todo[k : k + EMBED_CHUNK]
-        pngs = await engine.on_jobs(lambda c=chunk: [db.images.load(h) for _, h, _ in c])
+        pngs = await ctx.on_jobs(lambda c=chunk: [db.images.load(h) for _, h, _ in c])
         texts = [text for _, _, text in chunk]
-        vectors = await engine.on_model(engine.backend.embed, pngs, texts)
+        vectors = await ctx.on_model(ctx.backend.embed, pngs, texts)
         blobs = [v.astype("float32").tobytes() for v in vectors]
         ids = [i for i, _, _ in chunk]
         await db.diagrams.set_embeddings(list(zip(ids, blobs, strict=True)))
     return len(todo)
-
-
-def current_scorers(data_dir: Path) -> dict[str, Path]:
-    """The scorer folders trained here and in use, by kind (survives restarts)."""
-    out = {}
-    for kind in SCORERS:
-        pointer = data_dir / "scorers" / kind / CURRENT
-        if pointer.is_file():
-            out[kind] = Path(json.loads(pointer.read_text(encoding="utf-8"))["folder"])
-    return out
-
-
-def set_current_scorer(data_dir: Path, kind: str, folder: Path) -> None:
-    pointer = data_dir / "scorers" / kind / CURRENT
-    pointer.parent.mkdir(parents=True, exist_ok=True)
-    tmp = pointer.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"folder": str(folder)}), encoding="utf-8")
-    tmp.replace(pointer)  # atomic: the pointer names the old folder or the new one
 
 
 def _stamp() -> str:

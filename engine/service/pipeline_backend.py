@@ -24,14 +24,15 @@ from typing import TYPE_CHECKING, Any
 import cv2
 import numpy as np
 
+from engine.scoring.priors import UNKNOWN_READABILITY
 from engine.service.backend import Answer, Ask, Candidate, StageFn
 from engine.service.config import Settings
+from engine.store.scorers import current_scorers
 
 if TYPE_CHECKING:
     from training.train_ae import FinetuneConfig
 
 WARM_PROMPT_TOKENS = 512  # a 1,000-character description and the prompt around it
-UNKNOWN_READABILITY = 2.5  # CNN scale 0..5: the prior of a rated diagram stored without one
 
 
 class PipelineBackend:
@@ -294,7 +295,6 @@ class PipelineTrainer:
         and its node list with the new network (N x D float32, in order, as
         PipelineBackend.embed makes them) for the caller to store: not JSON."""
         from engine.scoring import autoencoder, content
-        from engine.service.jobs import current_scorers
         from training.train_ae import FinetuneConfig, finetune
 
         base = current_scorers(self.settings.data_dir).get("autoencoder", autoencoder.DEFAULT_DIR)

@@ -13,7 +13,7 @@ import json
 import shutil
 from pathlib import Path
 
-from engine.service.jobs import CURRENT, SCORERS
+from engine.store.scorers import CURRENT, SCORERS
 
 
 def prune_outputs(data_dir: Path, keep: int) -> list[Path]:

@@ -14,15 +14,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from engine.service.jobs import ALL, BODIES
+from engine.service.jobs import ALL, BODIES, JobContext
 from engine.service.retention import prune_outputs
-
-if TYPE_CHECKING:
-    from engine.service.engine import Engine
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +31,8 @@ class JobBusy(Exception):
 
 
 class JobRunner:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    def __init__(self, ctx: JobContext) -> None:
+        self.ctx = ctx
         self.active: dict[str, int] = {}  # kind -> id of the job running it
         self._tasks: set[asyncio.Task[None]] = set()
         self._scheduler: AsyncIOScheduler | None = None
@@ -91,14 +88,14 @@ class JobRunner:
             raise JobBusy(what, self.active[what])
         self.active[what] = 0  # claimed before the first await
         try:
-            self.active[what] = await self.engine.db.jobs.create(what, trigger)
+            self.active[what] = await self.ctx.store.jobs.create(what, trigger)
         except BaseException:
             del self.active[what]
             raise
         return self.active[what]
 
     async def _run(self, what: str, job_id: int) -> None:
-        jobs = self.engine.db.jobs
+        jobs = self.ctx.store.jobs
         try:
             await jobs.start(job_id)
             result, errors = await self._body(what, job_id)
@@ -114,7 +111,7 @@ class JobRunner:
         await self._prune()
 
     async def _prune(self) -> None:
-        s = self.engine.settings
+        s = self.ctx.settings
         try:
             removed = await asyncio.to_thread(prune_outputs, s.data_dir, s.retrain_keep)
         except OSError as e:  # a full or read-only disk must not fail the job that ran
@@ -126,7 +123,7 @@ class JobRunner:
 
     async def _body(self, what: str, job_id: int) -> tuple[dict[str, Any], list[str]]:
         if what != "all":
-            return await BODIES[what](self.engine), []
+            return await BODIES[what](self.ctx), []
         result: dict[str, Any] = {}
         errors: list[str] = []
         for part in ALL:
@@ -135,7 +132,7 @@ class JobRunner:
                 continue
             self.active[part] = job_id
             try:
-                result[part] = await BODIES[part](self.engine)
+                result[part] = await BODIES[part](self.ctx)
             except Exception as e:
                 log.exception("job %s: %s failed", job_id, part)
                 result[part] = {"error": f"{type(e).__name__}: {e}"}
