@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from diagrammer.envfile import ConfigError, read_env_file
+from common.envfile import ConfigError, read_env_file
 
 PREFIX = "BOT_"
 NAMED_KEYS = {

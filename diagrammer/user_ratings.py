@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from diagrammer.envfile import read_env_file
+from common.envfile import read_env_file
 from diagrammer.errors import UserError
 from engine.diagram.model import Diagram
 from engine.scoring import knn

@@ -11,7 +11,7 @@ from bot_harness import TOKEN, with_fake_engine
 from fake_discord import until
 from fake_engine import SECRET
 
-from bot.redact import REDACTED, RedactFilter, setup_logging
+from common.redact import REDACTED, RedactFilter, setup_logging
 
 
 @pytest.fixture

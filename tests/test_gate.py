@@ -2,7 +2,7 @@
 
 import math
 
-from training.gate import CHECKS, decide
+from engine.bench.gate import CHECKS, decide
 
 CURRENT = {"parse_valid": 0.9, "natural_stop": 0.95, "top1_exact": 0.6, "readability": 0.8}
 
@@ -46,7 +46,7 @@ import numpy as np  # noqa: E402
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from training.gate import PER_REQUEST, paired_check, samples, self_tolerance  # noqa: E402
+from engine.bench.gate import PER_REQUEST, paired_check, samples, self_tolerance  # noqa: E402
 
 N_REQUESTS, N_CANDIDATES = 105, 4  # the hand-written set: 420 candidates
 

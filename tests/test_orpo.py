@@ -101,7 +101,7 @@ def test_command_refuses_a_missing_pairs_file(tmp_path, capsys):
 
 def test_the_engine_trainer_runs_orpo_on_a_copy_of_the_served_adapter(setup, tmp_path):
     from engine.service.config import Settings
-    from engine.service.pipeline_backend import PipelineTrainer
+    from training.trainer import PipelineTrainer
 
     root, base, pairs = setup
     trainer = PipelineTrainer(Settings(model=str(base), adapter="none", device="cpu"))

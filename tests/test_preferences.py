@@ -3,16 +3,14 @@
 import json
 from pathlib import Path
 
-from training.preferences import (
-    Rating,
-    Written,
+from engine.service.preferences import (
     build_pairs,
     rating_pairs,
-    read_store,
     summary,
     validity_pairs,
     write_jsonl,
 )
+from engine.store.preference_rows import Rating, Written, read_rows
 
 
 def written(
@@ -101,7 +99,7 @@ async def test_pairs_can_be_read_from_a_live_engine_database(tmp_path: Path) -> 
         ]
         await store.diagrams.save_answer("r1", Answered("the prompt", None, "base", {}), rows)
         await store.ratings.upsert("u", "d1", 5)
-        ws, ratings = read_store(store.db.path)  # while the engine holds the database open
+        ws, ratings = read_rows(store.db.path)  # while the engine holds the database open
     finally:
         await store.close()
     assert [(w.diagram_id, w.prompt, w.valid, w.natural_stop, w.rank) for w in ws] == [

@@ -23,11 +23,11 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from test_store_damaged import read_only
 
+from common.redact import REDACTED, RedactFilter
 from engine.service.app import ENGINE, create_app
 from engine.service.backend import Ask, StageFn
 from engine.service.config import Settings
 from engine.service.demo_backend import DemoBackend, DemoTrainer
-from engine.service.logs import REDACTED, RedactFilter
 from engine.service.queue import FairBatchQueue, Ticket
 from engine.service.retention import prune_outputs
 

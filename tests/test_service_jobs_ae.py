@@ -23,10 +23,11 @@ from engine.scoring import autoencoder, content
 from engine.scoring.cnn import ReadabilityCNN
 from engine.service.config import Settings
 from engine.service.engine import Engine, history_arrays
-from engine.service.pipeline_backend import PipelineBackend, PipelineTrainer, diagram_of
+from engine.service.pipeline_backend import PipelineBackend, diagram_of
 from engine.store.diagrams import Answered, NewDiagram
 from engine.store.scorers import current_scorers, set_current_scorer
 from training.train_ae import FinetuneConfig, read_png
+from training.trainer import PipelineTrainer
 
 TINY_AE = FinetuneConfig(epochs=2, batch_size=32, lr=1e-2, synthetic=0.02, max_synthetic=3)
 NEEDED = 120

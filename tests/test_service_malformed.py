@@ -29,11 +29,11 @@ from aiohttp import web
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from common.redact import RedactFilter
 from engine.service import protocol
 from engine.service.app import create_app
 from engine.service.config import Settings
 from engine.service.demo_backend import DemoBackend, DemoTrainer
-from engine.service.logs import RedactFilter
 from engine.service.protocol import EngineRunner
 
 SECRET = "malformed-test-secret-0123456789abcdef"

@@ -19,7 +19,8 @@ from engine.scoring.cnn import ReadabilityCNN
 from engine.service.app import create_app
 from engine.service.backend import Ask
 from engine.service.config import Settings
-from engine.service.pipeline_backend import PipelineBackend, PipelineTrainer
+from engine.service.pipeline_backend import PipelineBackend
+from training.trainer import PipelineTrainer
 
 SECRET = "pipeline-test-secret"
 AUTH = {"Authorization": f"Bearer {SECRET}"}

@@ -16,7 +16,7 @@ easiest to keep small where it is visible:
   forward pass) with gradient accumulation, and sequences are cut at `max_len`;
 - optional gradient checkpointing for larger base models.
 
-Pairs are TRL's JSON lines (training/preferences.py): the prompt is the exact text the model
+Pairs are TRL's JSON lines (engine/service/preferences.py): the prompt is the exact text the model
 was given (engine/llm/prompt.py `build`); a bare request is wrapped by `build` here. Answers
 get the end token, as in SFT, so a preferred answer also teaches where to stop.
 """

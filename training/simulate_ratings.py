@@ -12,13 +12,13 @@
    each candidate 1..5 stars: 1 for a text that is no diagram, else round(1 + TRAIT_STARS *
    has_their_trait + QUALITY_STARS * readability + noise), clipped. Raters who disagree give
    contradicting pairs, as real users do.
-4. training/preferences.py turns the stars into pairs exactly as the engine's rebuild does
+4. engine/service/preferences.py turns the stars into pairs exactly as the engine's rebuild does
    (rating pairs at the engine's margin, plus validity pairs).
 5. training/orpo.py tunes a copy of the adapter on them.
 6. Before vs after, on held-out requests (another seed): each trait's share among the top-1
    and among all readable candidates, each taste's expected stars for the top-1 (noise-free:
    did anybody's rating get worse?), the quality columns of engine/bench/quality.py; and the
-   quality benchmark on the hand-written requests, judged by training/gate.py's paired test
+   quality benchmark on the hand-written requests, judged by engine/bench/gate.py's paired test
    with the current adapter measured a second time (another seed) as its noise: "promoted"
    is the gate's verdict.
 """
@@ -33,11 +33,12 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from engine.bench import quality
+from engine.bench import gate, quality
 from engine.diagram.model import Diagram
 from engine.llm.load import LoadedModel
 from engine.pipeline import DrawResult, draw_many
-from training import gate, orpo, preferences
+from engine.service import preferences
+from training import orpo
 from training.data.styles import LINE_HINTS, SHAPE_HINTS
 
 RATERS, TRAIT_STARS, QUALITY_STARS, NOISE_SD = 3, 2.0, 2.0, 0.5
@@ -212,7 +213,7 @@ def per_taste(results: list[DrawResult], tastes: list[tuple[str, int]]) -> dict[
 
 def hand_quality(lm: LoadedModel, name: str, hand, cfg: DemoConfig, seed: int) -> dict:
     """The quality benchmark on the hand-written requests with its per-request values (what
-    training/gate.py's paired test compares)."""
+    engine/bench/gate.py's paired test compares)."""
     results, seconds = quality.run_set(
         lm,
         hand,
@@ -329,7 +330,7 @@ def markdown(report: dict) -> str:
     lines = ["| metric | before | after |", "|---|---|---|"]
     lines += [f"| {name} | {x} | {y} |" for name, x, y in rows]
     verdict = "passed: promoted" if report["gate"]["passed"] else "failed: not promoted"
-    lines += ["", f"Gate (training/gate.py, paired, hand-written set): {verdict}."]
+    lines += ["", f"Gate (engine/bench/gate.py, paired, hand-written set): {verdict}."]
     lines += [f"- {r}" for r in report["gate"]["reasons"]]
     return "\n".join(lines) + "\n"
 

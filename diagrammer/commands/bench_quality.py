@@ -53,7 +53,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def prompt_sets(args: argparse.Namespace) -> dict[str, list]:
-    from engine.bench.quality import REQUESTS, read_requests, synthetic_requests
+    from engine.bench.quality import REQUESTS, read_requests
 
     if args.prompts:
         sets = {p.stem: read_requests(p) for p in args.prompts}
@@ -66,6 +66,15 @@ def prompt_sets(args: argparse.Namespace) -> dict[str, list]:
     if not sets:
         raise UserError("no prompt set: pass --prompts FILE")
     return {k: v[: args.limit] if args.limit else v for k, v in sets.items()}
+
+
+def synthetic_requests(n: int, seed: int) -> list:
+    """Fresh requests from the training-data generator, with a seed training never used
+    (here, not in engine/bench: the engine does not import training/)."""
+    from engine.bench.quality import Request
+    from training.data.synth import examples
+
+    return [Request(e.description, e.spec) for e in examples(n, seed)]
 
 
 def run(args: argparse.Namespace) -> int:

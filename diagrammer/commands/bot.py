@@ -28,7 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from bot.config import BotSettings, ConfigError
-    from bot.redact import setup_logging
+    from common.redact import setup_logging
 
     env = dict(os.environ)
     if args.engine_url:

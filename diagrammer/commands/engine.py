@@ -90,8 +90,8 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _serve(settings: Settings) -> int:
+    from common.redact import setup_logging
     from engine.service.app import serve
-    from engine.service.logs import setup_logging
 
     setup_logging([settings.secret])
     backend, trainer = load_backend(settings)
@@ -112,6 +112,7 @@ def load_backend(settings: Settings) -> tuple[Backend, Trainer]:
         from engine.service.demo_backend import DemoBackend, DemoTrainer
 
         return DemoBackend(), DemoTrainer()
-    from engine.service.pipeline_backend import PipelineBackend, PipelineTrainer
+    from engine.service.pipeline_backend import PipelineBackend
+    from training.trainer import PipelineTrainer
 
     return PipelineBackend.load(settings), PipelineTrainer(settings)

@@ -90,13 +90,6 @@ def read_requests(path: Path) -> list[Request]:
     return out
 
 
-def synthetic_requests(n: int, seed: int) -> list[Request]:
-    """Fresh requests from the training-data generator, with a seed training never used."""
-    from training.data.synth import examples  # noqa: PLC0415
-
-    return [Request(e.description, e.spec) for e in examples(n, seed)]
-
-
 def accepted(requests: list[Request]) -> tuple[list[Request], int]:
     """The requests the pipeline takes, and how many it refuses (empty, too long, too big)."""
     keep = []

@@ -103,7 +103,7 @@ class Trainer(Protocol):
         """Train a LoRA adapter on the JSONL pairs into out_dir, starting from base_adapter."""
 
     def evaluate(self, adapter: str | None, seed: int = 0) -> dict[str, Any]:
-        """Quality benchmark of an adapter: the keys training/gate.py compares, with their
+        """Quality benchmark of an adapter: the keys engine/bench/gate.py compares, with their
         per-request values where the trainer has them (so the gate can pair them); another
         seed measures the same adapter again (the gate's noise)."""
 

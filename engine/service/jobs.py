@@ -18,13 +18,14 @@ from typing import Any
 
 import numpy as np
 
+from engine.bench.gate import decide
 from engine.scoring.priors import UNKNOWN_READABILITY
 from engine.service.backend import Backend, Trainer
 from engine.service.config import Settings
+from engine.service.preferences import build_pairs, summary, write_jsonl
 from engine.store import Store
+from engine.store.preference_rows import read_rows
 from engine.store.scorers import current_scorers, set_current_scorer
-from training.gate import decide
-from training.preferences import build_pairs, read_store, summary, write_jsonl
 
 OnThread = Callable[..., Awaitable[Any]]  # (fn, *args): fn(*args) on one of the engine's threads
 EMBED_CHUNK = 32  # diagrams per model-thread call: short enough not to hold up a batch
@@ -164,7 +165,7 @@ async def preferences(ctx: JobContext) -> dict[str, Any]:
     path = s.data_dir / "preferences" / f"pairs-{_stamp()}.jsonl"
 
     def build() -> dict[str, Any]:
-        written, ratings = read_store(ctx.store.db.path)
+        written, ratings = read_rows(ctx.store.db.path)
         pairs = build_pairs(written, ratings, s.preference_margin, s.readable_min)
         write_jsonl(pairs, path)
         return {**summary(pairs), "path": str(path)}
@@ -206,7 +207,7 @@ async def orpo(ctx: JobContext) -> dict[str, Any]:
         return {"skipped": str(e), "preferences": pairs}
     baseline = await ctx.on_jobs(ctx.trainer.evaluate, adapter)
     # The serving adapter again with another seed: how far it lies from itself, the noise
-    # the statistical gate tolerates (training/gate.py).
+    # the statistical gate tolerates (engine/bench/gate.py).
     noise = await ctx.on_jobs(ctx.trainer.evaluate, adapter, 1)
     quality = await ctx.on_jobs(ctx.trainer.evaluate, str(out))
     decision = decide(baseline, quality, s.gate_tolerance, noise=noise)

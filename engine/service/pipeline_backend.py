@@ -17,9 +17,9 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import cv2
 import numpy as np
@@ -27,10 +27,6 @@ import numpy as np
 from engine.scoring.priors import UNKNOWN_READABILITY
 from engine.service.backend import Answer, Ask, Candidate, StageFn
 from engine.service.config import Settings
-from engine.store.scorers import current_scorers
-
-if TYPE_CHECKING:
-    from training.train_ae import FinetuneConfig
 
 WARM_PROMPT_TOKENS = 512  # a 1,000-character description and the prompt around it
 
@@ -139,7 +135,7 @@ class PipelineBackend:
         return self.models().blocks
 
     def embed(self, pngs: Sequence[bytes], node_lists: Sequence[str | None]) -> np.ndarray:
-        images, diagrams = [_decode(p) for p in pngs], [diagram_of(t) for t in node_lists]
+        images, diagrams = [decode_png(p) for p in pngs], [diagram_of(t) for t in node_lists]
         return self.models().taste(images, diagrams)
 
     def generate(self, asks: Sequence[Ask]) -> list[tuple[list[Ask], Any]]:
@@ -240,94 +236,6 @@ class PipelineBackend:
         return Answer(prompt=result.prompt, spec=spec, candidates=out, timings=timings)
 
 
-class PipelineTrainer:
-    """Rebuilds for the pipeline backend, each on its own copy of what it trains."""
-
-    def __init__(self, settings: Settings, ae: FinetuneConfig | None = None) -> None:
-        self.settings = settings
-        self.ae = ae  # auto-encoder fine-tuning; None: FinetuneConfig's defaults
-        self._lm: Any = None
-
-    def evaluate(self, adapter: str | None, seed: int = 0) -> dict[str, Any]:
-        """The quality benchmark (engine/bench/quality.py) on the hand-written requests, with
-        the per-request values the statistical gate pairs (training/gate.py)."""
-        from engine.bench.quality import REQUESTS, read_requests, run_set, score
-        from training import gate
-
-        lm = self._model()
-        if adapter is None:
-            lm.use_adapter(base_adapter(self.settings))
-        else:
-            lm.use_adapter(Path(adapter).name, Path(adapter))
-        requests = read_requests(REQUESTS)
-        tokens = self.settings.max_new_tokens
-        results, seconds = run_set(lm, requests, seed=seed, max_new_tokens=tokens)
-        report: dict[str, Any] = asdict(score(lm.name, REQUESTS.name, requests, results, seconds))
-        if len(requests) == len(results):  # read_requests keeps only what the pipeline accepts
-            report[gate.PER_REQUEST] = gate.samples(requests, results)
-        return report
-
-    def orpo(self, pairs: Path, base_adapter: str | None, out_dir: Path) -> dict[str, Any]:
-        """ORPO (training/orpo.py) on a copy of base_adapter (a folder; None: the built-in
-        version), on its own copy of the model: the served one keeps serving."""
-        import torch
-
-        from engine.llm.load import adapter_dir
-        from engine.service.pipeline_backend import base_adapter as builtin
-        from training.orpo import OrpoConfig, train
-
-        s = self.settings
-        start: Path | None = Path(base_adapter) if base_adapter else None
-        if start is None and (version := builtin(s)) is not None:
-            start = adapter_dir(version) if adapter_dir(version).is_dir() else Path(version)
-        cfg = OrpoConfig(pairs, out_dir, base_adapter=start, base=s.model, device=s.device)
-        summary = train(cfg)
-        if torch.cuda.is_available():
-            torch.cuda.empty_cache()  # hand the training copy's memory back to serving
-        return summary
-
-    def autoencoder(
-        self, images: list[Path], node_lists: list[str | None], out_dir: Path
-    ) -> dict[str, Any]:
-        """Fine-tune the auto-encoder in use (training/train_ae.py finetune) on these served
-        renders, oldest first, into out_dir. The report holds both networks' held-out errors
-        ("old_error", "new_error") and, under "embeddings", the taste embedding of every image
-        and its node list with the new network (N x D float32, in order, as
-        PipelineBackend.embed makes them) for the caller to store: not JSON."""
-        from engine.scoring import autoencoder, content
-        from training.train_ae import FinetuneConfig, finetune
-
-        base = current_scorers(self.settings.data_dir).get("autoencoder", autoencoder.DEFAULT_DIR)
-        device = None if self.settings.device == "auto" else self.settings.device
-        seed = time.time_ns() % 2**31  # fresh synthetic diagrams each time
-        cfg = replace(self.ae or FinetuneConfig(), seed=seed, device=device)
-        vectors, report = finetune(base, images, out_dir, cfg, log=lambda line: None)
-        blocks = autoencoder.load(out_dir, "cpu").blocks
-        taste = content.combine(vectors, blocks, [diagram_of(t) for t in node_lists])
-        return report | {"base": str(base), "embeddings": taste}
-
-    def cnn(
-        self, samples: list[tuple[Path, float]], base: Path | None, out_dir: Path
-    ) -> dict[str, Any]:
-        """Fine-tune the served CNN (base; None: the shipped one) on mean ratings."""
-        from engine.scoring import cnn
-
-        model = cnn.load(base) if base is not None else cnn.load()
-        images = [_decode(path.read_bytes()) for path, _ in samples]
-        losses = cnn.finetune_on_ratings(model, images, [mean for _, mean in samples])
-        cnn.save(model, out_dir, {"finetuned_on": len(samples)})
-        return {"losses": losses}
-
-    def _model(self) -> Any:
-        """A second copy of the model for evaluation: the served one keeps serving."""
-        if self._lm is None:
-            from engine.llm.load import load
-
-            s = self.settings
-            self._lm = load(s.model, device=s.device, bits=s.bits or None)
-        return self._lm
-
-
 def base_adapter(settings: Settings) -> str | None:
     """The adapter version "base" stands for (ENGINE_ADAPTER); None: the bare model."""
     from engine.llm.load import latest_adapter
@@ -368,7 +276,7 @@ def diagram_of(node_list: str | None) -> Any:
         return Diagram(())
 
 
-def _decode(png: bytes) -> np.ndarray:
+def decode_png(png: bytes) -> np.ndarray:
     image = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR)
     if image is None:
         raise ValueError("not a PNG image")

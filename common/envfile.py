@@ -1,4 +1,4 @@
-"""`.env` files, read the same way by the engine and the bot (no torch, no engine imports)."""
+"""`.env` files, read the same way by the engine and the bot."""
 
 from __future__ import annotations
 

@@ -1,9 +1,12 @@
-"""The engine's log, with the shared secret kept out of it (as the bot's, bot/redact.py).
+"""Keep secrets out of the logs: a filter that blanks them in every record a handler writes
+(the engine's shared secret, the bot's Discord token).
 
-The filter sits on the handler, so it sees every record, aiohttp's included, rendered with
-its arguments and traceback. It blanks the secret itself and whatever follows "Bearer ",
-since a cut-off header (aiohttp quotes the first ~100 bytes of a line it refuses) holds a
-prefix of the secret that a plain search for the whole secret would miss.
+It sits on the handlers, not on a logger, because a logger's filters do not see the records
+its children propagate (discord.http, aiohttp, ...). Messages, arguments, tracebacks and
+stack dumps are all rendered and redacted before any formatter sees them. Besides the
+secrets themselves it blanks whatever follows "Bearer ", since a cut-off header (aiohttp
+quotes the first ~100 bytes of a line it refuses) holds a prefix of the secret that a plain
+search for the whole secret would miss.
 """
 
 from __future__ import annotations
@@ -17,14 +20,14 @@ from typing import TextIO
 REDACTED = "[redacted]"
 MIN_SECRET_CHARS = 6  # shorter values would blank ordinary words
 BEARER = re.compile(r"(Bearer\s+)[^\s'\"]+", re.IGNORECASE)
-FORMAT = "%(asctime)s %(name)s %(message)s"
+FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 class RedactFilter(logging.Filter):
     def __init__(self, secrets: Iterable[str]) -> None:
         super().__init__()
         kept = {s for s in secrets if len(s) >= MIN_SECRET_CHARS}
-        self.secrets = sorted(kept, key=len, reverse=True)
+        self.secrets = sorted(kept, key=len, reverse=True)  # a longer secret may hold a shorter
 
     def redact(self, text: str) -> str:
         for secret in self.secrets:
@@ -42,11 +45,13 @@ class RedactFilter(logging.Filter):
         return True
 
 
-def setup_logging(secrets: Iterable[str], stream: TextIO | None = None) -> None:
-    """One INFO handler on the root logger (stderr by default), with the secrets redacted."""
+def setup_logging(
+    secrets: Iterable[str], level: str = "INFO", stream: TextIO | None = None
+) -> None:
+    """One handler on the root logger (stderr by default), with the secrets redacted."""
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(logging.Formatter(FORMAT))
     handler.addFilter(RedactFilter(secrets))
     root = logging.getLogger()
     root.handlers = [handler]
-    root.setLevel(logging.INFO)
+    root.setLevel(level.upper())
