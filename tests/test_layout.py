@@ -7,7 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine.diagram.fidelity import fidelity
-from engine.diagram.layout import layout
+from engine.diagram.label_fit import MAX_SCALE, fit_label
+from engine.diagram.layout import MAX_UP, READ_SCALE, layout
 from engine.diagram.metrics import COMFORT_SPACING, metrics
 from engine.diagram.model import LINE_STYLES, SHAPES, DiagramError, Spec, is_bend
 from engine.diagram.read import to_diagram
@@ -123,6 +124,58 @@ def test_long_chain_snakes_cleanly(direction: str) -> None:
     d = layout(sketch)
     lines = {n.y for n in d.nodes} if direction == "right" else {n.x for n in d.nodes}
     assert len(lines) == 2
+
+
+LONG_STEPS = (
+    "client sends a request",
+    "load balancer picks a server",
+    "server checks the cache",
+    "query the database",
+    "build the response",
+    "client renders the page",
+)
+
+
+def _share(d) -> float:
+    """Share of the canvas inside the drawing's bounding box."""
+    x0, y0 = min(n.x - n.width / 2 for n in d.nodes), min(n.y - n.height / 2 for n in d.nodes)
+    x1, y1 = max(n.x + n.width / 2 for n in d.nodes), max(n.y + n.height / 2 for n in d.nodes)
+    return (x1 - x0) * (y1 - y0) / (1000 * 600)
+
+
+@pytest.mark.parametrize("direction", ["right", "down"])
+@pytest.mark.parametrize(
+    ("shape", "size"),
+    [("round rectangle", (150, 50)), ("rectangle", (100, 40)), ("circle", (40, 40))],
+)
+def test_a_chain_of_long_steps_uses_the_canvas_and_its_labels_read(
+    direction: str, shape: str, size: tuple[int, int]
+) -> None:
+    """Was: a thin strip (8% of the canvas), text at 0.55-0.6, circles' labels cut to "clie..".
+    Now the nodes grow (same shape, one size, the sketch's aspect), the chain snakes, and
+    every label is wrapped, whole, at READ_SCALE or more."""
+    sketch = Sketch(steps=LONG_STEPS, direction=direction, shape=shape, size=size)
+    readable(sketch)
+    d = layout(sketch)
+    fits = [fit_label(n.label, n.width, n.height, n.shape) for n in d.nodes]
+    assert all(f.fits and f.scale >= READ_SCALE for f in fits)
+    assert [" ".join(f.lines) for f in fits] == list(LONG_STEPS)  # wrapped, never cut
+    assert {n.shape for n in d.nodes} == {shape}  # the style's shape ...
+    assert len({(n.width, n.height) for n in d.nodes}) == 1  # ... one size ...
+    w, h = d.nodes[0].width, d.nodes[0].height
+    assert w / h == pytest.approx(size[0] / size[1], rel=0.03)  # ... of the sketch's aspect
+    assert _share(d) >= 0.18  # was 0.06-0.08
+    a, b = d.nodes[:2]  # the chain starts along the direction
+    assert (b.x > a.x and b.y == a.y) if direction == "right" else (b.y > a.y and b.x == a.x)
+
+
+def test_a_chain_that_reads_on_one_line_stays_on_it_and_grows_at_most_max_up() -> None:
+    sketch = Sketch(steps=("load", "clean", "split", "train"), shape="rectangle", size=(100, 40))
+    d = layout(sketch)
+    readable(sketch)
+    assert len({n.y for n in d.nodes}) == 1
+    assert 100 < d.nodes[0].width <= 100 * MAX_UP and d.nodes[0].height <= 40 * MAX_UP
+    assert {fit_label(n.label, n.width, n.height, n.shape).scale for n in d.nodes} == {MAX_SCALE}
 
 
 def test_residual_edges_skip_around_nodes() -> None:

@@ -10,8 +10,12 @@ sketch of at most MAX_NODES drawn nodes never overlaps and never leaves the canv
 Flows rank steps by the longest path over their forward edges (an edge to an earlier step is a
 back edge: drawn, but not used for ranking). An edge that spans several ranks gets a free slot
 in every rank it passes, and the order inside each rank is chosen to avoid crossings
-(barycentre sweeps, then adjacent swaps). A plain chain longer than MAX_LINE snakes over
-several lines, so that its boxes keep a readable size.
+(barycentre sweeps, then adjacent swaps). A flow's nodes keep the sketch's shape and aspect
+ratio but grow to use the canvas (`_growth`): up to MAX_UP times the preferred size, or as far
+as the longest label needs to read at READ_SCALE, whichever is larger, as long as the grid
+fits. A plain chain snakes (every other line backwards) only where one line cannot show its
+labels at READ_SCALE: over the fewest lines that can, else those that draw them largest
+(`_chain_slots`).
 
 A network layer wider than WIDE is drawn collapsed: its first SHOWN units, a marker node
 labelled "... N" (N: the layer's declared size) and its last unit, all fully connected like
@@ -28,7 +32,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from engine.diagram.label_fit import RECT_PAD, fit_label, text_block, text_width
+from engine.diagram.label_fit import MAX_SCALE, RECT_PAD, fit_label, text_block, text_width
 from engine.diagram.layout_graph import layout_graph
 from engine.diagram.metrics import COMFORT_SPACING, SPACING_FLOOR_PX
 from engine.diagram.model import CANVAS_H, CANVAS_W, MAX_NODES, RGB, Diagram, DiagramError, Node
@@ -36,7 +40,11 @@ from engine.diagram.ranks import order_ranks
 from engine.diagram.sketch import Sketch, chain
 
 MARGIN = 30
-MAX_LINE = {"right": 6, "down": 8}  # steps of a plain chain on one line before it snakes
+MAX_LINE = {"right": 6, "down": 8}  # a long chain's lines hold at least this many steps
+MAX_UP = 1.7  # a flow's nodes grow at most this much for the canvas alone ...
+READ_SCALE = 0.7  # ... and further only while a label is not yet readable at this font scale
+# (14.7 px capitals; 6 px on screen at Discord's 400 px preview of the whole canvas)
+MOST_LINES = 6  # a plain chain is tried on 1..MOST_LINES lines (and the MAX_LINE rule's count)
 CLEARANCE = 2.0  # px between an edge and a node it passes (the metric forgives 1 px)
 # A column of 10 default 40 px circles shrinks to 36 px on the 540 px the canvas leaves, still
 # room for a two-character label ("h1"); 12 shrink to 30 px, where it no longer fits.
@@ -117,8 +125,8 @@ def layout(sketch: Sketch) -> Diagram:
         raise DiagramError(f"this diagram would have {n} nodes; the limit is {MAX_NODES}")
     if n == 0:
         raise DiagramError("the sketch has no layers and no steps")
-    slots, targets, labels = _flow(sketch)
-    return _place(sketch, slots, targets, labels, FLOW_GAPS, (), set())
+    slots, targets, labels, grow = _flow(sketch)
+    return _place(sketch, slots, targets, labels, FLOW_GAPS, (), set(), grow)
 
 
 def _network(
@@ -147,12 +155,15 @@ def _network(
     return slots, targets, labels, markers
 
 
-def _flow(sketch: Sketch) -> tuple[list[_Slot], list[tuple[int, ...]], list[str]]:
+def _flow(sketch: Sketch) -> tuple[list[_Slot], list[tuple[int, ...]], list[str], float]:
+    """Slots, targets and labels of a flow's steps, and how much its nodes grow."""
     n = len(sketch.steps)
     edges = sketch.flow_edges()
     targets = [tuple(b for a, b in edges if a == i) for i in range(n)]
-    if edges == chain(n) and n > MAX_LINE[sketch.direction]:
-        return _snake(n, MAX_LINE[sketch.direction]), targets, list(sketch.steps)
+    labels = list(sketch.steps)
+    if edges == chain(n) and n > 1:
+        slots, grow = _chain_slots(sketch, labels)
+        return slots, targets, labels, grow
     rank = [0] * n
     for a, b in sorted(e for e in edges if e[0] < e[1]):
         rank[b] = max(rank[b], rank[a] + 1)
@@ -162,7 +173,115 @@ def _flow(sketch: Sketch) -> tuple[list[_Slot], list[tuple[int, ...]], list[str]
         for j, item in enumerate(items):
             if isinstance(item, int):
                 slots[item] = _Slot(r, j, len(items))
-    return slots, targets, list(sketch.steps)
+    return slots, targets, labels, _growth(sketch, _counts(slots), labels)[0]
+
+
+def _chain_slots(sketch: Sketch, labels: Sequence[str]) -> tuple[list[_Slot], float]:
+    """A plain chain's slots on the fewest lines whose labels read at READ_SCALE, else on the
+    lines that draw them largest (where none fits, that give the largest nodes); and how
+    much its nodes grow there. One line keeps the direction plainest: it snakes only when
+    that makes its labels readable."""
+    n = len(labels)
+    tries = {*range(1, min(n, MOST_LINES) + 1), math.ceil(n / MAX_LINE[sketch.direction])}
+    best: tuple[tuple[float, float], list[_Slot], float] | None = None
+    for lines in sorted(tries):
+        slots = _snake(n, math.ceil(n / lines))
+        grow, text = _growth(sketch, _counts(slots), labels)
+        if text >= READ_SCALE - 1e-9:
+            return slots, grow
+        key = (text, 0.0 if text else grow)
+        if best is None or key > best[0]:
+            best = (key, slots, grow)
+    assert best is not None
+    return best[1], best[2]
+
+
+def _counts(slots: Sequence[_Slot]) -> tuple[int, int]:
+    """(lines along the main axis, most places across) of a grid of slots."""
+    return max(s.main for s in slots) + 1, max(s.n_cross for s in slots)
+
+
+def _lengths(right: bool) -> tuple[int, int]:
+    """(main, cross) length of the canvas inside its margin."""
+    lengths = (CANVAS_W - 2 * MARGIN, CANVAS_H - 2 * MARGIN)
+    return lengths if right else (lengths[1], lengths[0])
+
+
+def _growth(sketch: Sketch, counts: tuple[int, int], labels: Sequence[str]) -> tuple[float, float]:
+    """(factor, font scale): how much a flow's nodes grow on a grid of `counts` (main, cross)
+    places, and the font scale every label then fits at (0.0 when one does not). They grow
+    as far as the grid fits the canvas, at most MAX_UP times or as far as the labels need
+    to read at READ_SCALE, whichever is more. A factor under 1 means the preferred size does
+    not fit: `_sizes` shrinks it as it always did."""
+    right = sketch.direction == "right"
+    pref = sketch.size if right else sketch.size[::-1]
+    most = _fitting(counts, _lengths(right), pref)
+    texts = sorted({t for t in labels if t.strip()}, key=lambda t: -text_width(t, 1.0))
+    grow = min(most, MAX_UP)
+    if most > MAX_UP and not _reads(texts, sketch, most, READ_SCALE):
+        grow = most
+    elif most > MAX_UP and not _reads(texts, sketch, grow, READ_SCALE):
+        low, high = grow, most  # the smallest factor at which they read, to 0.01
+        while high - low > 0.01:
+            middle = (low + high) / 2
+            low, high = (
+                (low, middle) if _reads(texts, sketch, middle, READ_SCALE) else (middle, high)
+            )
+        grow = high
+    return grow, _font(texts, sketch, grow)
+
+
+def _grown(sketch: Sketch, factor: float) -> tuple[int, int]:
+    """The sketch's (width, height) times `factor`, in whole pixels."""
+    return (
+        max(1, math.floor(sketch.size[0] * factor)),
+        max(1, math.floor(sketch.size[1] * factor)),
+    )
+
+
+def _font(texts: Sequence[str], sketch: Sketch, factor: float) -> float:
+    """The font scale every label fits at in nodes grown by `factor` (the renderer draws
+    them all at the smallest), or 0.0 when one does not fit."""
+    w, h = _grown(sketch, factor)
+    scale = MAX_SCALE
+    for text in texts:
+        fit = fit_label(text, w, h, sketch.shape)
+        if not fit.fits:
+            return 0.0
+        scale = min(scale, fit.scale)
+    return scale
+
+
+def _reads(texts: Sequence[str], sketch: Sketch, factor: float, scale: float) -> bool:
+    """Does every label fit at `scale` or larger in nodes grown by `factor`? (The widest
+    labels come first: the first that does not answers.)"""
+    w, h = _grown(sketch, factor)
+    for text in texts:
+        fit = fit_label(text, w, h, sketch.shape)
+        if not fit.fits or fit.scale < scale - 1e-9:
+            return False
+    return True
+
+
+def _fitting(counts: tuple[int, int], lengths: tuple[int, int], pref: tuple[int, int]) -> float:
+    """The largest factor (to 0.01) by which `pref` (main, cross) may grow with `counts`
+    nodes along each axis inside `lengths`, each gap the flow's preferred one or the
+    required one, whichever is more (what `_pitch` will space them by)."""
+
+    def fits(f: float) -> bool:
+        size = (pref[0] * f, pref[1] * f)
+        least = _required_gap(*size)
+        for axis, gap in enumerate((FLOW_GAPS.main, FLOW_GAPS.cross)):
+            s, count = size[axis], counts[axis]
+            if count * s + (count - 1) * max(least, gap(s)) > lengths[axis]:
+                return False
+        return True
+
+    low, high = 0.0, max(lengths) / max(1, min(pref))
+    while high - low > 0.005:
+        middle = (low + high) / 2
+        low, high = (middle, high) if fits(middle) else (low, middle)
+    return math.floor(low * 100) / 100
 
 
 def _snake(n: int, longest: int) -> list[_Slot]:
@@ -299,10 +418,13 @@ def _place(
     gaps: _Gaps,
     layers: Sequence[int],
     markers: set[int],
+    grow: float = 1.0,
 ) -> Diagram:
+    """The node list of slots on the canvas; `grow` > 1 scales up the preferred size."""
     right = sketch.direction == "right"
-    lengths = (CANVAS_W - 2 * MARGIN, CANVAS_H - 2 * MARGIN)[:: 1 if right else -1]
-    pref = sketch.size if right else sketch.size[::-1]
+    lengths = _lengths(right)
+    size = _grown(sketch, grow) if grow > 1 else sketch.size
+    pref = size if right else size[::-1]
     counts = (max(s.main for s in slots) + 1, max(s.n_cross for s in slots))
     round_ = sketch.shape == "circle"
     size = _sizes(pref, counts, lengths, round_)
