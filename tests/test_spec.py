@@ -112,8 +112,6 @@ def test_network_phrasings(text: str, layers: tuple[int, ...]) -> None:
         "4 inputs, 1 output, 2 hidden layers",
         "a multilayer perceptron with 3 inputs and 2 outputs",  # hidden layers not stated
         "two hidden layers of 16 neurons",  # input and output missing
-        "input 28x28, hidden 128, output 10",  # an image, not a size
-        "an image classifier: input 28x28, 128 hidden units, 10 classes",
         "a CNN with 3 conv layers of 32, 64, 128 filters",
         "mlp 3-4-2 with 5 inputs",  # contradiction
         "draw two MLPs: 2-3-1 and 4-5-2",  # two different networks
@@ -128,6 +126,21 @@ def test_network_phrasings(text: str, layers: tuple[int, ...]) -> None:
 )
 def test_network_none(text: str) -> None:
     assert extract_spec(text) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "blocks"),
+    [  # an image input is a tensor, not a layer of 28 nodes: a layer stack, never an MLP
+        ("input 28x28, hidden 128, output 10", ("input 28x28", "dense 128", "output 10")),
+        ("an image classifier: input 28x28, 128 hidden units, 10 classes",
+         ("input 28x28", "dense 128", "output 10")),
+        ("64 * 64 input image, then 512 and 32 nodes in the hidden layers, 3 outputs",
+         ("input 64x64", "dense 512", "dense 32", "output 3")),
+    ],
+)
+def test_an_image_input_reads_as_a_stack(text: str, blocks: tuple[str, ...]) -> None:
+    spec = extract_spec(text)
+    assert spec is not None and spec.kind == "stack" and spec.steps == blocks
 
 
 # ---- flows, by phrasing family -----------------------------------------------------------
@@ -335,7 +348,7 @@ def test_fixed_misreads_give_none(text: str) -> None:
         (
             "my block starts with embeddings, then attention, then add & norm, and ends with "
             "add & norm, with residual connections around attention",
-            ("embeddings", "attention", "add & norm", "add & norm"),
+            ("embeddings", "attention", "add", "norm", "add", "norm"),  # two blocks each
         ),
         # the request around the list is not a step
         (
@@ -403,4 +416,27 @@ def test_fixed_flow_misreads(text: str, steps: tuple[str, ...]) -> None:
     ],
 )
 def test_hidden_layers_said_in_other_ways(text: str, layers: tuple[int, ...]) -> None:
+    assert extract_spec(text) == net(*layers)
+
+
+@pytest.mark.parametrize(
+    ("text", "layers"),
+    [  # one cause each: code-style hidden sizes, "for each of the N", a gloss naming the role,
+        # an autoencoder's middle, a state as input and "<things> out", bare sizes in between,
+        # inputs wired straight to outputs, a stated override of the input size
+        ("net: in=3, h1=7, h2=5, out=1", (3, 7, 5, 1)),
+        ("3 inputs, 9 hidden neurons for every one of the 3 hidden layers, 1 output",
+         (3, 9, 9, 9, 1)),
+        ("una red con 5 entradas (inputs), 4 hidden y 2 salidas (outputs)", (5, 4, 2)),
+        ("autoencoder as neurons: 8 inputs, a 2-neuron bottleneck, 8 outputs", (8, 2, 8)),
+        ("compress it: 6 in, 3 in the latent layer, 6 out", (6, 3, 6)),
+        ("dqn picture: the state has 6 values, one hidden layer of 32, 3 actions out",
+         (6, 32, 3)),
+        ("4 input nodes, then 7, then 5, then 3 output nodes", (4, 7, 5, 3)),
+        ("2 inputs -> 6 -> 6 -> 1 output", (2, 6, 6, 1)),
+        ("linear regression drawn as a net: 5 inputs wired directly to one output", (5, 1)),
+        ("the 1024-64-10 mlp, but draw 6 input nodes instead of 1024", (6, 64, 10)),
+    ],
+)
+def test_network_roles_said_in_other_words(text: str, layers: tuple[int, ...]) -> None:
     assert extract_spec(text) == net(*layers)

@@ -84,14 +84,19 @@ OUTPUT = [
     r"\bout\s*=\s*(\d+)",
 ]
 ORDINAL = r"(?:second|third|fourth|fifth|2nd|3rd|4th|5th)"
-EACH = r"(?P<each>per|in each(?: of)?(?: the)?|in both|in all)"
+EACH = r"(?P<each>per|(?:in|for) (?:each|every)(?: 1)?(?: of)?(?: the)?|in both|in all)"
 HIDDEN = [  # named groups: sizes; where stated, count ("two hidden layers") and each ("per")
     rf"(?:(?P<count>\d+) )?hidden(?: layers?)?{FILL}(?P<sizes>{LIST})(?: nodes)?(?P<each> each\b)?",
-    rf"(?P<sizes>{LIST}) nodes (?:{EACH}|in(?: the)?|for|on) (?:(?P<count>\d+) )?hidden",
+    rf"(?P<sizes>{LIST}) (?:hidden )?nodes (?:{EACH}|in(?: the)?|for|on) "
+    r"(?:(?P<count>\d+) )?hidden",
     r"(?P<sizes>\d+) hidden(?! layers?\b)",
     rf"\b{ORDINAL}(?: hidden)?(?: layer)?{FILL}(?P<sizes>{LIST})",
 ]
 HIDDEN_COUNT = r"(\d+) hidden layers?\b"
+DIRECT = (  # "6 input nodes connected to 1 output": no layer between them
+    r"\binputs?(?: nodes)? (?:are )?(?:all )?(?:directly |fully )?(?:connected|linked|wired"
+    r"|mapped|going|feeding)(?: directly)? (?:in)?to (?:the |a |an )?(?:\d+ )?(?:nodes? )?outputs?"
+)
 NO_HIDDEN = r"\b(?:no|without(?: any)?|0) hidden\b|\bhidden\s*=\s*(?:,|$)"  # hidden=[]
 
 NET_WORDS = any_word(
@@ -134,7 +139,34 @@ def _network_text(text: str) -> str:
     t = re.sub(thousands, lambda m: m[1] + m[2].replace(",", ""), t)
     t = re.sub(r"\bfeatures?\b", "inputs", t)
     t = re.sub(UNIT_WORDS, "nodes", t)
-    return _plain_hidden(re.sub(r"[ \t]+", " ", t))
+    return _plain_hidden(_plain_roles(re.sub(r"[ \t]+", " ", t)))
+
+
+_STEP = r"\s*(?:,\s*then|,|then|-+>|→)\s*"
+_BARE = r"\d+\b(?!\s*(?:[a-z]|[x×*]\s*\d))"  # a size with no word after it: "then 4,"
+_MIDDLE = r"(?:bottleneck|code|latent|middle)(?: layer)?"
+
+
+def _plain_roles(t: str) -> str:
+    """Roles said in other words, said plainly ("N inputs", "N hidden", "N outputs"):
+    - a gloss in brackets names the role: "4 entradas (inputs)";
+    - an autoencoder's middle is a hidden layer: "a 3-node bottleneck", "2 in the code layer";
+    - a state / observation is the input ("state has 4 values"), "N <things> out" the output;
+    - bare sizes between the input and the output are hidden layers: "3 inputs, then 4,
+      then 4, then 2 outputs"."""
+    t = re.sub(r"(\d+) [a-z]+ \((inputs?|outputs?|hidden)\)", r"\1 \2", t)
+    t = re.sub(r"(\d+)-nodes?\b", r"\1 nodes", t)
+    t = re.sub(rf"(\d+) (?:nodes )?(?:in (?:the |a )?)?{_MIDDLE}\b", r"\1 hidden", t)
+    t = re.sub(rf"\b(?:the |a )?{_MIDDLE} (?:of|with|has) (\d+)", r"\1 hidden", t)
+    state = r"\b(?:the )?(?:state|observation)s? (?:vector )?(?:has|of|with|is) (\d+)"
+    t = re.sub(state, r"\1 inputs", t)
+    t = re.sub(rf"\b(\d+) [a-z]+ out\b{END}", r"\1 out", t)
+    return re.sub(
+        rf"(\d+ (?:nodes )?inputs?(?: nodes)?)((?:{_STEP}{_BARE})+){_STEP}"
+        r"(?=\d+ (?:nodes )?outputs?)",
+        lambda m: f"{m[1]}, hidden layers of {' and '.join(re.findall(r'[0-9]+', m[2]))}, ",
+        t,
+    )
 
 
 ORDINAL_INDEX = {
@@ -198,6 +230,7 @@ def _plain_hidden(t: str) -> str:
         lambda m: m[1] + " " + "-".join(m[2].split()),
         t,
     )
+    t = re.sub(r"\bh(\d)\s*[=:]\s*(\d+)", r", hidden layer \1 = \2", t)  # h1=6 h2=4
     numbered = _NUMBERED_HIDDEN.findall(t)
     if len(numbered) >= 2 and [int(i) for i, _ in numbered] == list(range(1, len(numbered) + 1)):
         first = _NUMBERED_HIDDEN.search(t)
@@ -242,7 +275,8 @@ def _role(patterns: list[str], t: str) -> int | None:
 
 def _hidden(t: str) -> list[int] | None:
     """Hidden sizes in order of mention; None when they are missing or contradict a count."""
-    if re.search(NO_HIDDEN, t) or (re.search(r"\bperceptron\b", t) and "hidden" not in t):
+    alone = re.search(r"\bperceptron\b", t) or re.search(DIRECT, t)
+    if re.search(NO_HIDDEN, t) or (alone and "hidden" not in t):
         return [] if not re.search(r"\bmulti ?-?layer|\bmlp\b", t) else None
     mentions = [m for p in HIDDEN for m in re.finditer(p, t)]
     sizes: list[int] = []
@@ -293,6 +327,8 @@ def network_layers(text: str) -> list[int] | None:
     seq = _sequence(t)
     if seq is None or len(seq) < 2 or 0 in seq:
         return None
+    if inp is not None and inp != seq[0] and re.search(rf"\binstead of {seq[0]}\b", t):
+        seq[0] = inp  # "a 784-16-10 net but with 8 input nodes shown instead of 784"
     if (inp is not None and inp != seq[0]) or (out is not None and out != seq[-1]):
         return None
     return seq
@@ -304,20 +340,20 @@ def network_layers(text: str) -> list[int] | None:
 def extract_spec(text: str) -> Spec | None:
     """The structure `text` states, or None when it states none (or not unambiguously).
 
-    The most specific wording is tried first: a loop said first and forks / joins
-    (spec_graph.py), a layer stack (spec_stack.py), branches and loops after a chain, a data
-    flow (spec_dataflow.py), then a network or a plain flow; a chain also takes the branches,
-    loops and skips the rest of the text states."""
+    The most specific wording is tried first: a loop said first (unless the text reads as a
+    layer stack) and forks / joins (spec_graph.py), a layer stack (spec_stack.py), branches
+    and loops after a chain, a data flow (spec_dataflow.py), then a network or a plain flow;
+    a chain also takes the branches, loops and skips the rest of the text states."""
     if not text or not text.strip() or len(text) > MAX_CHARS:
         return None
     core = without_notes(text)  # skip / residual notes are edges, read by spec_graph.py
     core = re.sub(r"\s+followed by\s+", ", then ", core)
     # "for each epoch: load batch, forward, backward. then save"; "X goes to two branches:
     # A and B, both concatenated before C"
-    said = _graph_spec(loop_first(core)) or _graph_spec(fork_join(core))
+    stack = stack_blocks(core)  # layers "repeated 3 times" are copies, not a loop
+    said = (None if stack else _graph_spec(loop_first(core))) or _graph_spec(fork_join(core))
     if said is not None:
         return said
-    stack = stack_blocks(core)
     if stack is not None:
         return _graph(text, stack, True) or Spec(
             "stack", steps=stack, structure="blocks: " + " | ".join(stack)

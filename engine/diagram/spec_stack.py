@@ -13,12 +13,18 @@ Rules, conservative like the other readers (a wrong structure is worse than none
 - sizes: `AxB` (also "A x B", "A*B") is a kernel, or a feature map after "output", "->" or
   for an input; "N filters / channels / kernels" or a bare number after the kind is a conv's
   filters; "N units / nodes / neurons" or a number after dense / fc / output is units;
-- repeats: "2 3x3 conv layers", "two conv layers", "conv x2" give that many blocks;
+- repeats: "2 3x3 conv layers", "two conv layers", "conv x2" give that many blocks (but
+  "upsample x8" is a scale); "a -> b, two of them" and "block repeated 3 times: a, b." repeat
+  the run; ", each followed by relu" / "with relu after every one" put a relu after every
+  block of the run of one kind before it;
 - "512 and 64 nodes in the hidden layers" are two dense blocks, "2 outputs" / "10 classes"
-  the output block;
-- at least two blocks, one of them a conv, pool, rnn, attention, embedding, upsample or
-  flatten (else it is a network or a flow, read elsewhere), and every item must be read: an
-  item that names no kind makes the whole reading None.
+  the output block; "add & norm" two blocks;
+- at least two blocks, and what only a stack states: a conv, pool, rnn, attention,
+  embedding, upsample, flatten, norm, dropout or a lone activation ("relu"), two layers named
+  dense / fc / linear ("dense 8, dense 4, output 2"), or an image input ("32 * 32 input")
+  (else it is a network or a flow, read elsewhere); every item must be read: an item that
+  names no kind makes the whole reading None, but chat before the list is skipped when sized
+  layers follow.
 """
 
 from __future__ import annotations
@@ -29,7 +35,9 @@ from engine.diagram import blocks
 from engine.diagram.numbers import words_to_digits
 
 STACK_KINDS = {"conv", "pool", "rnn", "attention", "embedding", "upsample", "flatten", "norm"}
-STACK_KINDS |= {"dropout"}  # an MLP with dropout layers is drawn as its layer stack
+STACK_KINDS |= {"dropout", "activation"}  # an MLP with dropout / relu layers: its layer stack
+_ACTIVATION = re.compile(blocks.KINDS["activation"][0])
+DENSE_ITEM = re.compile(r"^(?:\d+\s+)?(?:dense|fc|linear)\b")  # "dense 8, dense 4": named layers
 MAX_BLOCKS = 60
 MAX_WORDS = 5  # a block name longer than this is a sentence
 _SPLIT = re.compile(
@@ -52,10 +60,9 @@ _GROUP_AFTER = re.compile(  # "[conv -> bn -> relu] x2", "(conv, bn, relu) repea
     r"[\[(]([^\[\]()]*?(?:,|->|→)[^\[\]()]*)[\])]\s*(?:[x×*]\s*(\d+)|repeated\s+(\d+)\s+times)"
 )
 _PAREN_ARROW = re.compile(r"\(\s*(?:->|→|=>)\s*(\d+x\d+(?:x\d+)?)\s*\)")
-_EACH_LIST = re.compile(  # "3 conv layers (32, 64, 128 filters) each followed by max pooling"
+_EACH_LIST = re.compile(  # "3 conv layers (32, 64, 128 filters)"
     r"\b(\d+)\s+([a-z ]*?conv\w*|dense|fc|lstm|gru)\s+layers?\s*\(\s*(\d+(?:\s*,\s*\d+)+)\s*"
     r"(filters|units|nodes|neurons|channels)?\s*(?:,\s*(?:all\s+)?(?P<k>\d+x\d+))?\s*\)"
-    r"(?:,?\s*each followed by\s+(?:a\s+)?([^,;]+))?"
 )
 _OUT_ARROW = re.compile(r"\s*(?:->|→|=>)\s*(\d+x\d+(?:x\d+)?)(?=\s*(?:[;,\n]|$))")
 _TIMES = re.compile(r"\s[x×*]\s*(\d)\b\s*$|\b(\d+)\s+times\b|\btwice\b")
@@ -70,7 +77,8 @@ FILLER = re.compile(r"\b(?:a|an|the|layers?(?! ?norm)|of|then|please|pls|block)\
 
 def _normal(text: str) -> str:
     t = words_to_digits(text.lower())
-    t = re.sub(r"(\d)\s*[x×*]\s*(?=\d)", r"\1x", t)  # "3 x 3" -> "3x3"
+    # "3 x 3", "32 * 32" -> "3x3"; not "conv 3x3 64 x2", a repeat
+    t = re.sub(r"(\d)(?:[x×]| [x×] |\s*\*\s*)(?=\d)", r"\1x", t)
     t = re.sub(r"\b(conv|pool|maxpool|avgpool)(?=\d+x\d+)", r"\1 ", t)  # "conv3x3"
     return t
 
@@ -78,13 +86,14 @@ def _normal(text: str) -> str:
 def _items(text: str) -> list[str]:
     # "512 and 64 nodes in the hidden layers" first: its "and" is not a separator.
     text = _HIDDEN_LIST.sub(
-        lambda m: " , ".join(f"dense {n}" for n in re.findall(r"\d+", m.group(1))) + " , ", text
+        lambda m: " , ".join(f"hidden {n}" for n in re.findall(r"\d+", m.group(1))) + " , ", text
     )
-    text = re.sub(r"\(([^)]*)\)", r" \1 ", text)  # "(output: 222x222)" belongs to its item
+    # "(output: 222x222)", "input (30 timesteps, 8 features)": the brackets belong to their item
+    text = re.sub(r"\(([^)]*)\)", lambda m: " " + m[1].replace(",", " ") + " ", text)
     parts: list[str] = []
     for part in _SPLIT.split(text):
         # "conv 3x3 and max pool": "and" between two layer kinds is a separator.
-        pieces = re.split(r"\s+and\s+(?=(?:\d+\s+)?(?:\d+x\d+\s+)?[a-z])", part)
+        pieces = re.split(r"\s+(?:and|&)\s+(?=(?:\d+\s+)?(?:\d+x\d+\s+)?[a-z])", part)
         for piece in pieces:
             piece = piece.strip(" .:")
             if piece:
@@ -93,9 +102,9 @@ def _items(text: str) -> list[str]:
 
 
 def _repeats(item: str) -> tuple[int, str]:
-    """(how many blocks, the item without its count)."""
+    """(how many blocks, the item without its count); "upsample x8" is a scale, not 8 blocks."""
     times = _TIMES.search(item)
-    if times:
+    if times and not (times.group(1) and blocks.kind_of(item) == "upsample"):
         n = int(times.group(1) or times.group(2) or 2)
         return n, item[: times.start()] + item[times.end() :]
     m = _REPEAT.match(item)
@@ -177,8 +186,9 @@ def _kind_words(kind: str, item: str) -> str:
 
 def _expanded(t: str) -> str:
     """Repeats written as groups, said as plain lists: "2 x (a, b)" -> "a, b, a, b";
-    "3 conv layers (32, 64, 128 filters) each followed by max pooling" -> "conv 32 filters,
-    max pooling, conv 64 filters, ..."; "3x3 conv -> 94x94" -> "3x3 conv output 94x94"."""
+    "3 conv layers (32, 64, 128 filters)" -> "conv 32 filters, conv 64 filters, ..." (a
+    following "each followed by" is `_repeated`'s); "3x3 conv -> 94x94" -> "3x3 conv output
+    94x94"."""
     t = _GROUP.sub(lambda m: ", ".join([m[2]] * min(int(m[1]), 12)), t)
     t = _GROUP_AFTER.sub(
         lambda m: ", ".join([re.sub(r"\s*(?:->|→)\s*", ", ", m[1])] * min(int(m[2] or m[3]), 12)),
@@ -187,22 +197,67 @@ def _expanded(t: str) -> str:
 
     def each(m: re.Match[str]) -> str:
         unit = m[4] or ("filters" if "conv" in m[2] else "units")
-        after = f", {m[6].strip()}" if m[6] else ""
         kernel = f" {m['k']}" if m["k"] else ""
-        names = (f"{m[2].strip()}{kernel} {n} {unit}{after}" for n in re.findall(r"\d+", m[3]))
+        names = (f"{m[2].strip()}{kernel} {n} {unit}" for n in re.findall(r"\d+", m[3]))
         return ", ".join(names)
 
     t = _EACH_LIST.sub(each, _PAREN_ARROW.sub(r" output \1", t))
     return _OUT_ARROW.sub(r" output \1", t)
 
 
+_CHAIN_REPEAT = re.compile(r",?\s*\b(?:(\d+) of (?:them|those|these)|repeated (\d+) times)\b")
+_REPEAT_INTRO = re.compile(  # "vgg block repeated 3 times: conv, conv, pool." -> the items 3 times
+    r"\s*\b(?:repeated|repeat|x)\s*(\d+)\s*(?:times|x)?\s*:\s*([^.;\n]+)"
+)
+_EACH_AFTER = re.compile(  # ", each followed by relu": relu after every block of the run before
+    r"(?:(?:^|(?<=[,)]))\s*(?:each|every|all)(?: one| 1| of them| of those| layer)?"
+    r"(?:\s*,\s*then|\s+then|\s+followed by)\s+(?:an?\s+)?"
+    r"|\s+with\s+(?=[a-z][\w ]*?\s+after\s+(?:each|every)\b))"
+)
+EACH = "<each> "
+
+
+def _repeated(t: str) -> str:
+    """Repeats said after or before a run of layers, said plainly: "a -> b, two of them" ->
+    "a -> b, a -> b"; "block repeated 3 times: a, b." -> "block: a, b, a, b, a, b."; and
+    "..., each followed by relu" / "with relu after every one" marked for `_after_each`."""
+    t = _chain_repeat(t)
+    t = _REPEAT_INTRO.sub(lambda m: ": " + ", ".join([m[2]] * min(int(m[1]), 12)), t)
+    t = _EACH_AFTER.sub(f" , {EACH}", t)
+    return re.sub(rf"({EACH}[\w ]*?)\s+after\s+(?:each|every)(?: one| of them| layer)?\b", r"\1", t)
+
+
+def _chain_repeat(t: str) -> str:
+    """"conv -> conv -> pool, two of them": the arrow chain before the count, repeated."""
+    m = _CHAIN_REPEAT.search(t)
+    if m is None:
+        return t
+    before = t[: m.start()]
+    cut = max(before.rfind(c) for c in ",;:\n") + 1  # the chain starts after the last comma
+    chain = before[cut:].strip()
+    if not re.search(r"->|→|=>", chain):
+        return t
+    copies = ", ".join([chain] * min(int(m[1] or m[2]), 12))
+    return before[:cut] + " " + copies + _chain_repeat(t[m.end() :])
+
+
+def _after_each(out: list[str], name: str) -> list[str]:
+    """`name` after every block of the run of one kind that ends `out`."""
+    start = len(out)
+    while start > 0 and blocks.kind_of(out[start - 1]) == blocks.kind_of(out[-1]):
+        start -= 1
+    return out[:start] + [b for block in out[start:] for b in (block, name)]
+
+
 def _without_intro(t: str) -> str:
     """The text after its introduction: "my cnn: ...", "a cnn with ...", "encoder of my
-    seq2seq: ..." (a colon wins over "with"); none when the first clause states sizes."""
-    first = re.split(r"[,;\n]", t, maxsplit=1)[0]
-    for mark in (r":\s", r"\bwith\s"):
+    seq2seq: ..." (a colon wins over "with"); none when the intro states sizes."""
+    clause, line = re.split(r"[,;\n]", t, maxsplit=1)[0], t.split("\n", 1)[0]
+    # a colon ends an intro of several clauses ("vit-ish, no details: ..."), "with" one clause
+    for mark, first in ((r":\s", line), (r"\bwith\s", clause)):
         found = re.search(mark, first)
-        if found and not re.search(r"(?<![\w.])\d+(?![\w.])|\d+x\d+", first[: found.start()]):
+        before = first[: found.start()] if found else ""
+        if found and not re.search(r"(?<![\w.])\d+(?![\w.])|\d+x\d+|->|→", before):
             rest = t[found.end() :]
             # "conv layers: 5x5 32, 5x5 32, 3x3 64": the intro names the items' kind
             said = re.fullmatch(
@@ -220,12 +275,22 @@ def stack_blocks(text: str) -> tuple[str, ...] | None:
     """The blocks a stack request states, in order, or None (see the module docstring)."""
     t = re.sub(r"\bstep\s*\d+\s*[:.)]\s*|(?m:^\s*\(?\d+[.)]\s+)", " ", _normal(text))
     t = re.sub(r"\bw/\s*", "with ", t).rstrip(" ?!.")
-    if not any(blocks.kind_of(w) in STACK_KINDS for w in re.findall(r"[a-z][\w-]*", t)):
+    t = re.sub(r"\bsequential\s*\(\s*\[|\]\s*\)|\(\s*\)", " ", t)  # Sequential([Flatten(), ...])
+    words = re.findall(r"[a-z][\w-]*", t)
+    if not any(blocks.kind_of(w) in STACK_KINDS | {"dense", "input"} for w in words):
         return None
-    t = _expanded(t)
+    t = _expanded(_repeated(t))
     body = _without_intro(t)
     out: list[str] = []
+    intro = False  # chat before the list ("im new to this, ..."): skipped, if sizes follow
+    named = 0  # items that name a dense layer ("dense 8, dense 4, output 2"): a stack
     for item in _items(body):
+        if item.startswith(EACH):
+            name = _block(item.removeprefix(EACH))
+            if name is None or not out:
+                return None
+            out = _after_each(out, name)
+            continue
         item = re.sub(r"^(?:(?:and|then|a|an|the|first|1st|another|one more)\s+)+", "", item)
         item = re.sub(r"^(?:after|before)\s+(?:that|them|this|those)\s*:?\s*", "", item)
         if item in {"and", "then", "and then", "finally", "next", ""}:
@@ -234,6 +299,7 @@ def stack_blocks(text: str) -> tuple[str, ...] | None:
         if re.match(r"(?:with|using|where|so|but)\b", item):
             return None  # a note on the structure ("with residual connections"): not a layer
         n, item = _repeats(item)
+        named += bool(DENSE_ITEM.match(item))
         name = _block(item)
         if name is not None and len(name.split()) > MAX_WORDS:
             return None  # a sentence, not a layer: the flow reader knows sentences
@@ -244,11 +310,19 @@ def stack_blocks(text: str) -> tuple[str, ...] | None:
                 item,
             ):
                 continue  # "a simple CNN", "please": the request around the list
+            if not out and not re.search(r"\d", item):
+                intro = True
+                continue
             return None
         out += [name] * min(n, MAX_BLOCKS)
         if len(out) > MAX_BLOCKS:
             return None
     kinds = [blocks.kind_of(b) for b in out]
-    if len(out) < 2 or not set(kinds) & STACK_KINDS:
+    if len(out) < 2 or (intro and not any(re.search(r"\d", b) for b in out)):
+        return None
+    image = kinds[0] == "input" and "x" in out[0]  # "32 * 32 input image, then 1024 nodes ..."
+    marked = any(k in STACK_KINDS and (k != "activation" or _ACTIVATION.fullmatch(b))
+                 for k, b in zip(kinds, out, strict=True))  # "relu", not "sigmoid network"
+    if set(kinds) == {"activation"} or not (marked or named >= 2 or image):
         return None
     return tuple(out)

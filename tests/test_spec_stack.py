@@ -1,0 +1,97 @@
+"""The layer-stack reader (engine/diagram/spec_stack.py): one test per way a stack is said
+that it once misread, each in wording of our own (not from the tuning or dev sets)."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.diagram.spec import extract_spec
+from engine.diagram.spec_stack import stack_blocks
+
+
+def stack(text: str) -> tuple[str, ...] | None:
+    """What extract_spec reads as a stack (None when it reads something else)."""
+    spec = extract_spec(text)
+    return spec.steps if spec is not None and spec.kind == "stack" else None
+
+
+@pytest.mark.parametrize(
+    ("text", "blocks"),
+    [
+        # a bracket's commas stay in its item
+        ("input (64 steps, 3 channels), lstm 32, dense 4", ("input 64", "lstm 32", "dense 4")),
+        # "&" between two kinds is two blocks
+        ("multi-head attention, add & batch norm, dense 512",
+         ("multi-head attention", "add", "batch norm", "dense 512")),
+        # a repeat count after the kernel is a repeat, not a size ("64 x2")
+        ("my cnn:\n- input 48x48x1\n- conv 3x3 16 x2\n- max pool",
+         ("input 48x48x1", "conv 3x3 16", "conv 3x3 16", "max pool")),
+        # "x4" after an upsample is its scale, not four blocks
+        ("conv 1x1 4, upsample x4", ("conv 1x1 4", "upsample")),
+        # Keras code: the Sequential([...]) wrapper and empty brackets are no layers
+        ("Sequential([Dense(64), ReLU(), Dense(1)])", ("dense 64", "relu", "dense 1")),
+    ],
+)
+def test_items_and_sizes(text: str, blocks: tuple[str, ...]) -> None:
+    assert stack(text) == blocks
+
+
+@pytest.mark.parametrize(
+    ("text", "blocks"),
+    [
+        # "each followed by X" / "each one, then X": X after every block of the run before it
+        ("conv 3x3 (8) -> conv 3x3 (16), each one followed by relu, then flatten",
+         ("conv 3x3 8", "relu", "conv 3x3 16", "relu", "flatten")),
+        ("input 32x32, 2 conv layers (8, 16 filters) each followed by avg pool, then dense 5",
+         ("input 32x32", "conv 8", "avg pool", "conv 16", "avg pool", "dense 5")),
+        ("2 dense layers of 64 each with tanh after every one, then output 3",
+         ("dense 64", "tanh", "dense 64", "tanh", "output 3")),
+        # "N of them" after an arrow chain repeats the chain
+        ("conv -> bn -> max pool, three of them, then dense 10",
+         ("conv", "bn", "max pool") * 3 + ("dense 10",)),
+        # "X repeated N times: a, b." gives the items N times; a loop said first is not read
+        # over layers (copies of layers are blocks, not a back edge)
+        ("stage repeated 2 times: conv 3x3, relu, max pool. then dense 64, output 5",
+         ("conv 3x3", "relu", "max pool") * 2 + ("dense 64", "output 5")),
+    ],
+)
+def test_repeats(text: str, blocks: tuple[str, ...]) -> None:
+    assert stack(text) == blocks
+
+
+@pytest.mark.parametrize(
+    ("text", "blocks"),
+    [
+        # dense layers named as such are a layer stack, even with no conv or pool
+        ("dense 16, dense 8, output 1", ("dense 16", "dense 8", "output 1")),
+        ("Input(5) -> Dense(10) -> Dense(2)", ("input 5", "dense 10", "dense 2")),
+        # a relu as its own item makes an MLP a stack of its layers
+        ("input 6, hidden 12, relu, output 2", ("input 6", "dense 12", "relu", "output 2")),
+        # chat before the list is not a layer, when sized layers follow
+        ("hi all, this is my first model, input 10, dense 32, relu, output 2",
+         ("input 10", "dense 32", "relu", "output 2")),
+        # a colon ends an intro of several clauses
+        ("mobile-ish thing, keep it simple: depthwise conv, batch norm, relu, global pool",
+         ("depthwise conv", "batch norm", "relu", "global pool")),
+    ],
+)
+def test_what_makes_a_stack(text: str, blocks: tuple[str, ...]) -> None:
+    assert stack(text) == blocks
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "relu, tanh, gelu",  # activations alone are no stack
+        "sigmoid network, inputs = 3, hidden = 4, outputs = 1",  # an activation that names a net
+        "5 inputs, a hidden layer of 8, 2 outputs",  # a node-level network
+        "hey there, train a cnn with conv and pool layers",  # chat, and no sizes
+    ],
+)
+def test_not_a_stack(text: str) -> None:
+    assert stack_blocks(text) is None
+
+
+def test_a_sigmoid_network_stays_a_network() -> None:
+    spec = extract_spec("sigmoid network, inputs = 3, hidden = 4, outputs = 1")
+    assert spec is not None and spec.kind == "network" and spec.layers == (3, 4, 1)
