@@ -34,6 +34,15 @@ def one_thread():
     torch.set_num_threads(before)
 
 
+@pytest.fixture(autouse=True, scope="module")
+def float_weights():
+    """These tests hold the decoder to transformers' own numbers, so its float32 weights; the
+    CPU's default int8 layers are tested in test_llm_fast_int8.py."""
+    before, fast.CPU_INT8 = fast.CPU_INT8, False
+    yield
+    fast.CPU_INT8 = before
+
+
 @pytest.fixture(scope="module", params=["llama", "qwen2"])
 def lm(request, tmp_path_factory):
     return load(str(tiny.save(tmp_path_factory.mktemp(request.param), request.param)))
@@ -223,9 +232,25 @@ def test_unsupported_models_fall_back_to_the_plain_path(caplog):
     tok = prepare_tokenizer(tiny.tokenizer())
     config = GPT2Config(vocab_size=len(tok), n_embd=32, n_layer=1, n_head=2, n_positions=128)
     gpt2 = LoadedModel(GPT2LMHeadModel(config).eval(), tok, "gpt2")
-    out = fast.generate(gpt2, prompts(gpt2, ["a"]), 2, max_new_tokens=5)
-    assert len(out[0]) == 2 and all(1 <= g.tokens <= 5 for g in out[0])
-    assert "architecture 'gpt2'" in caplog.text
+    fast.fallbacks.clear()
+    for _ in range(2):
+        out = fast.generate(gpt2, prompts(gpt2, ["a"]), 2, max_new_tokens=5)
+        assert len(out[0]) == 2 and all(1 <= g.tokens <= 5 for g in out[0])
+    assert caplog.text.count("architecture 'gpt2'") == 1  # said once, counted every time
+    assert fast.fallbacks == {"gpt2: architecture 'gpt2'": 2}
+
+
+def test_a_failure_of_the_fast_path_raises_instead_of_falling_back(lm):
+    """Only a declared Unsupported model falls back: a broken decoder is a bug to see."""
+    fast.fallbacks.clear()
+    dec = fast.decoder(lm)
+    good, dec.layers[0].qkv = dec.layers[0].qkv, fast.Linear(torch.zeros(5, 7), None)
+    try:
+        with pytest.raises(RuntimeError):
+            fast.generate(lm, prompts(lm, ["a"]), 2, max_new_tokens=5)
+    finally:
+        dec.layers[0].qkv = good
+    assert not fast.fallbacks
 
 
 def test_bad_arguments_are_refused_like_the_plain_path(lm):

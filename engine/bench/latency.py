@@ -254,8 +254,7 @@ def bandwidth_gbs(device: torch.device) -> float | None:
 def step_floor(lm: LoadedModel, rows: int, bandwidth: float | None) -> Floor:
     """ms per decode step: eager, and replayed from a CUDA graph (the launch-free time)."""
     dec = fast.decoder(lm)
-    layers = [t for layer in dec.layers for t in (layer.qkv, layer.o, layer.gate_up, layer.down)]
-    weight_bytes = sum(t.numel() * t.element_size() for t in [*layers, dec.head])
+    weight_bytes = dec.weight_bytes
     with torch.inference_mode(), dec.lock:
         dec.reserve(rows, 256)
         dec.ids[:rows] = torch.randint(0, 100, (rows,), device=dec.device)
