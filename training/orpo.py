@@ -34,6 +34,7 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
+from engine.diagram.spec import extract_spec
 from engine.llm import prompt as prompts
 from training.sft import IGNORE, read_jsonl, schedule
 
@@ -74,8 +75,6 @@ def prompt_text(tokenizer: object, text: str) -> str:
     tail = prompts.build(tokenizer, "\x00", None).rsplit("\x00", 1)[1]  # after the user turn
     if tail.strip() and text.endswith(tail):
         return text
-    from engine.diagram.spec import extract_spec  # noqa: PLC0415
-
     return prompts.build(tokenizer, text, extract_spec(text))
 
 
@@ -227,6 +226,8 @@ def load_model(cfg: OrpoConfig, device: torch.device) -> tuple[torch.nn.Module, 
     from peft import LoraConfig, PeftModel, get_peft_model  # noqa: PLC0415
     from transformers import AutoModelForCausalLM, AutoTokenizer  # noqa: PLC0415
 
+    # Deferred like transformers above: engine.llm.load imports it (seconds), and reading
+    # pairs or the loss needs none of it.
     from engine.llm.load import prepare_tokenizer, resolve  # noqa: PLC0415
 
     where = resolve(cfg.base)
@@ -273,7 +274,7 @@ def plot_loss(log: list[dict], path: Path) -> None:
 
 def train(cfg: OrpoConfig) -> dict:
     """One ORPO run; writes the adapter (peft folder), log, plot and summary into cfg.out."""
-    from engine.llm.load import pick_device  # noqa: PLC0415
+    from engine.llm.load import pick_device  # noqa: PLC0415  (transformers: see load_model)
 
     torch.manual_seed(cfg.seed)
     random.seed(cfg.seed)

@@ -30,6 +30,7 @@ from engine.scoring import autoencoder, descriptors, weights
 from engine.scoring.autoencoder import ConvAE, Embedder, ink_weighted_mse
 from engine.scoring.preprocess import INPUT_H, INPUT_W, to_input
 from engine.scoring.weights import pick_device
+from training.data.synth import examples
 
 Log = Callable[[str], None]
 
@@ -93,8 +94,6 @@ def read_png(path: Path) -> np.ndarray:
 
 def sample_diagrams(n: int, seed: int, progress: bool = True) -> list[Diagram]:
     """n clean synthetic diagrams in varied styles (training/data's generator)."""
-    from training.data.synth import examples
-
     made = tqdm(examples(n, seed), total=n, desc="generate", unit="diagram", leave=False,
                 disable=not progress)  # fmt: skip
     return [e.diagram for e in made]

@@ -46,6 +46,8 @@ from typing import Any
 
 import numpy as np
 
+from engine.diagram.fidelity import fidelity
+
 CHECKS: dict[str, str] = {
     "parse_valid": "parse-valid share",
     "natural_stop": "natural-stop share",
@@ -94,7 +96,6 @@ def samples(requests: Sequence[Any], results: Sequence[Any]) -> dict[str, list[f
     and run_set's results, in order): the checked metrics' values, whose means over the
     requests are the report's aggregates (every request has the same number of candidates).
     Store them under PER_REQUEST next to the aggregates."""
-    from engine.diagram.fidelity import fidelity
 
     def exact(candidate: Any, spec: Any) -> float:
         if spec is None:

@@ -22,6 +22,8 @@ from typing import Any
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
+from engine.diagram.parse import parse
+from engine.diagram.svg import render_svg
 from engine.service import stats
 from engine.service.auth import secret_middleware
 from engine.service.backend import Backend, Trainer
@@ -208,9 +210,6 @@ async def get_png(request: web.Request) -> web.Response:
 async def get_svg(request: web.Request) -> web.Response:
     """The PNG's drawing as SVG, drawn from the stored node list; 404 when the PNG is (and
     when no node list was kept, which a drawn candidate always has)."""
-    from engine.diagram.parse import parse  # the app itself never loads the drawing code
-    from engine.diagram.svg import render_svg
-
     row = await request.app[ENGINE].db.diagrams.get(request.match_info["id"])
     if row is None or row["image"] is None or not row["node_list"]:
         raise not_found("diagram image")

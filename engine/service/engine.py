@@ -28,6 +28,12 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from engine.diagram.metrics import metrics, readability
+from engine.diagram.model import DiagramError
+from engine.diagram.read import to_diagram
+from engine.diagram.render import render
+from engine.diagram.text import to_text
+from engine.diagram.validate import validate
 from engine.service.backend import Answer, Ask, Backend, Candidate, Trainer
 from engine.service.config import Settings
 from engine.service.errors import ServiceError, not_found
@@ -380,14 +386,7 @@ def history_arrays(
 def drawn(text: str) -> Candidate:
     """A sketch or node list read, validated and rendered (on a worker thread); 400 when it
     cannot be read or holds no node. Valid means no drawing problem; problems lists the
-    reading ones too. The drawing code is imported here: the app itself never loads it."""
-    from engine.diagram.metrics import metrics, readability
-    from engine.diagram.model import DiagramError
-    from engine.diagram.read import to_diagram
-    from engine.diagram.render import render
-    from engine.diagram.text import to_text
-    from engine.diagram.validate import validate
-
+    reading ones too."""
     try:
         result = to_diagram(text)
     except DiagramError as e:

@@ -116,7 +116,9 @@ async def profiles(ctx: JobContext) -> dict[str, Any]:
 
 async def _learn_population(ctx: JobContext) -> dict[str, Any]:
     """population.learn over every user's ratings, saved as a scorer version and served."""
-    from engine.scoring import population  # scipy: loaded when a rebuild runs, not at start-up
+    # Deferred: scipy (and torch, in _histories) load when a rebuild runs, not when the service
+    # starts: the demo engine serves without them.
+    from engine.scoring import population
 
     dim, blocks = await ctx.on_model(lambda: (ctx.backend.dim, ctx.backend.blocks))
     histories = _histories(await ctx.store.diagrams.ratings_by_user(), dim)
@@ -136,8 +138,7 @@ async def _learn_population(ctx: JobContext) -> dict[str, Any]:
 
 def _histories(rows: list[Any], dim: int) -> list[Any]:
     """population.History per user from the store's rows (embeddings of the served width)."""
-    from engine.scoring import population  # scipy and torch: loaded when a rebuild runs,
-    from engine.scoring.cnn import target_to_rating  # not when the service starts
+    from engine.scoring import cnn, population  # as in _learn_population; cnn: torch
 
     by_user: dict[str, list[Any]] = {}
     for row in rows:
@@ -152,7 +153,7 @@ def _histories(rows: list[Any], dim: int) -> list[Any]:
             population.History(
                 np.stack([np.frombuffer(r["embedding"], np.float32) for r in user_rows]),
                 np.array([r["score"] for r in user_rows], np.float64),
-                target_to_rating(stored),
+                cnn.target_to_rating(stored),
                 np.array([np.nan if x is None else x for x in shown], np.float64),
             )
         )

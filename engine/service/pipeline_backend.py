@@ -24,7 +24,20 @@ from typing import Any
 import cv2
 import numpy as np
 
+from engine.diagram.model import Diagram, DiagramError
+from engine.diagram.parse import parse
+from engine.diagram.render import render, render_array
+from engine.llm import fast, prompt
+from engine.llm.load import latest_adapter
+from engine.llm.load import load as load_model
+from engine.pipeline import BadRequest, check, read_many, sample_many, spec_of
+from engine.scoring import autoencoder, cnn, population
+from engine.scoring.cnn import target_to_rating
+from engine.scoring.knn import expected_ratings
 from engine.scoring.priors import UNKNOWN_READABILITY
+from engine.scoring.profile import Models
+from engine.scoring.rank import Candidate as Ranked
+from engine.scoring.rank import rank
 from engine.service.backend import Answer, Ask, Candidate, StageFn
 from engine.service.config import Settings
 
@@ -54,10 +67,7 @@ class PipelineBackend:
 
     @classmethod
     def load(cls, settings: Settings) -> PipelineBackend:
-        from engine.llm.load import load
-        from engine.scoring import autoencoder, cnn
-
-        lm = load(settings.model, device=settings.device, bits=settings.bits or None)
+        lm = load_model(settings.model, device=settings.device, bits=settings.bits or None)
         device = str(lm.device)
         backend = cls(
             lm,
@@ -86,7 +96,6 @@ class PipelineBackend:
     def warm(self, rows: int) -> None:
         """On a GPU, build the fast decoder (adapter merged) and capture a CUDA graph for
         every batch size up to `rows` now, so the first request does not wait ~4 s for it."""
-        from engine.llm import fast, prompt
 
         self.warmed = rows
         if self.lm.device.type != "cuda":
@@ -99,8 +108,6 @@ class PipelineBackend:
             fast.decode(self.lm, [ask], bucket, max_new_tokens=2, stop=False)
 
     def use_scorer(self, kind: str, folder: Path) -> None:
-        from engine.scoring import autoencoder, cnn, population
-
         device = str(self.lm.device)
         if kind == "cnn":
             self.cnn = cnn.load(folder, device)
@@ -112,8 +119,6 @@ class PipelineBackend:
             raise ValueError(f"unknown scorer {kind!r}")
 
     def refuse(self, description: str) -> str | None:
-        from engine.pipeline import BadRequest, check, spec_of
-
         try:
             spec_of(check(description))
         except BadRequest as e:
@@ -122,7 +127,6 @@ class PipelineBackend:
 
     def models(self) -> Any:
         """The scorers now served, as one profile.Models: the model thread may swap them."""
-        from engine.scoring.profile import Models
 
         return Models(self.cnn, self.embedder)
 
@@ -140,7 +144,6 @@ class PipelineBackend:
 
     def generate(self, asks: Sequence[Ask]) -> list[tuple[list[Ask], Any]]:
         """One sample_many per candidate count (all their candidates sampled together)."""
-        from engine.pipeline import sample_many
 
         by_n: dict[int, list[Ask]] = defaultdict(list)
         for ask in asks:
@@ -164,7 +167,6 @@ class PipelineBackend:
     ) -> list[Answer | None]:
         """Read every candidate, then score and rank each request's for its user (a request
         withdrawn meanwhile is not scored: None)."""
-        from engine.pipeline import read_many
 
         answers: dict[str, Answer] = {}
         for group, sampled in generated:
@@ -177,11 +179,6 @@ class PipelineBackend:
         return [answers.get(a.request_id) for a in asks]
 
     def _answer(self, ask: Ask, result: Any) -> Answer:
-        from engine.diagram.render import render, render_array
-        from engine.scoring import cnn
-        from engine.scoring.rank import Candidate as Ranked
-        from engine.scoring.rank import rank
-
         t0 = time.perf_counter()
         # One set of scorers for the whole answer: the model thread may swap them meanwhile.
         models, population = self.models(), self.population
@@ -238,7 +235,6 @@ class PipelineBackend:
 
 def base_adapter(settings: Settings) -> str | None:
     """The adapter version "base" stands for (ENGINE_ADAPTER); None: the bare model."""
-    from engine.llm.load import latest_adapter
 
     if settings.adapter == "latest":
         return latest_adapter()
@@ -249,8 +245,6 @@ def _expected(
     ask: Ask, vectors: np.ndarray, prior: np.ndarray, blocks: Sequence[slice], population: Any
 ) -> tuple[np.ndarray, np.ndarray]:
     """The asking user's expected ratings of the candidates and their confidence."""
-    from engine.scoring.cnn import target_to_rating
-    from engine.scoring.knn import expected_ratings
 
     if len(ask.ratings) == 0 or ask.rated.shape[1] != vectors.shape[1]:
         return prior, np.zeros(len(prior))  # no history (or one from an older embedder)
@@ -265,8 +259,6 @@ def _expected(
 def diagram_of(node_list: str | None) -> Any:
     """The Diagram a stored node list describes; an empty one (no content: all zeros) when
     there is none or it no longer reads."""
-    from engine.diagram.model import Diagram, DiagramError
-    from engine.diagram.parse import parse
 
     if not node_list:
         return Diagram(())
