@@ -53,6 +53,8 @@ def test_items_and_sizes(text: str, blocks: tuple[str, ...]) -> None:
         # over layers (copies of layers are blocks, not a back edge)
         ("stage repeated 2 times: conv 3x3, relu, max pool. then dense 64, output 5",
          ("conv 3x3", "relu", "max pool") * 2 + ("dense 64", "output 5")),
+        ("mel input 64x64 -> (conv 3x3, relu) repeated 2 times -> dense 4",
+         ("input 64x64", "conv 3x3", "relu", "conv 3x3", "relu", "dense 4")),
     ],
 )
 def test_repeats(text: str, blocks: tuple[str, ...]) -> None:

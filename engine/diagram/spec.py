@@ -355,7 +355,10 @@ def extract_spec(text: str) -> Spec | None:
     if said is not None:
         return said
     if stack is not None:
-        return _graph(text, stack, True) or Spec(
+        # the stack reader wrote its repeats out: they are no loop for spec_graph.py to add
+        counted = re.sub(r"\b(?:repeated|repeat)\s+\d+\s+times\b|\b\d+ of (?:them|those|these)\b",
+                         " ", words_to_digits(text.lower()))
+        return _graph(counted, stack, True) or Spec(
             "stack", steps=stack, structure="blocks: " + " | ".join(stack)
         )
     if CONTROL.search(core):  # branches and loops: a flow with a graph, before data flows
