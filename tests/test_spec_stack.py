@@ -53,8 +53,11 @@ def test_items_and_sizes(text: str, blocks: tuple[str, ...]) -> None:
         # over layers (copies of layers are blocks, not a back edge)
         ("stage repeated 2 times: conv 3x3, relu, max pool. then dense 64, output 5",
          ("conv 3x3", "relu", "max pool") * 2 + ("dense 64", "output 5")),
-        ("mel input 64x64 -> (conv 3x3, relu) repeated 2 times -> dense 4",
-         ("input 64x64", "conv 3x3", "relu", "conv 3x3", "relu", "dense 4")),
+        ("mel input 64x64 -> (conv 3x3, relu) repeated 2 times -> flatten -> dense 32 -> 4 "
+         "output classes",
+         ("input 64x64", *("conv 3x3", "relu") * 2, "flatten", "dense 32", "output 4")),
+        ("resnet-ish stage repeated 2 times: conv 3x3, relu, max pool. then fc 128, 10 outputs",
+         ("conv 3x3", "relu", "max pool") * 2 + ("dense 128", "output 10")),
     ],
 )
 def test_repeats(text: str, blocks: tuple[str, ...]) -> None:
