@@ -119,7 +119,7 @@ def fresh_requests(n: int, seed: int, traits: list[Trait]) -> list[quality.Reque
     out: list[quality.Request] = []
     for e in examples(4 * n, seed):
         if not wishes & set(e.style.hints):
-            out.append(quality.Request(e.description, e.spec))
+            out += quality.accepted([quality.Request(e.description, e.spec)])[0]
         if len(out) == n:
             break
     return out
