@@ -102,16 +102,24 @@ _NAME = re.compile(  # a proper name before an architecture word: "the Zorblax-9
 )
 
 
+# Kinds written as one word: BiLSTM, ConvLSTM, BiGRU, DeepCNN, ConvNet, StackedRNN.
+_KIND_WORD = re.compile(
+    r"(?:bi|conv|deep|stacked|multi|simple|gated|recurrent|dense|sparse|wide)*"
+    r"(?:lstm|gru|rnn|cnn|mlp|net|convnet|dnn|ffn|fcn)s?",
+    re.I,
+)
+
+
 def unknown_name(text: str) -> str | None:
     """A name the request asks for that the catalogue does not hold ("the Hyperblorp
     transformer", "the Zorblax-9 architecture"), or None. Words of the catalogue's own
-    aliases ("Vision Transformer", "Siamese network") and plain acronyms (CNN, MLP) are
-    known."""
+    aliases ("Vision Transformer", "Siamese network"), plain acronyms (CNN, MLP) and kinds
+    written as one word (BiLSTM, ConvNet) are known."""
     known = catalogue.alias_words()
     for m in _NAME.finditer(text):
         words = catalogue.normalise(m["name"]).split()
-        if m["name"].isupper() and len(m["name"]) <= 5:
-            continue  # CNN, RNN, LSTM: kinds, not names
+        if m["name"].isupper() and len(m["name"]) <= 5 or _KIND_WORD.fullmatch(m["name"]):
+            continue  # CNN, RNN, LSTM, BiLSTM: kinds, not names
         if not set(words) <= known:
             return m["name"]
     return None
