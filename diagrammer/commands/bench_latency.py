@@ -1,4 +1,5 @@
-"""`diagrammer bench latency`: p50/p95 of one request's candidates, fast path vs plain."""
+"""`diagrammer bench latency`: p50/p95 of one request's candidates, fast path vs plain; on
+the CPU also against llama.cpp on the same GGUF file when llama-cpp-python is installed."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from diagrammer.errors import UserError
 
 HELP = "time candidate generation: the fast decode path against plain generate(), side by side"
 # Per device: (candidates, reps, plain reps, concurrent requests, long tokens, quality requests)
-DEFAULTS = {"cuda": (8, 20, 3, 4, 700, 24), "cpu": (4, 3, 1, 0, 0, 0)}
+DEFAULTS = {"cuda": (8, 20, 3, 4, 700, 24), "cpu": (4, 5, 1, 0, 0, 0)}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -27,7 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="auto", choices=["auto", "cuda", "cpu"])
     parser.add_argument("--adapter", default="latest", help="version, latest or none")
     parser.add_argument("--candidates", type=int, help="per request (cuda 8, cpu 4)")
-    parser.add_argument("--reps", type=int, help="timed runs of the fast path (cuda 20, cpu 3)")
+    parser.add_argument("--reps", type=int, help="timed runs of the fast path (cuda 20, cpu 5)")
     parser.add_argument("--plain-reps", type=int, help="timed plain runs (cuda 3, cpu 1; 0: none)")
     parser.add_argument("--concurrent", type=int, help="requests batched together (cuda 4)")
     parser.add_argument("--tokens", type=int, help="fixed new tokens (default: mean natural)")
@@ -66,7 +67,47 @@ def _load(name: str, device: str, adapter: str) -> object:
     return lm
 
 
-def _one_model(args: argparse.Namespace, lm: object, report: object, tokens: int | None) -> int:
+def _gguf(name: str) -> Path | None:
+    """The GGUF file a model source loads from, if it is one (llama.cpp reads only those)."""
+    from engine.llm.load import DEFAULT_SOURCE, default_gguf
+
+    if name == DEFAULT_SOURCE:
+        return default_gguf()
+    return Path(name) if name.endswith(".gguf") else None
+
+
+def _versus_llama_cpp(
+    args: argparse.Namespace,
+    lm: object,
+    report: object,
+    ps: list[str],
+    tokens: int,
+    gguf: Path | None,
+) -> None:
+    """Ours and llama.cpp side by side, on the CPU, for a model that came from a GGUF file."""
+    import torch
+
+    from engine.bench import latency as bench
+    from engine.bench import llamacpp
+
+    if lm.device.type != "cpu" or gguf is None:
+        return
+    if not llamacpp.available():
+        report.notes.append("llama.cpp: llama-cpp-python is not installed, no side-by-side row")
+        return
+    threads = torch.get_num_threads()
+    print(f"{lm.name}: side by side with llama.cpp ({threads} threads) ...", file=sys.stderr)
+    peer = llamacpp.Peer(gguf, threads)
+    report.rows += bench.versus_llama_cpp(lm, peer, ps, args.candidates, tokens, args.reps)
+    report.notes.append(
+        f"llama.cpp: llama-cpp-python {llamacpp.version()}, {gguf.name} without the adapter "
+        f"(ours merges it: same shapes), {threads} threads each, candidates one after another"
+    )
+
+
+def _one_model(
+    args: argparse.Namespace, lm: object, report: object, tokens: int | None, gguf: Path | None
+) -> int:
     """Every measurement of one model into `report`; returns the fixed token count used."""
     from engine.bench import latency as bench
     from engine.llm import fast
@@ -104,6 +145,8 @@ def _one_model(args: argparse.Namespace, lm: object, report: object, tokens: int
     report.rows += bench.measure(
         lm, f"1x{n} fixed", one, n, tokens, False, args.reps, args.plain_reps
     )
+    if real:
+        _versus_llama_cpp(args, lm, report, ps, tokens, gguf)
     if args.concurrent > 1:
         many = ps[: args.concurrent]
         report.rows += bench.measure(
@@ -150,7 +193,7 @@ def run(args: argparse.Namespace) -> int:
     for name in names:
         print(f"loading {name} on {device} ...", file=sys.stderr)
         lm = _load(name, device, args.adapter)
-        tokens = _one_model(args, lm, report, tokens)
+        tokens = _one_model(args, lm, report, tokens, _gguf(name))
         fast.forget(lm)
         del lm
         if device == "cuda":

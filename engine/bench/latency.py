@@ -9,6 +9,7 @@ the same sampling (temperature 0.7, top-p 0.95):
 | 1x8 fixed      | one request, 8 candidates of exactly `tokens` new tokens, both engines    |
 | 4x8 fixed      | 4 concurrent requests batched together (throughput), both engines         |
 | 1x8 long       | 8 candidates of 700 tokens: the node-list baseline DESIGN.md measured     |
+| 1xN side by side | on the CPU, ours against llama.cpp on the same GGUF, runs alternating   |
 
 `tokens` is the mean natural answer length of the default model, so a random-weight model
 (which never ends by itself) is timed over as many tokens as a real answer has. Plus the
@@ -48,8 +49,9 @@ class Row:
     p50_s: float
     p95_s: float
     steps_per_s: float
+    tokens_per_s: float  # new tokens of all rows per second
     candidates_per_s: float
-    speedup: float | None = None  # plain p50 / fast p50, same model and scenario
+    speedup: float | None = None  # other p50 / fast p50 (plain; llama.cpp: median paired ratio)
 
 
 @dataclass
@@ -208,6 +210,7 @@ def row(
         p50_s=round(p50, 3),
         p95_s=round(p95, 3),
         steps_per_s=round(per_cand / p50, 1),
+        tokens_per_s=round(statistics.mean(tokens) / p50, 1),
         candidates_per_s=round(rows / p50, 1),
     )
 
@@ -232,6 +235,32 @@ def measure(
         seconds, counts = timed(lm, run, plain_reps, warmup=short)  # short: not 700 tokens twice
         out.append(row(lm.name, "plain", scenario, len(ps) * n, seconds, counts))
         out[0].speedup = round(out[1].p50_s / out[0].p50_s, 1)
+    return out
+
+
+def versus_llama_cpp(
+    lm: LoadedModel, peer: object, ps: list[str], n: int, tokens: int, reps: int
+) -> list[Row]:
+    """Ours (n candidates in one batch) and llama.cpp (n candidates one after another) on
+    one prompt, exactly `tokens` new tokens each, alternating run by run so that other jobs on
+    shared cores slow both alike; speedup is the median of the paired ratios."""
+    runs = {
+        "fast": fast_run(lm, ps[:1], n, tokens, False),
+        "llama.cpp": lambda: peer.run(ps[0], n, tokens),
+    }
+    for run in runs.values():
+        run()  # warm-up: decoder built, caches sized
+    seconds: dict[str, list[float]] = {name: [] for name in runs}
+    counts: dict[str, list[int]] = {name: [] for name in runs}
+    for _ in range(reps):
+        for name, run in runs.items():
+            start = time.perf_counter()
+            counts[name].append(run())
+            seconds[name].append(time.perf_counter() - start)
+    scenario = f"1x{n} fixed, side by side"
+    out = [row(lm.name, name, scenario, n, seconds[name], counts[name]) for name in runs]
+    pairs = zip(seconds["llama.cpp"], seconds["fast"], strict=True)
+    out[0].speedup = round(statistics.median(theirs / ours for theirs, ours in pairs), 2)
     return out
 
 
