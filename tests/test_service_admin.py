@@ -12,6 +12,7 @@ from typing import Any
 from aiohttp.test_utils import TestClient, TestServer
 
 from engine.service.app import create_app
+from engine.service.backend import Skipped
 from engine.service.config import Settings
 from engine.service.demo_backend import DemoBackend, DemoTrainer
 
@@ -203,6 +204,33 @@ async def test_the_preference_job_writes_trl_pairs(tmp_path: Path) -> None:
         assert all(x["prompt"].endswith("a network 3 4 2") for x in lines)
         best, worst = answer["results"][0]["sketch"], answer["results"][2]["sketch"]
         assert any(x["chosen"] == best and x["rejected"] == worst for x in lines)
+
+
+class NoOrpoTrainer(DemoTrainer):
+    def orpo(self, pairs: Path, base_adapter: str | None, out_dir: Path) -> Skipped:
+        return Skipped("no ORPO on this machine")
+
+
+async def test_a_rebuild_the_trainer_does_not_do_is_recorded_as_skipped(tmp_path: Path) -> None:
+    async with serving(settings(tmp_path, orpo_min_pairs=1), NoOrpoTrainer()) as client:
+        body = {"user_id": "u", "description": "a network 3 4 2", "candidates": 10, "top": 4}
+        _, answer = await call(client, "POST", "/v1/diagrams", body)
+        for r, score in zip(answer["results"], [5, 3, 1, 2], strict=True):
+            await call(client, "PUT", "/v1/ratings", {"user_id": "u", "diagram_id": r["id"],
+                                                      "score": score})  # fmt: skip
+        jobs = {}
+        for what in ("cnn", "orpo"):
+            _, started = await call(client, "POST", "/v1/admin/retrain", {"what": what})
+            jobs[what] = await finished(client, started["job_id"])
+        assert jobs["cnn"]["status"] == "done"  # skipped, not failed
+        assert jobs["cnn"]["result"] == {
+            "skipped": "the demo scores readability geometrically; it has no CNN"
+        }
+        assert jobs["orpo"]["status"] == "done"
+        assert jobs["orpo"]["result"]["skipped"] == "no ORPO on this machine"
+        assert jobs["orpo"]["result"]["preferences"]["pairs"] >= 1
+        _, models = await call(client, "GET", "/v1/admin/models")
+        assert [m["version"] for m in models] == ["base"]  # nothing trained, nothing added
 
 
 async def test_the_scheduler_runs_rebuilds_on_its_interval_one_at_a_time(tmp_path: Path) -> None:

@@ -96,10 +96,20 @@ class Backend(Protocol):
         everyone's ratings teach the kNN: population.json in the folder)."""
 
 
-class Trainer(Protocol):
-    """Heavy rebuilds; a method that cannot run here raises NotImplementedError."""
+@dataclass(frozen=True)
+class Skipped:
+    """What a Trainer returns for a rebuild it does not do here: recorded as skipped, with
+    the reason, not as failed."""
 
-    def orpo(self, pairs: Path, base_adapter: str | None, out_dir: Path) -> dict[str, Any]:
+    reason: str
+
+
+class Trainer(Protocol):
+    """Heavy rebuilds; a method that cannot run here returns Skipped."""
+
+    def orpo(
+        self, pairs: Path, base_adapter: str | None, out_dir: Path
+    ) -> dict[str, Any] | Skipped:
         """Train a LoRA adapter on the JSONL pairs into out_dir, starting from base_adapter."""
 
     def evaluate(self, adapter: str | None, seed: int = 0) -> dict[str, Any]:
@@ -109,7 +119,7 @@ class Trainer(Protocol):
 
     def autoencoder(
         self, images: list[Path], node_lists: list[str | None], out_dir: Path
-    ) -> dict[str, Any]:
+    ) -> dict[str, Any] | Skipped:
         """Fine-tune the auto-encoder in use on these served renders into out_dir. The report
         holds both networks' held-out errors ("old_error", "new_error": ink-weighted MSE) and
         "embeddings", the N x D taste embedding (Backend.embed's) of the images and their node
@@ -118,6 +128,6 @@ class Trainer(Protocol):
 
     def cnn(
         self, samples: list[tuple[Path, float]], base: Path | None, out_dir: Path
-    ) -> dict[str, Any]:
+    ) -> dict[str, Any] | Skipped:
         """Fine-tune the served readability CNN (base folder; None: the shipped one) on
         (image, mean rating 1..5) into out_dir."""

@@ -36,7 +36,7 @@ from engine.diagram.validate import validate
 from engine.scoring.knn import expected_ratings
 from engine.scoring.rank import Candidate as Ranked
 from engine.scoring.rank import rank
-from engine.service.backend import Answer, Ask, Candidate, StageFn
+from engine.service.backend import Answer, Ask, Candidate, Skipped, StageFn
 
 SHAPES = ("circle", "round rectangle", "rectangle")
 FILLS: tuple[RGB, ...] = ((173, 216, 230), (255, 224, 178))
@@ -192,13 +192,11 @@ class DemoTrainer:
 
     def autoencoder(
         self, images: list[Path], node_lists: list[str | None], out_dir: Path
-    ) -> dict[str, Any]:
-        raise NotImplementedError("the demo embeds shrunk images; it has no auto-encoder")
+    ) -> Skipped:
+        return Skipped("the demo embeds shrunk images; it has no auto-encoder")
 
-    def cnn(
-        self, samples: list[tuple[Path, float]], base: Path | None, out_dir: Path
-    ) -> dict[str, Any]:
-        raise NotImplementedError("the demo scores readability geometrically; it has no CNN")
+    def cnn(self, samples: list[tuple[Path, float]], base: Path | None, out_dir: Path) -> Skipped:
+        return Skipped("the demo scores readability geometrically; it has no CNN")
 
 
 def structure_of(description: str) -> Sketch:

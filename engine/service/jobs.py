@@ -2,8 +2,8 @@
 
 Heavy work runs on the engine's jobs thread (training, and embedding with a network not yet
 served) or, in small chunks, on its model thread (embedding with the served auto-encoder), so
-requests keep being answered. A part the trainer cannot do here raises NotImplementedError and
-is recorded as skipped, not failed. Trained scorers are versions in the scorer registry
+requests keep being answered. A part the trainer does not do here comes back Skipped and is
+recorded as skipped, not failed. Trained scorers are versions in the scorer registry
 (engine/store/scorers.py). A body sees the engine only through a JobContext.
 """
 
@@ -20,7 +20,7 @@ import numpy as np
 
 from engine.bench.gate import decide
 from engine.scoring.priors import UNKNOWN_READABILITY
-from engine.service.backend import Backend, Trainer
+from engine.service.backend import Backend, Skipped, Trainer
 from engine.service.config import Settings
 from engine.service.preferences import build_pairs, summary, write_jsonl
 from engine.store import Store
@@ -79,10 +79,9 @@ async def _finetune_autoencoder(ctx: JobContext) -> dict[str, Any]:
     folder = _fresh(data_dir / "scorers" / "autoencoder")
     paths = [db.images.path(h) for h in pictures]
     texts = [node_list[h] for h in pictures]
-    try:
-        training = await ctx.on_jobs(ctx.trainer.autoencoder, paths, texts, folder)
-    except NotImplementedError as e:
-        return {"training": {"skipped": str(e)}}
+    training = await ctx.on_jobs(ctx.trainer.autoencoder, paths, texts, folder)
+    if isinstance(training, Skipped):
+        return {"training": {"skipped": training.reason}}
     vectors = training.pop("embeddings")
     old, new = float(training["old_error"]), float(training["new_error"])
     result = {"trained": True, "snapshot": snapshot, "folder": str(folder)}
@@ -183,10 +182,9 @@ async def cnn(ctx: JobContext) -> dict[str, Any]:
     data_dir = ctx.settings.data_dir
     out = _fresh(data_dir / "scorers" / "cnn")
     base = current_scorers(data_dir).get("cnn")
-    try:
-        training = await ctx.on_jobs(ctx.trainer.cnn, samples, base, out)
-    except NotImplementedError as e:
-        return {"skipped": str(e)}
+    training = await ctx.on_jobs(ctx.trainer.cnn, samples, base, out)
+    if isinstance(training, Skipped):
+        return {"skipped": training.reason}
     await ctx.on_model(ctx.backend.use_scorer, "cnn", out)
     set_current_scorer(data_dir, "cnn", out)
     return {"samples": len(samples), "folder": str(out), "training": training}
@@ -202,10 +200,9 @@ async def orpo(ctx: JobContext) -> dict[str, Any]:
     current, adapter = await db.models.serving()
     version = f"orpo-{_stamp()}"
     out = s.data_dir / "adapters" / version
-    try:
-        training = await ctx.on_jobs(ctx.trainer.orpo, Path(pairs["path"]), adapter, out)
-    except NotImplementedError as e:
-        return {"skipped": str(e), "preferences": pairs}
+    training = await ctx.on_jobs(ctx.trainer.orpo, Path(pairs["path"]), adapter, out)
+    if isinstance(training, Skipped):
+        return {"skipped": training.reason, "preferences": pairs}
     baseline = await ctx.on_jobs(ctx.trainer.evaluate, adapter)
     # The serving adapter again with another seed: how far it lies from itself, the noise
     # the statistical gate tolerates (engine/bench/gate.py).
