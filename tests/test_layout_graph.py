@@ -152,3 +152,35 @@ def test_frames_keep_their_title_and_the_gap_going_down() -> None:
             apart = b[0] >= a[2] or b[2] <= a[0] or b[1] >= a[3] or b[3] <= a[1]
             inside = a[0] <= b[0] and a[1] + 30 <= b[1] and b[2] <= a[2] and b[3] <= a[3]
             assert n.id == f.id or apart or inside, (f.label, n.label)
+
+
+@pytest.mark.parametrize("direction", ["right", "down"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        # d -> b loops into b, which shares its rank with c: the loop's leg must not cross c.
+        "steps: a | b | c | d\nedges: 1>2 1>3 2>4 3>4 4>2\nshape: round rectangle 120x40",
+        # the GAN's update loops into the generator, beside the slot of real data -> D
+        "steps: [noise z] | generator G | [fake samples G(z)] | [real data x] | "
+        "discriminator D | [real or fake?] | loss | update D, then G\n"
+        "edges: 1>2 2>3 3>5 4>5 5>6 6>7 7>8 8>2\nshape: round rectangle 200x40",
+    ],
+    ids=["fork", "gan"],
+)
+def test_a_loop_into_a_node_with_rank_neighbours_passes_no_node(text: str, direction: str) -> None:
+    clean(layout_graph(sketch_of(f"{text}\ndirection: {direction}")))
+
+
+@pytest.mark.parametrize("direction", ["right", "down"])
+def test_a_slot_segment_clears_the_boxes_beside_its_slot(direction: str) -> None:
+    # Inception with the 1x1 branch listed first: conv 1x1 64 -> concat skips a rank and
+    # leaves its slot beside conv 3x3 128 towards concat, across that box's corner.
+    clean(
+        layout_graph(
+            sketch_of(
+                "blocks: input 28x28x192 | conv 1x1 64 | conv 1x1 96 | conv 1x1 16 | "
+                "max pool 3x3 | conv 3x3 128 | conv 5x5 32 | conv 1x1 32 | concat\n"
+                f"edges: 1>2 1>3 1>4 1>5 3>6 4>7 5>8 2>9 6>9 7>9 8>9\ndirection: {direction}"
+            )
+        )
+    )

@@ -357,7 +357,9 @@ def _ranked(
         else:
             links.append((a, b))
     rank = _longest_path(len(boxes), links)
-    order = order_ranks(len(boxes), rank, links)
+    lanes_far = back + skips if sketch.groups and right else back
+    lanes_near = [] if sketch.groups and right else skips
+    order = order_ranks(len(boxes), rank, links, _pins(lanes_near, lanes_far))
     # Main axis: ranks one after another; cross axis: items stacked, centred on 0.
     sized = [[_item_size(boxes, it, scale) for it in items] for items in order]
     main_sizes = [max((size[0] for size in sizes), default=0.0) for sizes in sized]
@@ -383,14 +385,36 @@ def _ranked(
                 slot_at[item] = (main_at[r], centre)
             c += size[1] + (gaps[k] if k < len(gaps) else 0.0)
     for k, (a, b) in enumerate(links):
-        _route_forward(boxes, a, b, [slot_at[(k, r)] for r in range(rank[a] + 1, rank[b])], sketch)
+        passed = range(rank[a] + 1, rank[b])
+        slots = [p for r in passed for p in _across(slot_at[(k, r)], main_sizes[r], scale)]
+        _route_forward(boxes, a, b, slots, sketch)
     frames = _frames(sketch, boxes, scale)  # the steps' frames: lanes run outside them
-    if sketch.groups and right:  # titles are on top: every lane goes below
-        _route_lanes(boxes, skips + back, +1, sketch, right, scale, frames)
-    else:
-        _route_lanes(boxes, skips, -1, sketch, right, scale, frames)
-        _route_lanes(boxes, back, +1, sketch, right, scale, frames)
+    _route_lanes(boxes, lanes_near, -1, sketch, right, scale, frames)
+    _route_lanes(boxes, lanes_far, +1, sketch, right, scale, frames)
     return boxes
+
+
+def _across(slot: tuple[float, float], band: float, scale: float) -> list[tuple[float, float]]:
+    """Where an edge bends through a free slot: at both ends of its rank's band (`band`
+    long along the main axis), the bends just inside it, so that it runs straight along
+    the whole band (a slanted segment that started or ended mid-band could clip a box
+    beside the slot); at the slot's centre where the band is too short to keep two bends
+    a comfortable gap apart."""
+    half = band / 2 - BEND / 2 / scale
+    if (2 * half - BEND / scale) * scale < SPACING_FLOOR_PX / 2 + 2:
+        return [slot]
+    return [(slot[0] - half, slot[1]), (slot[0] + half, slot[1])]
+
+
+def _pins(near: list[tuple[int, int, str]], far: list[tuple[int, int, str]]) -> dict[int, int]:
+    """The ends of near-side lanes first in their rank (-1), of far-side lanes last (+1), so
+    that a lane's leg into its node passes no neighbour of that node (a node at both kinds
+    of end is not pinned)."""
+    ends = {x: -1 for a, b, _ in near for x in (a, b)}
+    for a, b, _ in far:
+        for x in (a, b):
+            ends[x] = 0 if ends.get(x, 1) <= 0 else 1
+    return {x: side for x, side in ends.items() if side}
 
 
 def _frame_room(
