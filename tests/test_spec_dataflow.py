@@ -179,3 +179,64 @@ def test_long_lists_give_up_quickly() -> None:
 )
 def test_process_descriptions_are_told_from_names(text: str, flowing: bool) -> None:
     assert describes_flow(text) is flowing
+
+
+MORE_CASES = [  # one case per wording the reader once missed, in our own words
+    (  # a gloss "(process)"; "reads from X and Y", "writes to Z"
+        "the sync job (process) reads from the mysql db and the ftp share and writes to the "
+        "lake table",
+        {"mysql db", "ftp share", "lake table"}, {"sync job"},
+        {("mysql db", "sync job"), ("ftp share", "sync job"), ("sync job", "lake table")},
+    ),
+    (  # "loads X from Z": X is what is loaded, Z only where it lies
+        "queries go to the search api, which loads the index shards from disk and returns hits",
+        {"queries", "index shards", "hits"}, {"search api"},
+        {("queries", "search api"), ("index shards", "search api"), ("search api", "hits")},
+    ),
+    (  # a bullet that only names a file is the file the next bullet reads
+        "eval process that contains: - a questions.csv file - an ask.py script that reads "
+        "questions.csv and writes answers.csv - a grade.py script that reads answers.csv and "
+        "writes grades.json",
+        {"questions.csv", "answers.csv", "grades.json"}, {"ask.py script", "grade.py script"},
+        {("questions.csv", "ask.py script"), ("ask.py script", "answers.csv"),
+         ("answers.csv", "grade.py script"), ("grade.py script", "grades.json")},
+    ),
+    (  # "show ...:" asks for the drawing, it is no step; "P makes A, B"
+        "show data + processes: left.csv and right.csv both go into joiner; joiner makes "
+        "merged.csv, dupes.csv",
+        {"left.csv", "right.csv", "merged.csv", "dupes.csv"}, {"joiner"},
+        {("left.csv", "joiner"), ("right.csv", "joiner"), ("joiner", "merged.csv"),
+         ("joiner", "dupes.csv")},
+    ),
+    (  # "which P combines with X into Y"
+        "annotators produce tags.json, which the packer combines with clips.zip into bundle.tar",
+        {"tags.json", "clips.zip", "bundle.tar"}, {"annotators", "packer"},
+        {("annotators", "tags.json"), ("tags.json", "packer"), ("clips.zip", "packer"),
+         ("packer", "bundle.tar")},
+    ),
+    (  # "P triggers Q": a process starts another; "writes Y to Z": Y, written somewhere
+        "the cron job triggers the export task; the export task reads the orders table and "
+        "writes a report to s3",
+        {"orders table", "report"}, {"cron job", "export task"},
+        {("cron job", "export task"), ("orders table", "export task"), ("export task", "report")},
+    ),
+    (  # "the segments": the "speech segments" made before
+        "the mic feed is read by the vad model, the vad model writes speech segments, the asr "
+        "model reads the segments and writes transcripts",
+        {"mic feed", "speech segments", "transcripts"}, {"vad model", "asr model"},
+        {("mic feed", "vad model"), ("vad model", "speech segments"),
+         ("speech segments", "asr model"), ("asr model", "transcripts")},
+    ),
+    (  # "X are cleaned by P and stored as Y"
+        "raw tweets are cleaned by the filter and stored as clean tweets; the clean tweets feed "
+        "the topic model, which writes topics",
+        {"raw tweets", "clean tweets", "topics"}, {"filter", "topic model"},
+        {("raw tweets", "filter"), ("filter", "clean tweets"), ("clean tweets", "topic model"),
+         ("topic model", "topics")},
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "data", "processes", "edges"), MORE_CASES)
+def test_more_data_flow_wordings(text: str, data: set, processes: set, edges: set) -> None:
+    assert wiring(text) == (data, processes, edges)
