@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 
+from common import limits
 from common.envfile import ConfigError, read_env_file
 
 PREFIX = "BOT_"
@@ -32,9 +33,9 @@ class BotSettings:
     guild_id: int = 0  # sync the commands to this guild only (instant); 0 = globally
     sync_commands: bool = True
     # /diagram
-    max_description_chars: int = 1000  # keep equal to the engine's ENGINE_MAX_DESCRIPTION_CHARS
-    candidates: int = 8
-    top: int = 3
+    max_description_chars: int = limits.MAX_DESCRIPTION_CHARS
+    candidates: int = limits.DEFAULT_CANDIDATES
+    top: int = limits.DEFAULT_TOP
     # Per-user limits
     inflight_per_user: int = 1
     requests_per_minute: int = 3

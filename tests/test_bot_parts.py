@@ -15,11 +15,13 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from bot import messages
+from bot.cogs.diagram import DiagramCog
 from bot.config import BotSettings, ConfigError, key_of, read_env_file
 from bot.drawing import editable_text
 from bot.engine_client import Drawn, EngineClient, EngineError
 from bot.limits import UserLimits
 from bot.reactions import KEYCAPS, emoji_of, score_of
+from engine.service.config import Settings
 
 
 class Clock:
@@ -137,6 +139,15 @@ async def test_a_stream_that_ends_without_done_is_an_error():
 
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_the_bot_asks_within_the_engines_limits():
+    engine = Settings()  # the engine's defaults, as the bot's come from common/limits.py
+    bot, options = BotSettings(), {p.name: p for p in DiagramCog.diagram.parameters}
+    assert bot.max_description_chars == engine.max_description_chars
+    assert (bot.candidates, bot.top) == (engine.default_candidates, engine.default_top)
+    assert options["candidates"].max_value == engine.max_candidates
+    assert options["top"].max_value == engine.max_top
 
 
 def test_env_example_lists_every_bot_setting_with_its_default():

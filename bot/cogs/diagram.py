@@ -16,6 +16,7 @@ from bot.drawing import deferred, draw_and_post, redraw_and_post
 from bot.engine_client import EngineClient
 from bot.limits import UserLimits
 from bot.reply import Reply
+from common.limits import MAX_CANDIDATES, MAX_TOP
 
 log = logging.getLogger(__name__)
 MAX_FILE_BYTES = 32 * 1024  # an attached sketch or node list; 200 nodes fit
@@ -38,8 +39,8 @@ class DiagramCog(commands.Cog):
         self,
         interaction: discord.Interaction,
         description: str | None = None,
-        candidates: app_commands.Range[int, 1, 16] | None = None,
-        top: app_commands.Range[int, 1, 4] | None = None,
+        candidates: app_commands.Range[int, 1, MAX_CANDIDATES] | None = None,
+        top: app_commands.Range[int, 1, MAX_TOP] | None = None,
         file: discord.Attachment | None = None,
     ) -> None:
         s = self.settings

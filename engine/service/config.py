@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 
+from common import limits
 from common.envfile import ConfigError, read_env_file
 
 PREFIX = "ENGINE_"
@@ -33,11 +34,11 @@ class Settings:
     max_new_tokens: int = 160
     # Requests
     max_body_bytes: int = 64 * 1024
-    max_description_chars: int = 1000
-    max_candidates: int = 16
-    default_candidates: int = 8
-    max_top: int = 4
-    default_top: int = 3
+    max_description_chars: int = limits.MAX_DESCRIPTION_CHARS
+    max_candidates: int = limits.MAX_CANDIDATES
+    default_candidates: int = limits.DEFAULT_CANDIDATES
+    max_top: int = limits.MAX_TOP
+    default_top: int = limits.DEFAULT_TOP
     request_timeout_s: float = 120.0
     body_timeout_s: float = 10.0  # a body not read in full by then gets 408
     # Queue
