@@ -46,6 +46,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=",".join(FAMILIES),
         help=f"taste families of the simulated users, in turn (default: all of {FAMILIES})",
     )
+    parser.add_argument(
+        "--speed",
+        action="store_true",
+        help="only time fitting and ranking for 10 / 100 / 1,000 ratings (no simulated users)",
+    )
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
 
 
@@ -78,6 +83,10 @@ def run(args: argparse.Namespace) -> int:
     pooled = time.time()
     population = _population(pool, args, log)
     learnt = time.time()
+    if args.speed:
+        speed = sim.knn_speed(pool, population)
+        print(json.dumps(speed, indent=2) if args.json else _speed(speed, pool.embeddings.shape[1]))
+        return 0
     result = sim.simulate(
         pool, args.users, args.seed, progress=True, population=population, families=families
     )
@@ -160,12 +169,25 @@ def _table(result: dict) -> str:
             f"{ideal['gap_closed']:>5.0%} {ideal['pairwise_accuracy']:>8.1%}"
         )
     lines += ["", _families(result)]
-    speed = result["knn_speed"]
-    lines.append(
-        f"kNN with {speed['ratings']} ratings ({result['embedding_dim']}-dim embeddings, numpy "
-        f"brute force): fit {speed['fit_ms']} ms once, {speed['predict_us_per_candidate']} us "
-        "per candidate"
-    )
+    lines += ["", _speed(result["knn_speed"], result["embedding_dim"])]
+    return "\n".join(lines)
+
+
+def _speed(rows: list[dict], dim: int) -> str:
+    """The knn_speed table: fit and rank milliseconds and the whole per candidate."""
+    cases = {"first": "first request", "after_new_ratings": "after 3 new", "repeat": "repeat"}
+    lines = [
+        f"speed ({dim}-dim embeddings, one request of {rows[0]['candidates']} candidates; "
+        "CPU fit ms + rank ms = ms per candidate)",
+        f"{'ratings':>7}  " + "  ".join(f"{name:>26}" for name in cases.values()),
+    ]
+    for row in rows:
+        cells = [
+            f"{row[c]['fit_ms']:>7.1f} + {row[c]['rank_ms']:>5.1f} = "
+            f"{row[c]['ms_per_candidate']:>6.2f}"
+            for c in cases
+        ]
+        lines.append(f"{row['ratings']:>7}  " + "  ".join(f"{cell:>26}" for cell in cells))
     return "\n".join(lines)
 
 

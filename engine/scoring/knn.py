@@ -44,12 +44,15 @@ K = 30 (10 did a little worse in `diagrammer bench personalization`), h = BANDWI
 1/sqrt(blocks) apart in it), Gaussian weights rather than the original 1/d^2 so that an
 exact duplicate cannot take all the weight. With blocks=None the whole vector is one block.
 
-fit() does the profile's work once (O(blocks x n^2) plus the evidence, a batch of
-Cholesky factorisations, one per pattern, of at most MAX_EVIDENCE x MAX_EVIDENCE: under a second at
-n = 1,000); predict() is brute force in numpy, one matrix product per block for all
-candidates: microseconds per candidate at n = 1,000 (`diagrammer bench personalization`
-measures it), faster than building scikit-learn trees for a profile that changes with every
-rating.
+fit() does the profile's work once per set of ratings: each rated diagram's K nearest
+rated diagrams per block (neighbours.py keeps them across requests in an LRU and extends
+them as ratings arrive, so only the new rows' distances are computed), the backfitting on
+those sparse lists, and the evidence (one batched Cholesky factorisation per pattern of
+MAX_EVIDENCE + 1 rows; 50 rather than 100 recent ratings choose the pattern since the cost
+grows as its cube, and the bench's users stop at 50). A repeat with the same ratings gets
+the kept fit. predict() is brute force in numpy, one matrix product per block for all
+candidates. `diagrammer bench personalization --speed` times fit and ranking per candidate
+for 10 / 100 / 1,000 ratings: first request, first after new ratings, repeat.
 """
 
 from __future__ import annotations
@@ -59,8 +62,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-K = 30
-BANDWIDTH = 0.1
+from engine.scoring import neighbours
+
+K = neighbours.K
+BANDWIDTH = neighbours.BANDWIDTH
 LAMBDA = 1.0
 LAMBDA_BIAS = 5.0
 LAMBDA_SLOPE = 10.0  # in ratings at prior distance 1 from the centre
@@ -68,7 +73,7 @@ CENTRE = 3.0  # the default population's centre of the priors (1..5 scale)
 EXTRA_TERMS = 2  # terms besides the blocks: the user's own slope, the bias
 NOISE = 0.6  # rating noise sd (stars) of the default population
 BACKFIT = 4
-MAX_EVIDENCE = 100  # the most recent ratings that choose a user's taste pattern
+MAX_EVIDENCE = 50  # the most recent ratings that choose the taste pattern (n^3 per pattern)
 RATING_MIN, RATING_MAX = 1.0, 5.0
 
 
@@ -148,27 +153,49 @@ def fit(
     blocks = tuple(blocks) if blocks else (slice(0, rated.shape[1]),)
     pop = population if population is not None and population.fits(len(blocks)) else Population()
     p = np.broadcast_to(np.asarray(rated_prior, np.float64), (n,))
+    if n == 0:
+        return _fitted(rated, neighbours.find(rated, blocks), ratings, p, pop)
+    found = neighbours.of(rated, blocks)
+    inputs = (ratings, p, pop)
+    kept = neighbours.recall(found, inputs)
+    if kept is None:
+        kept = _fitted(found.rated, found, ratings, p, pop)
+        neighbours.remember(found, inputs, kept)
+    return kept
+
+
+def _fitted(
+    rated: np.ndarray, found: neighbours.Neighbours, ratings: np.ndarray, p: np.ndarray,
+    pop: Population,
+) -> Taste:  # fmt: skip
+    """fit() given each rated diagram's neighbours per block (see the module docstring)."""
+    n, blocks = len(ratings), found.blocks
     e = ratings - pop.prior(p)
     q = p - pop.centre
     tau2 = variances(pop, rated, e, blocks, q)
     shrink = pop.noise**2 / np.maximum(tau2, 1e-12)
     bias = float(e.sum() / (n + shrink[-1])) if n else 0.0
     e = e - bias
-    smoothers = [
-        _smoother(rated[:, s], rated[:, s], lam)
-        for s, lam in zip(blocks, shrink[: len(blocks)], strict=True)
-    ]
-    smoothers.append(np.outer(q, q) / (q @ q + shrink[-2]))  # the user's slope: ridge on q
-    f = np.zeros((len(smoothers), n))
+    # Each block's smoother: row i averages its K nearest rows with these weights, shrunk.
+    scale = 1.0 / (found.mass + shrink[: len(blocks), None])
+    q_shrunk = q / (q @ q + shrink[-2])  # the user's slope: ridge on q
+    f = np.zeros((len(blocks) + 1, n))
+    total = np.zeros(n)
     for _ in range(BACKFIT):
-        for b, smooth in enumerate(smoothers):
-            f[b] = smooth @ (e - f.sum(axis=0) + f[b])
-    targets = np.stack([e - f.sum(axis=0) + f[b] for b in range(len(blocks))])
-    slope = float(q @ (e - f.sum(axis=0) + f[-1]) / (q @ q + shrink[-2])) if n else 0.0
-    parts = tuple(np.ascontiguousarray(rated[:, s]) for s in blocks)
-    norms = tuple((part * part).sum(axis=1) for part in parts)
+        for b in range(len(blocks) + 1):
+            partial = e - total + f[b]
+            if b < len(blocks):
+                new = (found.matrices[b] @ partial) * scale[b]
+            else:
+                new = q * (q_shrunk @ partial)
+            total += new - f[b]
+            f[b] = new
+    targets = e - total + f[: len(blocks)]
+    slope = float(q_shrunk @ (e - total + f[-1])) if n else 0.0
     k = len(blocks)
-    return Taste(rated, parts, norms, bias, targets, blocks, shrink[:k], tau2[:k], pop, slope)
+    return Taste(
+        rated, found.parts, found.norms, bias, targets, blocks, shrink[:k], tau2[:k], pop, slope
+    )
 
 
 def predict(taste: Taste, candidates: np.ndarray, prior: np.ndarray | float) -> Expected:
@@ -240,7 +267,7 @@ def kernels(
     beta ~ N(0, tau^2)) and ones (the bias is the same for every diagram)."""
     rated = np.asarray(rated, dtype=np.float64)
     q = np.zeros(len(rated)) if centred_prior is None else np.asarray(centred_prior, np.float64)
-    out = [np.exp(-_squared_distances(rated[:, s], rated[:, s]) * (0.5 / BANDWIDTH**2))
+    out = [np.exp(-neighbours.squared_distances(rated[:, s], rated[:, s]) * (0.5 / BANDWIDTH**2))
            for s in blocks]  # fmt: skip
     out.append(np.outer(q, q))
     out.append(np.ones((len(rated), len(rated))))
@@ -249,39 +276,27 @@ def kernels(
 
 def log_evidence(k: np.ndarray, y: np.ndarray, patterns: np.ndarray, noise: float) -> np.ndarray:
     """log N(y; 0, sum_B tau_B^2 k_B + noise^2 I) for each pattern (row of tau^2), up to a
-    constant: how well each pattern explains residuals y (kernels k from kernels())."""
-    n = len(y)
-    cov = np.einsum("mb,bij->mij", patterns, k) + noise**2 * np.eye(n)
-    chol = np.linalg.cholesky(cov)
-    z = np.linalg.solve(chol, np.broadcast_to(y, (len(patterns), n))[..., None])[..., 0]
-    return -0.5 * (z * z).sum(axis=1) - np.log(np.diagonal(chol, axis1=1, axis2=2)).sum(axis=1)
+    constant: how well each pattern explains residuals y (kernels k from kernels()).
 
-
-def _squared_distances(
-    a: np.ndarray, b: np.ndarray, b_norms: np.ndarray | None = None
-) -> np.ndarray:
-    b_norms = (b * b).sum(1) if b_norms is None else b_norms
-    d2 = (a * a).sum(1)[:, None] + b_norms[None, :] - 2.0 * (a @ b.T)
-    return np.maximum(d2, 0.0)
+    One Cholesky factorisation per pattern gives both terms: that of the covariance C
+    bordered by y and a number c, [[C, y], [y', c]], ends in [z', sqrt(c - z'z)] with
+    z = L^-1 y, so y' C^-1 y = z'z = c - (its last diagonal)^2, with no triangular solve (c is
+    y'y / noise^2 + 1, above z'z since C >= noise^2 I)."""
+    n, m = len(y), len(patterns)
+    c = float(y @ y) / noise**2 + 1.0
+    bordered = np.empty((m, n + 1, n + 1))
+    bordered[:, :n, :n] = (patterns @ k.reshape(len(k), -1)).reshape(m, n, n)
+    diagonal = np.arange(n)
+    bordered[:, diagonal, diagonal] += noise**2
+    bordered[:, :n, n] = bordered[:, n, :n] = y
+    bordered[:, n, n] = c
+    diag = np.diagonal(np.linalg.cholesky(bordered), axis1=1, axis2=2)
+    return -0.5 * (c - diag[:, n] ** 2) - np.log(diag[:, :n]).sum(axis=1)
 
 
 def _nearest(
     a: np.ndarray, b: np.ndarray, b_norms: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """For each row of a, its K nearest rows of b: (indices, Gaussian weights), m x min(K, n)."""
-    d2 = _squared_distances(a, b, b_norms)
-    if d2.shape[1] > K:
-        idx = np.argpartition(d2, K - 1, axis=1)[:, :K]
-        d2 = np.take_along_axis(d2, idx, axis=1)
-    else:
-        idx = np.broadcast_to(np.arange(d2.shape[1]), d2.shape)
-    w = np.exp(d2.astype(np.float64) * (-0.5 / BANDWIDTH**2))
-    return idx, w
-
-
-def _smoother(a: np.ndarray, b: np.ndarray, shrink: float) -> np.ndarray:
-    """The kNN smoother as a dense matrix: row-normalised weights, shrunk by `shrink`."""
-    idx, w = _nearest(a, b)
-    out = np.zeros((len(a), len(b)))
-    np.put_along_axis(out, idx, w / (w.sum(axis=1, keepdims=True) + shrink), axis=1)
-    return out
+    idx, d2 = neighbours.k_smallest(neighbours.squared_distances(a, b, b_norms))
+    return idx, neighbours.gaussian(d2)
