@@ -234,6 +234,24 @@ MORE_CASES = [  # one case per wording the reader once missed, in our own words
         {("raw tweets", "filter"), ("filter", "clean tweets"), ("clean tweets", "topic model"),
          ("topic model", "topics")},
     ),
+    (  # "clause -> Y": the arrow gives the clause's output
+        "a judge model scores the drafts → ratings; ratings + prompts go into the dpo trainer → "
+        "a policy",
+        {"drafts", "ratings", "prompts", "policy"}, {"judge model", "dpo trainer"},
+        {("drafts", "judge model"), ("judge model", "ratings"), ("ratings", "dpo trainer"),
+         ("prompts", "dpo trainer"), ("dpo trainer", "policy")},
+    ),
+    (  # arrows, then a sentence about the same process
+        "click events -> ingest service -> event log, and the ingest service also writes a receipt",
+        {"click events", "event log", "receipt"}, {"ingest service"},
+        {("click events", "ingest service"), ("ingest service", "event log"),
+         ("ingest service", "receipt")},
+    ),
+    (  # "P -> writes Y": an arrow before a verb is no step
+        "tools: * fetch.sh -> writes pages/ * parse.py reads pages/ and writes records.json",
+        {"pages/", "records.json"}, {"fetch.sh", "parse.py"},
+        {("fetch.sh", "pages/"), ("pages/", "parse.py"), ("parse.py", "records.json")},
+    ),
 ]
 
 

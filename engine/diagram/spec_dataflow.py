@@ -25,6 +25,8 @@ goes in and out (P a process, X what it takes, Y what it makes; X and Y may be l
     the original wording: "inputs X, and outputs Y and process them with P"
     arrows: "user query -> embedding model -> query vector", "a + b -> retriever -> passages"
       (which items are processes is told from their words: model, encoder, script, ...er)
+    arrows with sentences: "a -> P -> b, and P also writes c"; "P labels X -> Y" (Y its
+      output); "P -> writes Y" (an arrow before a verb)
 
 A segment that only names a file ("- a prompts.jsonl file") declares it: drawn once, where a
 clause uses it. A gloss "(process)" and an intro that asks ("draw data + processes:") are no
@@ -46,7 +48,7 @@ request reads as a process description at all (for the catalogue to keep out of 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 MAX_WORDS = 5  # a name longer than this is a sentence, not a box
@@ -482,9 +484,10 @@ def _pieces(segment: str) -> list[Clause] | None:
     """The segment's clauses: cut at the weak joints, fewest pieces that all read."""
     if (declared := _declared(segment)) is not None:
         return declared
+    segment = re.sub(rf"{_ARROW.pattern}(?={OUT_VERBS}\s)", " ", segment)  # "a.sh -> writes b/"
     if _ARROW.search(segment):
         found = _arrows(segment)
-        return list(found) if found else None
+        return list(found) if found else _mixed(segment)
     cuts = [0]
     for m in _WEAK.finditer(segment):
         cuts.append(m.start())
@@ -504,6 +507,23 @@ def _pieces(segment: str) -> list[Clause] | None:
                 options.append([*read, *rest])
         best[i] = min(options, key=len) if options else None
     return best[0]
+
+
+def _mixed(segment: str) -> list[Clause] | None:
+    """Arrows and sentences in one segment: "a -> P -> b, and P also writes c" (each part
+    read on its own), "P labels the images -> pseudo labels" (the arrow gives the clause's
+    output)."""
+    chunks = [c for c in re.split(r",\s*(?:and\s+)?", segment) if c.strip()]
+    if len(chunks) > 1:
+        found = [_pieces(c) for c in chunks]
+        return None if None in found else [x for f in found for x in f]  # type: ignore[union-attr]
+    parts = _ARROW.split(segment)
+    if len(parts) != 2 or _ARROW.search(parts[0]):
+        return None
+    said, made = _pieces(parts[0]), _names(_tidy(parts[1]))
+    if not said or not made or "<out>" in made or said[-1].outs or not said[-1].process:
+        return None
+    return [*said[:-1], replace(said[-1], outs=made)]  # a copy: _clause's are cached
 
 
 def _clauses(text: str) -> list[Clause] | None:
