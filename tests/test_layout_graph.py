@@ -184,3 +184,20 @@ def test_a_slot_segment_clears_the_boxes_beside_its_slot(direction: str) -> None
             )
         )
     )
+@pytest.mark.parametrize("direction", ["right", "down"])
+def test_no_edge_crosses_a_frame_title(direction: str) -> None:
+    # Going down, the edge into the group's first step enters through the frame's top,
+    # where the title is: the title sits where no edge passes.
+    diagram = layout_graph(
+        sketch_of(
+            "blocks: input embedding | multi-head attention | add & norm | feed forward | "
+            "add & norm #2 | output\n"
+            "edges: 1>2 2>3 3>4 4>5 5>6 1>3 3>5\ngroups: 2-5 encoder x N\n"
+            f"direction: {direction}"
+        )
+    )
+    clean(diagram)
+    frames = [n for n in diagram.nodes if n.id in diagram.frames()]
+    assert [f.label for f in frames] == ["encoder x N"]
+    strip = title_strip(frames[0]).box
+    assert not any(crosses(e, strip) for e in diagram.edges())

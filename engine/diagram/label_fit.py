@@ -157,3 +157,12 @@ def fit_label(text: str, box_w: int, box_h: int, shape: str) -> LabelFit:
     return LabelFit(
         fits=False, scale=MIN_SCALE, lines=tuple(_ellipsised(s, avail_w) for s in lines)
     )
+
+
+def tab_width(text: str, width: int, height: int) -> int:
+    """The width of a tab that shows `text` as a width x height rectangle would (a frame's
+    title strip): the text's own width plus padding when that is one line, else `width`."""
+    fit = fit_label(text, width, height, "rectangle")
+    if not fit.fits or len(fit.lines) != 1:
+        return width
+    return min(width, text_width(fit.lines[0], fit.scale) + 2 * RECT_PAD + 4)

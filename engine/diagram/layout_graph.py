@@ -33,7 +33,7 @@ from dataclasses import dataclass, replace
 
 from engine.diagram import blocks
 from engine.diagram.label_fit import MIN_SCALE as MIN_FONT
-from engine.diagram.label_fit import RECT_PAD, text_block, text_width
+from engine.diagram.label_fit import RECT_PAD, tab_width, text_block, text_width
 from engine.diagram.metrics import SPACING_FLOOR_PX
 from engine.diagram.model import (
     CANVAS_H,
@@ -626,13 +626,35 @@ def _frames(sketch: Sketch, boxes: Sequence[_Box], scale: float) -> list[_Box]:
     frames = []
     title = _frame_title(scale)
     title_m, title_c = (0.0, title) if sketch.direction == "right" else (title, 0.0)
-    for first, last, title in sketch.groups:
+    for first, last, text in sketch.groups:
         inside = boxes[first : last + 1]
         lo_m = min(b.main - b.size[0] / 2 for b in inside) - FRAME_PAD - title_m
         hi_m = max(b.main + b.size[0] / 2 for b in inside) + FRAME_PAD
         lo_c = min(b.cross - b.size[1] / 2 for b in inside) - FRAME_PAD - title_c
         hi_c = max(b.cross + b.size[1] / 2 for b in inside) + FRAME_PAD
-        frame = _Box(title, "rectangle", FRAME_FILL, (hi_m - lo_m, hi_c - lo_c), [], "dashed line")
+        if sketch.direction == "down":  # edges come in through the top, where the title is
+            tab = (tab_width(text, 10**4, TITLE_H) + 4) / scale  # its tab, then a gap
+            lo_c = min(lo_c, _first_crossing(boxes, (lo_m, lo_m + title_m), (lo_c, hi_c)) - tab)
+        frame = _Box(text, "rectangle", FRAME_FILL, (hi_m - lo_m, hi_c - lo_c), [], "dashed line")
         frame.main, frame.cross = (lo_m + hi_m) / 2, (lo_c + hi_c) / 2
         frames.append(frame)
     return frames
+
+
+def _first_crossing(
+    boxes: Sequence[_Box], band: tuple[float, float], span: tuple[float, float]
+) -> float:
+    """The least cross coordinate within `span` at which an edge (centre to centre) runs
+    through the main-axis `band`; span's far end when none does."""
+    first = span[1]
+    for box in boxes:
+        for t in box.targets:
+            (pm, pc), (qm, qc) = (box.main, box.cross), (boxes[t].main, boxes[t].cross)
+            if max(pm, qm) < band[0] or min(pm, qm) > band[1]:
+                continue
+            ts = (0.0, 1.0) if pm == qm else [(m - pm) / (qm - pm) for m in band]
+            ends = [pc + (qc - pc) * min(1.0, max(0.0, u)) for u in ts]
+            low, high = min(ends), max(ends)
+            if high >= span[0] and low <= span[1]:
+                first = min(first, max(low, span[0]))
+    return first

@@ -26,6 +26,7 @@ from engine.diagram.label_fit import (
     drawable,
     fit_label,
     lines_at,
+    tab_width,
     text_block,
     text_width,
 )
@@ -100,10 +101,16 @@ def drawn_nodes(diagram: Diagram) -> list[Node]:
 
 
 def title_strip(frame: Node) -> Node:
-    """Where a frame's title is drawn: a strip along its top."""
+    """Where a frame's title is drawn: a tab at its top left, TITLE_H high and as wide as
+    the title needs (the whole top when it takes two lines), so that edges entering the
+    frame from the top can pass beside it (the layout keeps them clear of the tab)."""
     height = min(TITLE_H, frame.height)
-    top = frame.y - frame.height / 2
-    return frame.moved(y=round(top + height / 2), height=height, shape="rectangle")
+    top, left = frame.y - frame.height / 2, frame.x - frame.width / 2
+    width = tab_width(frame.label, frame.width, height)
+    return frame.moved(
+        x=math.floor(left + width / 2), y=round(top + height / 2), width=width,
+        height=height, shape="rectangle",
+    )  # fmt: skip
 
 
 def label_lines(
