@@ -8,13 +8,12 @@ at start-up with the key's name; the token itself never appears in a message.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 
-from common import limits
-from common.envfile import ConfigError, read_env_file
+from common import envfile, limits
+from common.envfile import ConfigError
 
 PREFIX = "BOT_"
 NAMED_KEYS = {
@@ -50,14 +49,7 @@ class BotSettings:
         cls, env: Mapping[str, str] | None = None, env_file: Path | None = Path(".env")
     ) -> BotSettings:
         """Settings from `env` (default os.environ) over the lines of `env_file`."""
-        values = read_env_file(env_file) if env_file is not None and env_file.exists() else {}
-        values.update(os.environ if env is None else env)
-        kwargs: dict[str, object] = {}
-        for f in fields(cls):
-            key = key_of(f.name)
-            if values.get(key, "") != "":
-                kwargs[f.name] = _convert(key, values[key], type(getattr(cls(), f.name)))
-        settings = cls(**kwargs)
+        settings = envfile.load(cls, key_of, env, env_file)
         settings.check()
         return settings
 
@@ -86,16 +78,3 @@ class BotSettings:
 
 def key_of(field: str) -> str:
     return NAMED_KEYS.get(field, PREFIX + field.upper())
-
-
-def _convert(key: str, raw: str, kind: type) -> object:
-    if kind is bool:
-        if raw.lower() in ("1", "true", "yes", "on"):
-            return True
-        if raw.lower() in ("0", "false", "no", "off"):
-            return False
-        raise ConfigError(f"{key} must be true or false, not {raw!r}")
-    try:
-        return kind(raw)
-    except ValueError:  # only numbers get here: the token and the secret are strings
-        raise ConfigError(f"{key} must be {kind.__name__}, not {raw!r}") from None

@@ -16,11 +16,12 @@ from aiohttp.test_utils import TestServer
 
 from bot import messages
 from bot.cogs.diagram import DiagramCog
-from bot.config import BotSettings, ConfigError, key_of, read_env_file
+from bot.config import BotSettings, ConfigError, key_of
 from bot.drawing import editable_text
 from bot.engine_client import Drawn, EngineClient, EngineError
 from bot.limits import UserLimits
 from bot.reactions import KEYCAPS, emoji_of, score_of
+from common.envfile import read_env_file
 from engine.service.config import Settings
 
 

@@ -7,13 +7,12 @@ start-up with the key's name, never silently replaced by a default.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 
-from common import limits
-from common.envfile import ConfigError, read_env_file
+from common import envfile, limits
+from common.envfile import ConfigError
 
 PREFIX = "ENGINE_"
 
@@ -61,14 +60,7 @@ class Settings:
         cls, env: Mapping[str, str] | None = None, env_file: Path | None = Path(".env")
     ) -> Settings:
         """Settings from `env` (default os.environ) over the lines of `env_file`."""
-        values = read_env_file(env_file) if env_file is not None and env_file.exists() else {}
-        values.update(os.environ if env is None else env)
-        kwargs: dict[str, object] = {}
-        for f in fields(cls):
-            key = PREFIX + f.name.upper()
-            if key in values and values[key] != "":
-                kwargs[f.name] = _convert(key, values[key], type(getattr(cls(), f.name)))
-        settings = cls(**kwargs)
+        settings = envfile.load(cls, lambda name: PREFIX + name.upper(), env, env_file)
         settings.check()
         return settings
 
@@ -90,10 +82,3 @@ class Settings:
             raise ConfigError(f"{PREFIX}DEFAULT_CANDIDATES must be within 1..MAX_CANDIDATES")
         if not 1 <= self.default_top <= self.max_top:
             raise ConfigError(f"{PREFIX}DEFAULT_TOP must be within 1..MAX_TOP")
-
-
-def _convert(key: str, raw: str, kind: type) -> object:
-    try:
-        return kind(raw)
-    except ValueError:
-        raise ConfigError(f"{key} must be {kind.__name__}, not {raw!r}") from None
