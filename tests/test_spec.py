@@ -318,7 +318,6 @@ def test_fixed_network_misreads(text: str, layers: tuple[int, ...]) -> None:
         "3 inputs -> 1 output",  # roles, no hidden layer said: not a flow either
         "mlp(in=2, hidden=[], out=3)",  # a multilayer perceptron with no hidden layer
         "layer 1: two nodes, layer 3: five nodes",  # not numbered from 1 on
-        "load data, then in parallel train a tree & train a forest; both feed into compare",
         "prep -> split, then branch into fit small and fit big, which all lead to pick one",
     ],
 )

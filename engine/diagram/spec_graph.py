@@ -34,6 +34,7 @@ import re
 from dataclasses import dataclass
 
 from engine.diagram.fidelity import matches
+from engine.diagram.spec_structure import read_structure
 
 MAX_LABEL_WORDS = 3  # an edge label is a pill: a few words, never a sentence
 MAX_STEP_WORDS = 6
@@ -427,8 +428,13 @@ _AFTER_LOOP = re.compile(
 
 
 def loop_first(text: str) -> Graph | None:
-    """"for each epoch: a, b, c. then d": the steps of the first sentence in a loop (back
-    from the last to the first, labelled with how it repeats), then what follows it."""
+    """The first reading spec.py tries: the general structure reader (spec_structure.py),
+    else a loop said first ("for each epoch: a, b, c. then d": the steps of the first
+    sentence in a loop, back from the last to the first, labelled with how it repeats, then
+    what follows it)."""
+    found = read_structure(text)
+    if found is not None:
+        return Graph(found.steps, found.edges, found.labels)
     m = _LOOP_INTRO.match(" ".join(text.lower().split()))
     if m is None:
         return None

@@ -1,0 +1,1070 @@
+"""Read a request's structure in general: its steps and the branches, loops, skips, forks
+and joins between them (`read_structure(text)` -> Graph or None).
+
+One clause grammar instead of a pattern per wording:
+
+1. Clauses. The text is cut into lines (bullets and numbers dropped, kept as step numbers),
+   sentences, `;`, `,` and the connectives "then", "after that", "finally"; each clause into
+   items at arrows (`->`, `→`, `=>`). A question ("tests pass?") ends its clause.
+2. Steps. An item is shortened to a label of the request's own words (no articles,
+   pronouns or connectives). A name said again is the same step ("... -> stuff into
+   prompt", later "web search -> stuff into prompt"), unless going there would close a
+   cycle that no loop word asks for ("conv, relu, conv": two convs).
+3. Relations, from the words of a clause:
+   - conditions: a question, or "if/when/in case of <cond>" with "else/otherwise" (a
+     decision step "<cond>?", its edges labelled "yes" and "else"); "yes/no/✅/❌ ...",
+     "<cond> ? a : b"; several "if"s without an else label the edges of the step before
+     ("if they pass merge, if they fail fix"), and so does a one-word condition;
+   - loops: "repeat / again / go back to <x> / back to step N / until / loop / N times /
+     alternate / next round" close an edge back to the named step, else to the first step
+     of the loop (after a set-up step); "for each x: ...", "while x: ...", "loop { ... }",
+     "repeat: ..." wrap the steps of their sentence;
+   - forks: "<x> splits into / goes to / feeds <a>, <b> and <c>", "<a> and <b> in
+     parallel", a clause that starts from a step already drawn ("x -> 1x1 conv -> add");
+   - joins: "both / all three / their outputs ... concatenated / merged / go into <y>";
+     a step after a fork joins every open branch;
+   - skips: a clause naming two drawn steps ("shortcut from the input to the add", "l1 into
+     l3", "x also goes straight to the multiply"), an add / sum / concat / multiply "with
+     <x>" or "+ x", and "(identity / residual)" on an add with no source named.
+4. It returns None unless the result is more than a chain (a plain list is the flow
+   reader's) and every step is short enough to be a step.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from engine.diagram.fidelity import matches, words
+from engine.diagram.spec_dataflow import dataflow
+
+MAX_STEP_WORDS = 8
+MAX_STEPS = 24
+MAX_CHARS = 600
+ARROW = r"\s*(?:-+>|→|⟶|=+>|➔|➡️?|⇒|⟹)\s*"
+_EMOJI_YES, _EMOJI_NO = "✅✔👍", "❌✖👎"
+SETUP = re.compile(
+    r"^(?:load|split|init\w*|prepare|collect|gather|read data|download|preprocess|set up|setup|"
+    r"create|define|pretrain|reset|start from|start with)\b"
+)
+LEAD = re.compile(  # connectives and request words before a step
+    r"^(?:and|then|so|also|finally|lastly|first(?:ly)?(?!\s+\d)|next(?!\s+\d)|after that"
+    r"|afterwards|once done"
+    r"|at the end|we|i|you|just|pls|please|plz|ok so|basically|now|draw|step \d+\s*[:.)-]?"
+    r"|stage \d+\s*[:.)-]?|\d+[.)]|after (?:the last|all|each|every) \w+|once done"
+    r"|go(?:es)? (?:to|into)|goes through|feeds? into|fed (?:in)?to|which (?:then )?goes to"
+    r"|(?:skips?|shortcut|residual|identity)(?: connections?| path)?(?: from)?(?=\s+\S))\b\s*"
+)
+DROP = re.compile(
+    r"(?<![\w'/])(?:the|a(?=\s+\S)|an|it|them|this|that|these|those|our|my|its|their|pls|"
+    r"please|plz|we|you|u|i)(?![\w'/])"
+)
+TAIL = re.compile(
+    r"\s+(?:on|to|with|in|into|for|of|from|by)\s*$|\s+(?:again|too|as well|all|first|too)\s*$"
+)
+# branch heads
+YES = r"(?:yes|yep|if yes|if so|if true|true)"
+NO = r"(?:no|nope|if not|if no|not|false|if false)"
+ELSE = r"(?:else|otherwise|or else)"
+COND = re.compile(r"^(?:if|when|whenever|in case of|in case|on|unless)\s+(?P<c>.+)$")
+# where a condition without a comma ends: before an action verb or a pronoun subject
+ACTION = [
+    "deploy",
+    "ship",
+    "save",
+    "merge",
+    "promote",
+    "stop",
+    "return",
+    "call",
+    "use",
+    "send",
+    "fix",
+    "tune",
+    "retrain",
+    "keep",
+    "collect",
+    "trigger",
+    "give",
+    "rewrite",
+    "go",
+    "continue",
+    "load",
+    "run",
+    "log",
+    "alert",
+    "approve",
+    "reject",
+    "publish",
+    "release",
+    "discard",
+    "retry",
+    "restart",
+    "skip",
+    "flag",
+    "notify",
+    "escalate",
+    "accept",
+    "push",
+    "wait",
+    "resend",
+    "subsample",
+    "convert",
+    "block",
+    "page",
+    "drop",
+    "add",
+    "tweak",
+    "raise",
+    "reply",
+    "print",
+    "write",
+    "train",
+    "evaluate",
+    "report",
+    "parse",
+    "cluster",
+    "apply",
+    "switch",
+    "fall",
+    "try",
+    "show",
+]
+COND_END = re.compile(
+    r"\s*(?:,|:|\bthen\b|->)\s*|\s+(?=(?:we|i|you|they)\b)"
+    r"|(?<![\w.])(?:\d[\d.,]*(?:%|[kmb]|ms|s)?|\^\w+)\s+"
+    r"|\s+(?=(?:" + "|".join(ACTION) + r")\b)"
+)
+LOOP_WORDS = re.compile(
+    r"\b(?:repeat\w*|again|loop\w*|^iterate$|until|till|go back|back to|return to|alternate|"
+    r"back in(?:to)?|back as|"
+    r"next round|keep going|do (?:that|this) \d+|\d+\s*(?:x|times)\b|start over|for \d+ epochs)"
+)
+LOOP_INTRO = re.compile(
+    r"^(?P<how>(?:for (?:each|every|all) [^:,]+?|while [^:]+?|do until [^:]+?|"
+    r"loop over [^:]+?|iterate over [^:]+?|repeat(?: \d+ times| for \w+ \w+)?|"
+    r"\d+ times))\s*(?::|->)\s*(?P<rest>.*)$"
+)
+BACK = re.compile(
+    r"\b(?:go(?:es)? back to|back to|loop back to|return to|jump to|repeat from|restart from|"
+    r"back in(?:to)?|back as|back in as)"
+    r"\s+(?:step\s+)?(?P<x>.+?)(?=\s+(?:until|while|if|when|unless|for|and then|with)\b|$)"
+)
+JOIN_VERB = (
+    r"concat\w*|merged?|combined?|added|summed|joined|fused|averaged|stacked|hstacked|"
+    r"all-reduced|aggregated|multiplied"
+)
+JOIN = re.compile(
+    r"^(?:both|all(?: \w+)?|the two|these|they|them|each|their \w+|the \w+ outputs?|"
+    r"the outputs?|outputs?|results?|the results?|(?:\w+ ){0,3}outputs)\b.*?"
+    rf"(?:(?P<verb>{JOIN_VERB})|(?:feed|go|goes|flow|end up|end|meet|come together|"
+    r"are fed|get fed|have to pass before|pass into|feed into)\b)"
+    r"(?:\s+(?:\w+\s+)?(?:into|in|to|at|before|->|→)?\s*(?P<y>.*))?$"
+)
+JOIN_SELF = re.compile(r"^(?P<verb>concat\w*|merge|combine|sum|add|average)\s+(?:them|all)\b")
+FORK = re.compile(
+    r"^(?P<x>.+?)\s+(?:splits?|is split|gets split|goes|go|feeds?|branches(?: out)?|fans out|"
+    r"forks?|is sent|are sent|sends \w+(?: \w+)? to|is fed|passes|picks)\s*"
+    r"(?:(?:in)?to|into|in|through|thru)?\s*(?:(?:two|three|four|\d+)\s*(?:ways?|branches|"
+    r"paths|parts|heads|streams|parallel branches)?\s*)?(?::|\s)\s*(?P<list>.+)$"
+)
+JOIN_SIGNAL = re.compile(
+    r"\b(?:both|all (?:three|four|of them)|concat\w*|merged?|combined|meet|joined|summed|"
+    r"averaged|fused|towers?|parallel|each)\b"
+)
+JOIN_HEAD = re.compile(
+    r"^(?:(?P<names>.+?)\s+(?:both|all|each)|both|all(?: three| four| of them)?|the two|these|"
+    r"they|their \w+|the \w+ outputs?|outputs?|results?)"
+    rf"(?:\s+(?:\w+\s+)?(?:are |get |is )?(?P<verb>{JOIN_VERB}))?(?:\s+\w+)?$"
+)
+PARALLEL = re.compile(r"\b(?:in parallel|at the same time)\b")
+SKIP_WORDS = re.compile(r"\b(?:skip\w*|shortcut|residual|identity|also|directly|straight)\b")
+OP = re.compile(
+    r"^(?:gets |is |are )?(?:(?P<op>added)\s+to|(?P<op2>add|sum|concat\w*|multiply|scale)\s+"
+    r"(?:with|by|w)|(?P<op3>\+))\s*(?P<x>.*)$"
+)
+LOOP_ONLY = re.compile(
+    r"^(?:repeat\w*|loop\w*|iterate|keep going|start over|again|do (?:that|this|it) .*|"
+    r"\d+\s*(?:x|times)|until .*|for \d+ \w+|alternate.*|next round|go again.*)$"
+)
+
+
+@dataclass
+class Graph:
+    """Steps and labelled edges (0-based), as spec_graph.Graph."""
+
+    steps: tuple[str, ...]
+    edges: tuple[tuple[int, int], ...]
+    labels: tuple[str, ...]
+
+
+@dataclass
+class _State:
+    steps: list[str] = field(default_factory=list)
+    edges: list[tuple[int, int]] = field(default_factory=list)
+    labels: list[str] = field(default_factory=list)
+    ends: list[int] = field(default_factory=list)  # where the next step attaches
+    decision: int | None = None
+    label: str = ""  # for the next edge out of `decision`
+    numbered: dict[int, int] = field(default_factory=dict)  # "step 2" -> its first node
+    chain_start: int | None = None
+
+    def add(self, a: int, b: int, label: str = "") -> None:
+        if a == b:
+            return
+        if (a, b) in self.edges:
+            i = self.edges.index((a, b))
+            self.labels[i] = self.labels[i] or label
+            return
+        self.edges.append((a, b))
+        self.labels.append(label)
+
+    def ancestors(self, n: int) -> set[int]:
+        seen, todo = set(), [n]
+        while todo:
+            x = todo.pop()
+            for a, b in self.edges:
+                if b == x and a not in seen:
+                    seen.add(a)
+                    todo.append(a)
+        return seen
+
+    def find(self, name: str) -> int | None:
+        key = " ".join(words(name))
+        if not key:
+            return None
+        same = [i for i, s in enumerate(self.steps) if " ".join(words(s)) == key]
+        return same[-1] if same else None
+
+    def find_loose(self, name: str) -> int | None:
+        hit = self.find(name)
+        if hit is not None:
+            return hit
+        for i, s in enumerate(self.steps):
+            if matches(name, s) or matches(s, name):
+                return i
+        return None
+
+    def node(self, name: str, looping: bool = False) -> int:
+        """The step named `name`: the one already drawn unless going there closes a cycle
+        nothing asked for; else a new one."""
+        hit = self.find(name)
+        if hit is not None and (
+            looping or not any(e == hit or hit in self.ancestors(e) for e in self.ends)
+        ):
+            return hit
+        self.steps.append(name)
+        return len(self.steps) - 1
+
+
+def _normal(text: str) -> str:
+    t = text.lower().replace("`", " ")
+    for c in _EMOJI_YES:
+        t = t.replace(c, " yes: ")
+    for c in _EMOJI_NO:
+        t = t.replace(c, " no: ")
+    t = t.replace("≥", ">=").replace("≤", "<=").replace("…", "...")
+    t = re.sub(r"\bw/\s*", "with ", t)
+    t = re.sub(r"\bthru\b", "through", t)
+    t = re.sub(r"\btill\b", "until", t)
+    t = re.sub(r"[^\x00-\x7f→⟶➔⇒⟹]", " ", t)  # other emoji
+    t = re.sub(ARROW, " -> ", t)
+    t = re.sub(r"\?+", "?", t)
+    t = re.sub(r"\s+(?:goes|go|passes|pass|runs|run) (?:through|via)\s+", " -> ", t)
+    t = re.sub(
+        r"\s+(?:goes|go|is fed|are fed|gets fed|get fed|feeds|feed|flows|is sent|are sent|"
+        r"is passed|are passed)\s+(?:straight |directly )?(?:in)?to\s+(?!(?:two|three|four|\d+)"
+        r"\b)",
+        " -> ",
+        t,
+    )
+    t = re.sub(r",?\s+which (?:then )?(?:outputs?|gives?|produces?|returns?)\s+", " -> ", t)
+    return t
+
+
+def _name(item: str) -> str:
+    """An item as a step label: the request's words without connectives and fillers."""
+    s = re.sub(r"\([^()]*\)", " ", item)
+    s = re.sub(r"[\[\]{}\"']", " ", s).strip(" \t.,;:!")
+    while (cut := LEAD.sub("", s)) != s:
+        s = cut.strip()
+    s = DROP.sub(" ", s)
+    s = " ".join(s.split())
+    while (cut := TAIL.sub("", s)) != s:
+        s = cut.strip()
+    return s.strip(" .,;:!-")
+
+
+def _lines(t: str) -> list[tuple[int | None, str, bool]]:
+    """(step number, text, indented) per line; bullets and numbers dropped."""
+    out = []
+    for raw in t.split("\n"):
+        if not raw.strip():
+            continue
+        indented = raw.startswith(("  ", "\t"))
+        line = raw.strip()
+        m = re.match(r"^(?:[-*•]\s+|(?:step\s*)?\(?(\d{1,2})\s*[.):-]\s*)", line)
+        number = int(m[1]) if m and m[1] else None
+        if m:
+            line = line[m.end() :]
+        # "Step 1: a. Step 2: b" and "1) a 2) b" on one line
+        parts = re.split(
+            r"(?:(?<=\s)|^)(?:step|stage)\s*(\d{1,2})\s*[:.)-]\s*|(?<=\s)(\d{1,2})\)\s+", line
+        )
+        if len(parts) > 1:
+            head = parts[0].strip(" .")
+            if head:
+                out.append((number, head, indented))
+            for i in range(1, len(parts) - 1, 3):
+                n = parts[i] or parts[i + 1]
+                out.append((int(n), parts[i + 2].strip(), indented))
+        else:
+            out.append((number, line, indented))
+    return out
+
+
+def _pieces(sentence: str) -> list[str]:
+    """A sentence cut at commas, connectives and after questions; conditions start pieces."""
+    s = re.sub(r"\s+(?:and then|after that|and finally|finally|afterwards)\s+", ", ", sentence)
+    s = re.sub(r"\s+then\s+(?!(?:both|all)\b)", ", ", s)
+    s = re.sub(r"\?(?!\s*(?:->|:))\s*", "?, ", s)
+    s = re.sub(r"\s+(?=(?:else|otherwise)\b)", ", ", s)
+    s = re.sub(r"\s+/\s+(?=(?:yes|no|else|otherwise|if)\b)", ", ", s)
+    s = re.sub(r"\s+(?=(?:if|when)\s)", ", ", s)
+    out = []
+    for p in re.split(r"\s*,\s*(?:and\s+)?", s):
+        m = re.search(r"->[^,;]*?\s+and\s+(?=[^,;]*->)", p)  # "a -> b and c -> d": two chains
+        if m:
+            cut = p.rindex(" and ", m.start(), m.end())
+            out += [p[:cut].strip(), p[cut + 5 :].strip()]
+        else:
+            out.append(p.strip())
+    return [p for p in out if p and p not in ("and", "then")]
+
+
+class _Reader:
+    def __init__(self, text: str) -> None:
+        self.s = _State()
+        self.t = text
+        ifs = len(re.findall(r"(?:^|[\s,;.(])(?:if|when|in case of)\s", text))
+        self.has_else = bool(re.search(rf"\b{ELSE}\b|\bif not\b|\bif no\b|\?", text))
+        self.label_mode = ifs >= 2 and not self.has_else
+        self.loop_scope: tuple[int, str] | None = None  # (steps before the loop, its label)
+        self.loop_marks = 0
+        self.fork_ends: list[int] = []
+        self.label_source: int | None = None
+        self.prev_arrow = False
+
+    def subject(self, cond: str) -> int | None:
+        """The drawn step a condition is about ("if dedupe removes more than half")."""
+        first = " ".join(cond.split()[:2])
+        for name in (first, cond.split()[0]):
+            hit = self.s.find(name)
+            if hit is not None and len(words(name)) >= 1:
+                return hit
+        return None
+
+    # -- building ------------------------------------------------------------------------
+
+    def attach(self, name: str, label: str = "", looping: bool = False) -> int | None:
+        name = _name(name)
+        if not name or len(name.split()) > MAX_STEP_WORDS:
+            return None
+        s = self.s
+        src = [s.decision] if label and s.decision is not None else s.ends
+        n = s.node(name, looping)
+        for e in src:
+            s.add(e, n, label)
+        if s.chain_start is None or not s.ends:
+            s.chain_start = n
+        s.ends = [n]
+        return n
+
+    def chain(self, items: list[str], label: str = "") -> None:
+        for item in items:
+            if LOOP_ONLY.match(item.strip()) and self.loop(item, label):
+                label = ""
+                continue
+            if self.relation(item, label):
+                label = ""
+                continue
+            n = self.attach(item, label)
+            if n is not None:
+                label = ""
+                for note in re.findall(r"\(([^()]*)\)", item):
+                    self.note(note, n)
+
+    def note(self, note: str, n: int) -> None:
+        """A note on a step: a skip into it ("x added back", "multiply with the features",
+        "identity skip", "shortcut from the input to the add")."""
+        s = self.s
+        if self.skip_note(note):
+            return
+        if not re.search(
+            r"\b(?:add\w*|skip\w*|shortcut|residual|identity|multipl\w*|concat\w*|"
+            r"sum\w*|plus|with)\b",
+            note,
+        ):
+            return
+        named = [i for i in self.mentions(note) if i != n]
+        if named:
+            s.add(named[0], n, "")
+        elif re.search(r"\b(?:skip|shortcut|residual|identity)\b", note) and re.match(
+            r"^(?:add\w*|sum|concat\w*|multiply|scale|merge|\+)", s.steps[n]
+        ):
+            s.add(0, n, "")
+
+    # -- relations -----------------------------------------------------------------------
+
+    def loop_target(self, piece: str) -> int | None:
+        s = self.s
+        back = BACK.search(piece)
+        if back:
+            x = back["x"].strip()
+            if x.isdigit():
+                return s.numbered.get(int(x))
+            return s.find_loose(_name(x))
+        back_and = re.match(r"^go back and\s+(?P<x>.+?)(?:\s+again)?$", piece)
+        if back_and and s.find_loose(_name(back_and["x"])) is None:
+            return None
+        again = re.match(r"^(?:go back and\s+|and\s+)?(?P<x>.+?)(?:\s+again\b|$)", piece)
+        if again and (back_and or re.search(r"\bagain\b", piece)):
+            return s.find_loose(_name(again["x"]))
+        keep = re.match(r"^(?:continue|keep)\s+(?P<x>\w+ing)\b", piece)
+        if keep:
+            return s.find_loose(keep["x"])
+        nxt = re.match(r"^(?P<v>\w+) (?:the |a )?next (?P<x>.+)$", piece)
+        if nxt:
+            return s.find(f"{nxt['v']} {_name(nxt['x'])}")
+        redo = re.match(r"^re-?(?P<x>[a-z]{3,})\b\s*(?P<obj>.*)$", piece)
+        if redo and redo["x"] not in ("ad", "turn", "port", "ply", "sult", "move", "duce"):
+            obj = _name(redo["obj"])
+            for name in (f"{redo['x']} {obj}".strip(), obj, redo["x"]):
+                if name and (hit := s.find_loose(name)) is not None:
+                    return hit
+            return None
+        return None
+
+    def loop_start(self) -> int | None:
+        s = self.s
+        if self.loop_scope is not None:
+            return self.loop_scope[0] if self.loop_scope[0] < len(s.steps) else None
+        if s.chain_start is None:
+            return None
+        first = s.chain_start
+        chain = [first]
+        while True:
+            nxt = [b for a, b in s.edges if a == chain[-1] and b not in chain]
+            if not nxt:
+                break
+            chain.append(nxt[0])
+        if len(chain) >= 3 and SETUP.match(s.steps[first]):
+            return chain[1]
+        return first
+
+    def loop(self, piece: str, label: str = "") -> bool:
+        """A loop word: an edge back from the open ends."""
+        s = self.s
+        if not LOOP_WORDS.search(piece) or not s.ends:
+            return False
+        target = self.loop_target(piece)
+        if target is None:
+            target = self.loop_start()
+        if target is None:
+            return False
+        src = [s.decision] if label and s.decision is not None else s.ends
+        if not label and any(b <= a for a, b in s.edges if a in src):
+            return True  # "feed it back into x, loop until ...": one loop
+        for e in src:
+            s.add(e, target, label or _loop_label(piece))
+        self.loop_marks += 1
+        rest = re.split(r"\b(?:until|while)\b", piece)[0]
+        rest = re.sub(r"\b(?:go back to|back to|repeat\w*|loop\w*|again|iterate)\b.*$", "", rest)
+        if label and (n := _name(rest)) and s.find(n) is None and not LOOP_WORDS.search(n):
+            pass
+        return True
+
+    def relation(self, piece: str, label: str = "") -> bool:
+        """A clause that relates steps: a loop, a skip between drawn steps, an op with."""
+        s = self.s
+        op = OP.match(_name(piece) or "x")
+        if op and op["x"]:
+            source = s.find_loose(_name(re.sub(r"\s+again$", "", op["x"])))
+            if source is not None:
+                n = self.attach(op["op"] or op["op2"] or op["op3"])
+                if n is not None:
+                    s.add(source, n, "")
+                return True
+        if self.loop_target(piece) is not None:
+            src = [s.decision] if label and s.decision is not None else s.ends
+            cut = re.search(
+                r"(?:\s+and)?\s*\b(?:go(?:es)? back|loop back|back\s+(?:in(?:to)?|to|as)|"
+                r"return to|jump to|(?:feeds?|fed|goes|go) back)\b",
+                piece,
+            )
+            head = piece[: cut.start()] if cut else ""
+            if (n := _name(head)) and not re.search(r"\bagain\b", head):
+                node = self.attach(n, label)
+                src = [node] if node is not None else src
+                label = ""
+            target = self.loop_target(piece)
+            for e in src:
+                s.add(e, target, label)
+            s.ends = [] if label else s.ends
+            self.loop_marks += 1
+            return True
+        return False
+
+    def mentions(self, piece: str) -> list[int]:
+        """Drawn steps named in the piece, in order of mention."""
+        found = []
+        text = f" {piece} "
+        for i in sorted(range(len(self.s.steps)), key=lambda i: -len(self.s.steps[i])):
+            name = self.s.steps[i]
+            m = re.search(rf"(?<![\w+]){re.escape(name)}(?![\w])", text)
+            if m and len(name) >= 1:
+                found.append((m.start(), i))
+                text = text[: m.start()] + " " * len(name) + text[m.end() :]
+        return [i for _, i in sorted(found)]
+
+    def skip_note(self, piece: str) -> bool:
+        """'shortcut from the input to the add', 'l1 into l3', 'x skipping to add1'."""
+        if not SKIP_WORDS.search(piece) and not re.search(r"\b(?:into|to)\b|->", piece):
+            return False
+        parts = re.split(r"\s+and\s+(?=\S+\s*(?:->|into|to)\b)|\s*,\s*", piece)
+        done = False
+        for part in parts:
+            named = self.mentions(part)
+            if len(named) >= 2:
+                for a, b in zip(named, named[1:], strict=False):
+                    self.s.add(a, b, "")
+                done = True
+        return done
+
+    # -- clauses -------------------------------------------------------------------------
+
+    def piece(self, p: str) -> None:
+        s = self.s
+        p = p.strip(" .;")
+        if not p:
+            return
+        also = bool(re.match(r"^also\b", p))
+        p = re.sub(r"^(?:and|then|so|also|or)\s+", "", p)
+        intro = LOOP_INTRO.match(p)
+        if intro and self.loop_scope is None and intro["rest"].strip():
+            self.loop_scope = (len(s.steps), _loop_label(intro["how"]))
+            p = intro["rest"]
+        if also and "?" in p and s.decision is not None:
+            before = [a for a, b in s.edges if b == s.decision]
+            s.ends = before[:1] or s.ends  # "also accuracy drop? -> ...": from the same step
+        items = [x for x in re.split(r"\s*->\s*", p)]
+        head = items[0].strip()
+        if s.label and s.decision is not None and not COND.match(head):
+            label, s.label = s.label, ""
+            self.branch(label, items)
+            return
+        # a branch head: yes / no / else, then its actions
+        m = re.match(
+            rf"^(?P<h>{YES}|{NO}|{ELSE})\b\s*[:,]?\s*(?:for \d+ \w+\s*)?(?P<rest>.*)$", head
+        )
+        if m and (s.decision is not None or s.ends):
+            h = m["h"]
+            label = "yes" if re.fullmatch(YES, h) else "no" if re.fullmatch(NO, h) else h
+            if label == "no" and h == "not":
+                label = "not"
+            if s.decision is None:
+                s.decision = s.ends[-1]
+            if m["rest"] and len(items) >= 2 and len(m["rest"].split()) <= 3:
+                rest = items[1:]  # "no drift -> keep the old one"
+            else:
+                rest = [m["rest"], *items[1:]] if m["rest"] else items[1:]
+            self.branch(label, rest)
+            return
+        # "<outcome> -> action" after a decision: a short label that is no step
+        if len(items) >= 2 and s.decision is None and s.ends and _outcome(head, ""):
+            s.decision = s.ends[-1]  # "score txn; high risk -> block, low -> approve"
+        if len(items) >= 2 and s.decision is not None and _outcome(head, s.steps[s.decision]):
+            self.branch(_label(head), items[1:])
+            return
+        cond = COND.match(head)
+        if cond:
+            self.condition(cond["c"], items[1:])
+            return
+        if head.endswith("?") and len(items) == 1 and " : " in head:
+            pass
+        # a question ends a piece; "q ? a : b" is a ternary
+        if "?" in p:
+            q, _, after = p.partition("?")
+            self.question(q)
+            after = after.strip(" ,:->")
+            if after:
+                yes, colon, no = after.partition(" : ")
+                if colon:
+                    self.branch("yes", re.split(r"\s*->\s*", yes))
+                    self.branch("no", re.split(r"\s*->\s*", no))
+                elif re.match(rf"^(?:{YES}|{NO}|{ELSE})\b", after) or _outcome(
+                    after.split(" -> ")[0], q
+                ):
+                    self.piece(after)
+                else:
+                    self.branch("yes", re.split(r"\s*->\s*", after))
+            return
+        if " : " in p and s.decision is not None:  # "... ? a : b" split by a comma
+            yes, _, no = p.partition(" : ")
+            self.branch("yes", re.split(r"\s*->\s*", yes))
+            self.branch("no", re.split(r"\s*->\s*", no))
+            return
+        if self.join_arrow(items) or self.join(p) or self.fork(p):
+            self.prev_arrow = len(items) >= 2
+            return
+        if re.match(r"^each\b", p) and len(self.fork_ends) >= 2:
+            return  # "each trains locally": what every branch does, no step of its own
+        if (
+            len(items) >= 2
+            and self.prev_arrow
+            and JOIN_SIGNAL.search(self.t)
+            and s.find(_name(head)) is None
+        ):
+            s.ends, s.decision = [], None  # "a -> b, c -> d, then both ...": parallel chains
+            self.chain(items)
+            self.prev_arrow = True
+            return
+        self.prev_arrow = len(items) >= 2
+        if len(items) >= 2 and s.ends and (src := s.find(_name(head))) is not None:
+            # a chain from a step already drawn: a fork, a skip or a second path
+            s.ends = [src]
+            s.decision = None
+            self.chain(items[1:])
+            return
+        if len(items) == 1 and self.skip_note(p):
+            return
+        if self.relation(p) or self.loop(p):
+            return
+        if len(items) >= 2 and self.fork_ends and s.find(_name(head)) is None and p is not None:
+            pass
+        s.decision = None
+        self.label_source = None
+        self.chain(items)
+
+    def branch(self, label: str, items: list[str]) -> None:
+        s = self.s
+        decision = s.decision if s.decision is not None else (s.ends[-1] if s.ends else None)
+        if decision is None:
+            return
+        s.decision = decision
+        items = [a for i in items for a in re.split(r"\s+and\s+(?=\w)", i) if a.strip()]
+        opened = []
+        if (
+            not items
+            or not _name(items[0])
+            or re.fullmatch(
+                r"(?:leave|keep) (?:it|as is)\b.*|"
+                r"do nothing|nothing|skip(?: it)?",
+                items[0].strip(),
+            )
+        ):
+            s.label = label  # an empty branch: its label goes to whatever comes next
+            self._open = getattr(self, "_open", []) + [decision]
+            s.ends = [decision]
+            return
+        first, back = True, False
+        for item in items:
+            if re.fullmatch(r"(?:go|loop|come|jump) back", item.strip()):
+                back = True  # "go back and tune": tune, then the loop
+                continue
+            if self.relation(item, label if first else ""):
+                s.ends = []
+                break
+            if first and self.loop(item, label):
+                s.ends = []
+                break
+            n = self.attach(item, label if first else "", looping=first)
+            if n is not None:
+                first = False
+                s.decision = decision if len(opened) == 0 and first else s.decision
+        if back and s.ends and (start := self.loop_start()) is not None:
+            for e in s.ends:
+                s.add(e, start, "")
+            s.ends = []
+        opened = s.ends
+        s.decision = decision
+        self._branch_ends = getattr(self, "_branch_ends", []) + list(opened)
+        s.ends = list(opened)
+
+    def condition(self, cond: str, items: list[str]) -> None:
+        """'if <cond>[,:] action', the action maybe in the next items or pieces."""
+        s = self.s
+        said = re.match(r"^(?P<h>yes|no|not|so)\b\s*[,:]?\s*(?:for \d+ \w+\s*)?(?P<rest>.*)$", cond)
+        if said:
+            h = {"so": "yes"}.get(said["h"], said["h"])
+            self.branch(h, ([said["rest"]] if said["rest"] else []) + items)
+            return
+        cut = COND_END.search(cond)
+        action = ""
+        if cut and cut.start() > 0:
+            action, cond = (
+                cond[cut.end() :],
+                cond[: cut.start()] + (cut[0] if cut[0][:1].isdigit() else ""),
+            )
+        m = re.search(r"(?<=\d)[%a-z]{0,2}(?=\s|$)", cond)
+        cond = cond.strip(" ,:")
+        label = _label(cond)
+        rest = ([action] if action.strip() else []) + items
+        if re.fullmatch(rf"{YES}|yes|so", "if " + cond) or cond in ("yes", "so"):
+            self.branch("yes", rest)
+            return
+        if cond in ("not", "no"):
+            self.branch("not" if cond == "not" else "no", rest)
+            return
+        del m
+        pronoun = re.match(r"^(?:it|they|this|that|he|she)\b", cond)
+        subject = self.subject(cond)
+        loops = not self.has_else and (
+            not rest or self.loop_target(rest[0]) is not None or LOOP_WORDS.search(rest[0])
+        )
+        single = not self.has_else  # "if drift is high trigger retraining": a labelled edge
+        if (
+            self.label_mode
+            or pronoun
+            or len(words(cond)) <= 1
+            or subject is not None
+            or loops
+            or single
+        ):
+            if subject is not None:
+                s.decision = subject
+            elif self.label_source is None:
+                s.decision = s.ends[-1] if s.ends else None
+            else:
+                s.decision = self.label_source  # "in case of failure ... on success ..."
+            self.label_source = s.decision
+            if not rest:
+                s.label = label
+                return
+            self.branch(label, rest)
+            return
+        q = self.attach(cond.rstrip("?") + "?")
+        if q is None:
+            return
+        s.decision = q
+        if rest:
+            self.branch("yes", rest)
+        else:
+            s.label = "yes"
+
+    def question(self, q: str) -> None:
+        s = self.s
+        q = q.strip()
+        items = re.split(r"\s*->\s*", q)
+        if len(items) > 1:
+            self.chain(items[:-1])
+            q = items[-1]
+        q = re.sub(r"^(?:is|are|does|do|did|has|have|was|were)\s+", "", q.strip())
+        if re.match(r"^(?:it|they|this|that)\b", q) and s.ends:
+            s.decision = s.ends[-1]  # "did it improve?": the step before decides
+            return
+        q = _name(q)
+        if not q:
+            return
+        n = self.attach(q + "?")
+        s.decision = n
+
+    def join_arrow(self, items: list[str]) -> bool:
+        """'both -> y', 'all three concatenated -> y', 'real images and fake images both -> d'."""
+        s = self.s
+        if len(items) < 2:
+            return False
+        m = JOIN_HEAD.match(items[0].strip())
+        if m is None:
+            return False
+        if m["names"]:
+            sources = []
+            for n in _split_names(m["names"]):
+                hit = s.find(n)
+                sources.append(hit if hit is not None else s.node(n))
+        else:
+            sources = self.open_ends()
+        if len(sources) < 2:
+            return False
+        if m["verb"]:
+            verb = s.node(m["verb"])
+            for e in sources:
+                s.add(e, verb)
+            sources = [verb]
+        s.ends, s.decision, self.fork_ends = sources, None, []
+        self.chain(items[1:])
+        return True
+
+    def join(self, p: str) -> bool:
+        s = self.s
+        m = JOIN.match(p) or JOIN_SELF.match(p)
+        if m is None:
+            return False
+        ends = self.open_ends()
+        if len(ends) < 2:
+            return False
+        into = None
+        if m["verb"]:
+            into = s.node(m["verb"].split()[0])
+        y = _name((m.groupdict().get("y") or "").split(" which ")[0])
+        for e in ends:
+            if into is not None:
+                s.add(e, into)
+        if y and len(y.split()) <= MAX_STEP_WORDS:
+            yn = s.node(y)
+            if into is not None:
+                s.add(into, yn)
+            else:
+                for e in ends:
+                    s.add(e, yn)
+            into = yn
+        if into is None:
+            return False
+        s.ends, s.decision, self.fork_ends = [into], None, []
+        rest = re.search(r"\bwhich (?:then )?(?:outputs?|gives?|produces?|returns?)\s+(.+)$", p)
+        if rest:
+            self.attach(rest[1])
+        return True
+
+    def open_ends(self) -> list[int]:
+        """What a join joins: the open branches of a fork, else every step with no way out."""
+        s = self.s
+        if len(self.fork_ends) >= 2:
+            return self.fork_ends
+        outs = {a for a, _ in s.edges}
+        return [i for i in range(len(s.steps)) if i not in outs]
+
+    def fork(self, p: str) -> bool:
+        s = self.s
+        m = FORK.match(p)
+        parallel = PARALLEL.search(p)
+        if m is None and not parallel:
+            return False
+        if m is not None:
+            names = _shared_head(_split_names(m["list"]))
+            if len(names) < 2:
+                return False
+            sends = re.match(r"^(?P<x>.+?\s+sends\s+.+?)\s+to\s+", p)
+            src = s.find(_name(m["x"])) if not sends else None
+            if sends:
+                src = self.attach(sends["x"])
+            if src is None:
+                src = self.attach(m["x"])
+            if src is None:
+                return False
+            ends = [s.node(n) for n in names]
+            for e in ends:
+                s.add(src, e)
+        else:
+            core = re.split(r"\s+(?:are|is|get|gets|run|trained|both)\b|\s+in parallel\b", p)[0]
+            core = re.sub(r"\b(?:in parallel|at the same time)\b", " ", core)
+            names = _split_names(re.sub(r"^\s*(?:we run|run)\s+", "", core))
+            if len(names) < 2:
+                return False
+            ends = [s.node(n) for n in names]
+            for e in ends:
+                for a in s.ends:
+                    s.add(a, e)
+        self.fork_ends = ends
+        s.ends, s.decision = list(ends), None
+        return True
+
+    # -- the whole text ------------------------------------------------------------------
+
+    def read(self) -> None:
+        s = self.s
+        lines = _lines(self.t)
+        body_indent = False
+        for number, line, indented in lines:
+            if self.loop_scope is not None and body_indent and not indented:
+                self.close_loop()
+                body_indent = False
+            first_node = len(s.steps)
+            intro = LOOP_INTRO.match(line)
+            if intro:
+                self.loop_scope = (len(s.steps), _loop_label(intro["how"]))
+                body_indent = not intro["rest"].strip()
+                line = intro["rest"]
+            braces = re.search(r"\b(?:loop|repeat)\s*\{([^}]*)\}\s*(until [^,.;]+)?", line)
+            if braces:
+                before = line[: braces.start()]
+                after = line[braces.end() :]
+                self.sentences(before)
+                self.loop_scope = (len(s.steps), _loop_label(braces[2] or "loop"))
+                self.sentences(braces[1])
+                self.close_loop()
+                self.sentences(after)
+            else:
+                self.sentences(line, in_intro=bool(intro) and not body_indent)
+            if number is not None and len(s.steps) > first_node:
+                s.numbered.setdefault(number, first_node)
+        if self.loop_scope is not None:
+            self.close_loop()
+
+    def sentences(self, line: str, in_intro: bool = False) -> None:
+        parts = [x for x in re.split(r"(?<=[.!;])\s+|;\s*|\.\s*$", line) if x and x.strip()]
+        for sentence in parts:
+            sentence = sentence.strip(" .")
+            intro = LOOP_INTRO.match(sentence) or _for_each(sentence)
+            if intro and self.loop_scope is None:
+                self.loop_scope = (len(self.s.steps), _loop_label(intro["how"]))
+                sentence = intro["rest"]
+                in_intro = True
+            for p in _pieces(sentence):
+                self.piece(p)
+            if in_intro and self.loop_scope is not None:
+                self.close_loop()
+                in_intro = False
+
+    def close_loop(self) -> None:
+        s = self.s
+        if self.loop_scope is None:
+            return
+        start, label = self.loop_scope
+        self.loop_scope = None
+        if (
+            start < len(s.steps)
+            and s.ends
+            and not any(b == start for _, b in s.edges if _ in s.ends)
+        ):
+            for e in s.ends:
+                s.add(e, start, label)
+            self.loop_marks += 1
+
+    def graph(self) -> Graph | None:
+        s = self.s
+        if len(s.steps) < 2 or len(s.steps) > MAX_STEPS:
+            return None
+        if any(not x or len(x.split()) > MAX_STEP_WORDS for x in s.steps):
+            return None
+        used = {i for e in s.edges for i in e}
+        if len(s.steps) > 2 and any(i not in used for i in range(len(s.steps))):
+            return None
+        outs = [a for a, _ in s.edges]
+        ins = [b for _, b in s.edges]
+        branchy = any(outs.count(i) > 1 or ins.count(i) > 1 for i in range(len(s.steps)))
+        back = any(b <= a for a, b in s.edges)
+        if not (branchy or back or any(s.labels)):
+            return None
+        return Graph(tuple(s.steps), tuple(s.edges), tuple(s.labels))
+
+
+VERBS = set(ACTION) | {
+    "fit",
+    "score",
+    "predict",
+    "compute",
+    "update",
+    "sample",
+    "generate",
+    "eval",
+    "validate",
+    "test",
+    "encode",
+    "embed",
+    "forward",
+    "backprop",
+    "crawl",
+    "fetch",
+    "get",
+    "pick",
+    "apply",
+    "clean",
+    "tokenize",
+    "label",
+    "check",
+    "measure",
+    "render",
+    "resize",
+    "normalize",
+    "shuffle",
+}
+
+
+def _for_each(sentence: str) -> re.Match[str] | None:
+    """'for each fold train on the rest and validate': the loop says its noun, then a verb."""
+    m = re.match(
+        r"^(?P<how>(?:for (?:each|every)|per)\s+(?:\S+\s+){0,5}?)(?P<rest>(?P<v>\w+)\b.*)$",
+        sentence,
+    )
+    while m and m["v"] not in VERBS:
+        m = re.match(
+            rf"^(?P<how>{re.escape(m['how'] + m['v'])}\s+(?:\S+\s+){{0,5}}?)"
+            r"(?P<rest>(?P<v>\w+)\b.*)$",
+            sentence,
+        )
+    if m is None or len(m["how"].split()) > 7:
+        return None
+    return m
+
+
+def _shared_head(names: list[str]) -> list[str]:
+    """'clients a, b and c' -> clients a, clients b, clients c."""
+    head = names[0].split() if names else []
+    if len(head) == 2 and len(head[1]) == 1 and all(len(n) == 1 for n in names[1:]):
+        return [names[0], *[f"{head[0]} {n}" for n in names[1:]]]
+    return names
+
+
+def _split_names(text: str) -> list[str]:
+    parts = re.split(
+        r"\s*(?:,\s*(?:and\s+)?|\s+and\s+|\s+or\s+|\s*/\s*|\s+\+\s+|&)\s*", text.strip(" .:")
+    )
+    return [n for n in (_name(p) for p in parts) if n]
+
+
+def _label(cond: str) -> str:
+    """A condition as an edge label: its words without pronouns and auxiliaries."""
+    w = re.sub(
+        r"\b(?:the|a|an|is|are|it|its|if|was|were|be|they|has|have|do|does|did|"
+        r"there|any|still)\b",
+        " ",
+        cond.lower(),
+    ).split()
+    return " ".join(w[:3])
+
+
+def _loop_label(how: str) -> str:
+    return _label(re.sub(r"\b(?:repeat\w*|for|each|every|loop\w*|over|do)\b", " ", how)) or "repeat"
+
+
+def _outcome(head: str, decision: str) -> bool:
+    """'high risk', 'no drift', '< 7', 'improved', 'below 0.5': an edge label after a
+    decision, not a step."""
+    h = head.strip()
+    if re.match(
+        r"^(?:[<>]=?|=|above|below|over|under|between|not|no|none|ok|fail\w*|"
+        r"pass\w*|success\w*|error\w*|low|medium|mid|high)\b",
+        h,
+    ):
+        return len(h.split()) <= 4
+    return bool(set(words(h)) & set(words(decision))) and len(h.split()) <= 3
+
+
+def read_structure(text: str) -> Graph | None:
+    """The steps and relations `text` states, or None when it states only a chain (or
+    nothing this reader can read)."""
+    if len(text) > MAX_CHARS:
+        return None  # a long chat is no stated structure
+    t = _normal(text)
+    first = t.split("\n", 1)[0]
+    intro = re.match(r"^([^:\n]{0,50}):\s*(?=\S|\n)", first)
+    if (
+        intro
+        and not LOOP_INTRO.match(first)
+        and not re.search(rf"->|\b(?:if|{YES}|{NO}|{ELSE})\b[^:]*$", intro[1])
+    ):
+        t = t[intro.end() :]
+    t = re.sub(r"^(?:draw|show|make)?[^,:\n]{0,40}?\bwhere\s+", "", t)
+    reader = _Reader(t)
+    try:
+        reader.read()
+    except (IndexError, ValueError):
+        return None
+    found = reader.graph()
+    if found is None:
+        return None
+    loops_or_branches = any(found.labels) or any(b <= a for a, b in found.edges)
+    if not loops_or_branches and dataflow(text) is not None:
+        return None  # forks and joins of data and processes: the data-flow reader's
+    return found

@@ -1,0 +1,163 @@
+"""The general structure reader (engine/diagram/spec_structure.py): branches, loops, skips,
+forks and joins read from the request's own words, and None where only a chain is said."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.diagram.spec import extract_spec
+from engine.diagram.spec_structure import Graph, read_structure
+
+
+def edges(g: Graph) -> set[tuple[str, str, str]]:
+    return {
+        (g.steps[a], g.steps[b], label) for (a, b), label in zip(g.edges, g.labels, strict=True)
+    }
+
+
+def read(text: str) -> Graph:
+    g = read_structure(text)
+    assert g is not None, text
+    return g
+
+
+def test_if_else_is_a_decision_step_with_labelled_edges() -> None:
+    g = read("train -> eval -> if f1 > 0.8 push to hub else tweak lr and retrain")
+    assert g.steps == ("train", "eval", "f1 > 0.8?", "push to hub", "tweak lr")
+    assert edges(g) >= {
+        ("eval", "f1 > 0.8?", ""),
+        ("f1 > 0.8?", "push to hub", "yes"),
+        ("f1 > 0.8?", "tweak lr", "else"),
+        ("tweak lr", "train", ""),  # "retrain": back to train
+    }
+
+
+def test_a_question_then_yes_and_no() -> None:
+    g = read("request comes in → cache hit? → yes: return cached answer / no: call the llm")
+    assert ("cache hit?", "return cached answer", "yes") in edges(g)
+    assert ("cache hit?", "call llm", "no") in edges(g)
+
+
+def test_several_ifs_without_else_label_the_step_before() -> None:
+    g = read(
+        "run the tests; if they pass, merge; if they fail, fix the code and run the tests again"
+    )
+    assert edges(g) == {
+        ("run tests", "merge", "pass"),
+        ("run tests", "fix code", "fail"),
+        ("fix code", "run tests", ""),
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "back"),
+    [
+        (
+            "sample noise, predict the noise, subtract it, go back to predict the noise "
+            "until t = 0",
+            ("subtract", "predict noise"),
+        ),
+        (
+            "fetch batch, fwd pass, compute loss, backprop, optimizer step, "
+            "repeat till the epoch is over",
+            ("optimizer step", "fetch batch"),
+        ),
+        (
+            "initialize weights, compute gradients, update weights, repeat until convergence",
+            ("update weights", "compute gradients"),
+        ),  # the set-up step stays outside the loop
+        (
+            "Step 1 - train teacher\nStep 2 - teacher labels data\nStep 3 - train student\n"
+            "Step 4 - student becomes the teacher, go back to step 2",
+            ("student becomes teacher", "teacher labels data"),
+        ),
+        ("while not converged: e-step, m-step", ("m-step", "e-step")),
+    ],
+)
+def test_loops_close_an_edge_back(text: str, back: tuple[str, str]) -> None:
+    g = read(text)
+    assert (g.steps.index(back[0]), g.steps.index(back[1])) in g.edges
+
+
+def test_a_loop_said_first_wraps_its_sentence_and_what_follows_comes_after() -> None:
+    g = read(
+        "for every image in the folder: load it, run the detector, save the boxes. "
+        "after all images, zip the results"
+    )
+    assert g.steps == ("load", "run detector", "save boxes", "zip results")
+    assert {(2, 0), (2, 3)} <= set(g.edges)
+
+
+@pytest.mark.parametrize(
+    ("text", "skip"),
+    [
+        (
+            "residual block: input → conv1 → bn1 → relu → conv2 → add (shortcut from the input to "
+            "the add) → final relu",
+            ("input", "add"),
+        ),
+        (
+            "squeeze excitation: features → global pool → fc1 → sigmoid → scale (multiply with the "
+            "features)",
+            ("features", "scale"),
+        ),
+        ("x → linear → gelu → linear2 → add ; shortcut x → add", ("x", "add")),
+        (
+            "unet-ish: enc1 → enc2 → bottleneck → dec2 → dec1 → mask. "
+            "skips enc1→dec1 and enc2→dec2",
+            ("enc1", "dec1"),
+        ),
+    ],
+)
+def test_skips_join_two_drawn_steps(text: str, skip: tuple[str, str]) -> None:
+    g = read(text)
+    assert (g.steps.index(skip[0]), g.steps.index(skip[1])) in g.edges
+
+
+def test_forks_and_joins() -> None:
+    g = read(
+        "multimodal: audio → wav2vec, video → resnet, text → bert. all three concatenated "
+        "→ classifier"
+    )
+    assert edges(g) >= {
+        ("audio", "wav2vec", ""),
+        ("wav2vec", "concatenated", ""),
+        ("resnet", "concatenated", ""),
+        ("bert", "concatenated", ""),
+        ("concatenated", "classifier", ""),
+    }
+    g = read("load data, then in parallel train a tree & train a forest; both feed into compare")
+    assert edges(g) == {
+        ("load data", "train tree", ""),
+        ("load data", "train forest", ""),
+        ("train tree", "compare", ""),
+        ("train forest", "compare", ""),
+    }
+
+
+def test_repeated_layers_are_two_steps_not_a_loop() -> None:
+    g = read("basic block: input -> conv -> relu -> conv -> add (identity skip) -> out")
+    assert g.steps.count("conv") == 2
+    assert all(b > a for a, b in g.edges)  # no cycle
+    assert (0, g.steps.index("add")) in g.edges
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "load data, clean it, train a model, evaluate",  # a chain: the flow reader's
+        "a cnn, an rnn and a transformer side by side",
+        "an MLP with 3 inputs, two hidden layers of 5 and 1 output",
+        "ok so " + "this is a long chat about my slides, " * 30 + "if you can, thanks",
+    ],
+)
+def test_no_structure_gives_none(text: str) -> None:
+    assert read_structure(text) is None
+
+
+def test_extract_spec_draws_the_graph() -> None:
+    spec = extract_spec(
+        "train → eval → good enough? no → collect more data → train again. yes → ship"
+    )
+    assert spec is not None and spec.kind == "graph"
+    assert "good enough?" in spec.steps and "ship" in spec.steps
