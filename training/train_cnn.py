@@ -34,11 +34,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from engine.diagram.metrics import metrics
+from engine.diagram.render import render_array
 from engine.scoring import cnn
 from engine.scoring.cnn import ReadabilityCNN
-from engine.scoring.preprocess import DEFAULT_SIZE, Size
+from engine.scoring.preprocess import DEFAULT_SIZE, Size, shrink
 from engine.scoring.weights import pick_device
-from training.data.degrade import KINDS
+from training.data.degrade import KINDS, degrade
+from training.data.synth import example
 
 try:  # progress bars are a nicety: training runs without tqdm too
     from tqdm import tqdm
@@ -107,12 +110,6 @@ def labelled_set(
 
 def _source_set(job: tuple[int, int, int, Size]) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Clean diagram `i` of `seed` and its twins: (inputs, labels, kinds), from their own seeds."""
-    from engine.diagram.metrics import metrics
-    from engine.diagram.render import render_array
-    from engine.scoring.preprocess import shrink
-    from training.data.degrade import degrade
-    from training.data.synth import example
-
     i, seed, variants, size = job
     clean = example(random.Random(seed * 1_000_003 + i)).diagram  # = synth.examples(n, seed)[i]
     rng = random.Random(f"degrade {seed} {i}")

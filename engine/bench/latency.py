@@ -29,9 +29,12 @@ from pathlib import Path
 
 import torch
 
-from engine.llm import fast, prompt
+from engine.bench.quality import accepted, read_requests
+from engine.diagram.fidelity import fidelity
+from engine.llm import fast, prompt, tiny
 from engine.llm import generate as plain
-from engine.llm.load import LoadedModel
+from engine.llm.load import LoadedModel, pick_device, prepare_tokenizer
+from engine.pipeline import read, spec_of
 
 DEEPSEEK_SHAPE = "deepseek-1.3b-shape"
 REQUESTS = Path(__file__).resolve().parents[2] / "tests" / "data" / "requests.jsonl"
@@ -94,9 +97,6 @@ def deepseek_shape(device: str) -> LoadedModel:
     """
     from transformers import LlamaConfig, LlamaForCausalLM  # noqa: PLC0415
 
-    from engine.llm import tiny  # noqa: PLC0415
-    from engine.llm.load import pick_device, prepare_tokenizer  # noqa: PLC0415
-
     config = LlamaConfig(
         vocab_size=32256,
         hidden_size=2048,
@@ -120,14 +120,10 @@ def deepseek_shape(device: str) -> LoadedModel:
 
 def requests(count: int) -> list[tuple[str, object]]:
     """The first `count` hand-written requests (text, gold spec)."""
-    from engine.bench.quality import accepted, read_requests  # noqa: PLC0415
-
     return [(r.text, r.spec) for r in accepted(read_requests(REQUESTS))[0][:count]]
 
 
 def prompts_for(lm: LoadedModel, texts: list[str]) -> list[str]:
-    from engine.pipeline import spec_of  # noqa: PLC0415
-
     return [prompt.build(lm.tokenizer, t, spec_of(t)) for t in texts]
 
 
@@ -372,9 +368,6 @@ def agreement(lm: LoadedModel, ps: list[str], tokens: int) -> dict:
 
 def quality(lm: LoadedModel, asks: list[tuple[str, object]], n: int) -> list[dict]:
     """Parse-valid, natural-stop and exact-structure rates of both engines' candidates."""
-    from engine.diagram.fidelity import fidelity  # noqa: PLC0415
-    from engine.pipeline import read  # noqa: PLC0415
-
     ps = prompts_for(lm, [t for t, _ in asks])
     out = []
     for engine, gen in (("fast", fast.generate), ("plain", plain.generate)):

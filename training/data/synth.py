@@ -14,15 +14,17 @@ import random
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
+from engine.catalogue import catalogue
 from engine.diagram.fidelity import fidelity
 from engine.diagram.label_fit import fit_label
 from engine.diagram.layout import layout
 from engine.diagram.metrics import metrics
 from engine.diagram.model import Diagram, Spec
-from engine.diagram.sketch import Sketch, parse_sketch, sketch_to_text
+from engine.diagram.sketch import Sketch, parse_sketch, sketch_to_text, structure_text
 from engine.diagram.spec import extract_spec
 from engine.diagram.text import to_text
 from engine.diagram.validate import validate
+from training.data import dataflows, graphs, named, stacks
 from training.data.blocks import layer_blocks
 from training.data.flows import process_flow
 from training.data.networks import describe_network, network_layers
@@ -285,8 +287,6 @@ def _names_entry(text: str) -> bool:
     """The request names a catalogue entry ("... an LSTM model ..."): when the readers find no
     structure the pipeline hints and grafts that entry, so such a request cannot teach
     its own answer (v2 data leaves it out)."""
-    from engine.catalogue import catalogue  # noqa: PLC0415
-
     return catalogue.find(text) is not None
 
 
@@ -305,10 +305,6 @@ def _finish_v2(text: str, style: Style, w: Words, protected: list[str]) -> str:
 
 def _v2_try(rng: random.Random, kind: str) -> Example | None:
     """One attempt at a clean v2 example; None when the readers or the layout disagree."""
-    from engine.catalogue import catalogue  # noqa: PLC0415
-    from engine.diagram.sketch import structure_text  # noqa: PLC0415
-    from training.data import dataflows, graphs, named, stacks  # noqa: PLC0415
-
     w = Words(rng)
     style = choose_style(rng, "flow")
     if kind == "stack":
