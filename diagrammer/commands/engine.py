@@ -17,22 +17,32 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from diagrammer.errors import UserError
+from engine.service.config import BACKENDS, PREFIX, ConfigError, Settings
 
 if TYPE_CHECKING:
     from engine.service.backend import Backend, Trainer
-    from engine.service.config import Settings
 
 HELP = "run the engine's HTTP service (settings from ENGINE_* variables or .env)"
+# Settings the command line may override: what each is.
+OPTIONS = {
+    "host": "bind address",
+    "port": "port",
+    "data_dir": "database and images",
+    "backend": "pipeline: the LLM; demo: no model",
+}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--env-file", type=Path, default=Path(".env"), help="KEY=value lines")
-    parser.add_argument("--host", help="bind address (ENGINE_HOST, default 127.0.0.1)")
-    parser.add_argument("--port", type=int, help="port (ENGINE_PORT, default 8765)")
-    parser.add_argument("--data-dir", type=Path, help="database and images (ENGINE_DATA_DIR)")
-    parser.add_argument(
-        "--backend", choices=("pipeline", "demo"), help="pipeline: the LLM; demo: no model"
-    )
+    defaults = Settings()
+    for name, what in OPTIONS.items():  # unset: the environment or .env decides
+        default = getattr(defaults, name)
+        parser.add_argument(
+            "--" + name.replace("_", "-"),
+            type=type(default),
+            choices=BACKENDS if name == "backend" else None,
+            help=f"{what} ({PREFIX}{name.upper()}, default {default})",
+        )
     what = parser.add_mutually_exclusive_group()
     what.add_argument(
         "--check", action="store_true", help="check the data dir (integrity, writable) and exit"
@@ -74,10 +84,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    from engine.service.config import PREFIX, ConfigError, Settings
-
     env = dict(os.environ)
-    for name in ("host", "port", "data_dir", "backend"):
+    for name in OPTIONS:
         if getattr(args, name) is not None:
             env[PREFIX + name.upper()] = str(getattr(args, name))
     if args.check or args.backup or args.restore:

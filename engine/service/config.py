@@ -15,6 +15,7 @@ from common import envfile, limits
 from common.envfile import ConfigError
 
 PREFIX = "ENGINE_"
+BACKENDS = ("pipeline", "demo")  # the LLM pipeline; a stand-in without a model
 
 
 @dataclass(frozen=True)
@@ -23,7 +24,7 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8765
     data_dir: Path = Path("data/engine")
-    backend: str = "pipeline"  # pipeline | demo
+    backend: str = "pipeline"  # one of BACKENDS
     # Model (pipeline backend)
     model: str = "default"  # default | path to .gguf | checkpoint folder | cached HF id
     adapter: str = "latest"  # the built-in ("base") adapter: latest | none | a shipped version
@@ -67,7 +68,7 @@ class Settings:
     def check(self) -> None:
         if not self.secret:
             raise ConfigError(f"{PREFIX}SECRET is empty: set a long random shared secret")
-        if self.backend not in ("pipeline", "demo"):
+        if self.backend not in BACKENDS:
             raise ConfigError(f"{PREFIX}BACKEND must be pipeline or demo, not {self.backend!r}")
         if self.bits not in (0, 4, 8):
             raise ConfigError(f"{PREFIX}BITS must be 0, 4 or 8")
