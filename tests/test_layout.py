@@ -12,7 +12,7 @@ from engine.diagram.layout import MAX_UP, READ_SCALE, layout
 from engine.diagram.metrics import COMFORT_SPACING, metrics
 from engine.diagram.model import LINE_STYLES, SHAPES, DiagramError, Spec, is_bend
 from engine.diagram.read import to_diagram
-from engine.diagram.sketch import Sketch, parse_sketch
+from engine.diagram.sketch import Sketch, parse_sketch, structure_text
 from engine.diagram.validate import validate
 
 GEOMETRY = {"overlap", "off canvas", "bad size"}
@@ -184,6 +184,23 @@ def test_residual_edges_skip_around_nodes() -> None:
         "edges: 1>2 2>3 3>4 4>5 5>6 1>3 3>5\ndirection: down\nshape: rectangle 150x40"
     )
     readable(sketch)
+
+
+@pytest.mark.parametrize("direction", ["right", "down"])
+def test_edges_that_skip_ranks_bend_through_their_slots(direction: str) -> None:
+    # An Inception module of plain steps: conv 1x1 -> concat skips the rank of conv 3x3;
+    # drawn straight, it ran through the corner of conv 3x3.
+    sketch, _ = parse_sketch(
+        "steps: input | conv 1x1 | conv 1x1 b | conv 1x1 c | max pool | conv 3x3 | conv 5x5 | "
+        "conv 1x1 d | concat\nedges: 1>2 1>3 1>4 1>5 3>6 4>7 5>8 2>9 6>9 7>9 8>9\n"
+        f"direction: {direction}\nshape: rectangle 120x40"
+    )
+    readable(sketch)
+    d = layout(sketch)
+    bends = [n for n in d.nodes if is_bend(n)]
+    assert bends and all(n.id >= len(sketch.steps) for n in bends)
+    assert {n.shape for n in d.nodes if not is_bend(n)} == {"rectangle"}
+    assert fidelity(d, Spec("flow", steps=sketch.steps, structure=structure_text(sketch))).exact
 
 
 def test_order_within_ranks_avoids_crossings() -> None:

@@ -32,6 +32,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+import numpy as np
+
+from engine.diagram import geometry
 from engine.diagram.label_fit import MAX_SCALE, RECT_PAD, fit_label, text_block, text_width
 from engine.diagram.layout_graph import layout_graph
 from engine.diagram.metrics import COMFORT_SPACING, SPACING_FLOOR_PX
@@ -46,6 +49,7 @@ READ_SCALE = 0.7  # ... and further only while a label is not yet readable at th
 # (14.7 px capitals; 6 px on screen at Discord's 400 px preview of the whole canvas)
 MOST_LINES = 6  # a plain chain is tried on 1..MOST_LINES lines (and the MAX_LINE rule's count)
 CLEARANCE = 2.0  # px between an edge and a node it passes (the metric forgives 1 px)
+BEND = 6  # px: a bend point of an edge that skips ranks (format.md)
 # A column of 10 default 40 px circles shrinks to 36 px on the 540 px the canvas leaves, still
 # room for a two-character label ("h1"); 12 shrink to 30 px, where it no longer fits.
 WIDE = 10  # the widest layer drawn in full
@@ -125,8 +129,38 @@ def layout(sketch: Sketch) -> Diagram:
         raise DiagramError(f"this diagram would have {n} nodes; the limit is {MAX_NODES}")
     if n == 0:
         raise DiagramError("the sketch has no layers and no steps")
-    slots, targets, labels, grow = _flow(sketch)
-    return _place(sketch, slots, targets, labels, FLOW_GAPS, (), set(), grow)
+    slots, targets, labels, grow, skips = _flow(sketch)
+    first = _place(sketch, slots, targets, labels, FLOW_GAPS, (), set(), grow, skips=skips)
+    if _through(first) == 0:
+        return first
+    # An edge runs through a node: ranks spread over the canvas (gentler slopes), with the
+    # nodes grown less if need be, down to the preferred size; the first that is clean.
+    tried = [first]
+    for factor in dict.fromkeys((grow, (1 + grow) / 2, 1.0)):
+        tried.append(
+            _place(
+                sketch, slots, targets, labels, FLOW_GAPS, (), set(), factor, True, skips
+            )
+        )
+        if _through(tried[-1]) == 0:
+            return tried[-1]
+    return min(tried, key=_through)
+
+
+def _through(diagram: Diagram) -> int:
+    """(Edge, node) pairs where a centre-to-centre edge runs through a third node."""
+    edges = [(s, t) for s, t in diagram.edges() if s.id != t.id]
+    if not edges:
+        return 0
+    index = {n.id: k for k, n in enumerate(diagram.nodes)}
+    p = np.array([(s.x, s.y) for s, _ in edges], float)
+    q = np.array([(t.x, t.y) for _, t in edges], float)
+    ellipse = np.array([n.shape == "circle" for n in diagram.nodes])
+    hits = geometry.segments_through(p, q, geometry.boxes(diagram.nodes), ellipse)
+    rows = np.arange(len(edges))
+    hits[rows, [index[s.id] for s, _ in edges]] = False
+    hits[rows, [index[t.id] for _, t in edges]] = False
+    return int(hits.sum())
 
 
 def _network(
@@ -155,25 +189,36 @@ def _network(
     return slots, targets, labels, markers
 
 
-def _flow(sketch: Sketch) -> tuple[list[_Slot], list[tuple[int, ...]], list[str], float]:
-    """Slots, targets and labels of a flow's steps, and how much its nodes grow."""
+Passing = list[tuple[int, int, list[_Slot]]]  # an edge a -> b and the free slots it passes
+
+
+def _flow(
+    sketch: Sketch,
+) -> tuple[list[_Slot], list[tuple[int, ...]], list[str], float, Passing]:
+    """Slots, targets and labels of a flow's steps, how much its nodes grow, and the free
+    slots of the edges that skip ranks."""
     n = len(sketch.steps)
     edges = sketch.flow_edges()
     targets = [tuple(b for a, b in edges if a == i) for i in range(n)]
     labels = list(sketch.steps)
     if edges == chain(n) and n > 1:
         slots, grow = _chain_slots(sketch, labels)
-        return slots, targets, labels, grow
+        return slots, targets, labels, grow, []
     rank = [0] * n
-    for a, b in sorted(e for e in edges if e[0] < e[1]):
+    forward = [e for e in edges if e[0] < e[1]]
+    for a, b in sorted(forward):
         rank[b] = max(rank[b], rank[a] + 1)
-    order = order_ranks(n, rank, [e for e in edges if e[0] < e[1]])
+    order = order_ranks(n, rank, forward)
     slots = [_Slot(0, 0, 1)] * n
+    passing: dict[int, list[_Slot]] = {}
     for r, items in enumerate(order):
         for j, item in enumerate(items):
             if isinstance(item, int):
                 slots[item] = _Slot(r, j, len(items))
-    return slots, targets, labels, _growth(sketch, _counts(slots), labels)[0]
+            else:
+                passing.setdefault(item[0], []).append(_Slot(r, j, len(items)))
+    skips = [(*forward[k], sorted(at, key=lambda s: s.main)) for k, at in passing.items()]
+    return slots, targets, labels, _growth(sketch, _counts(slots), labels)[0], skips
 
 
 def _chain_slots(sketch: Sketch, labels: Sequence[str]) -> tuple[list[_Slot], float]:
@@ -419,8 +464,12 @@ def _place(
     layers: Sequence[int],
     markers: set[int],
     grow: float = 1.0,
+    spread: bool = False,
+    skips: Passing = (),
 ) -> Diagram:
-    """The node list of slots on the canvas; `grow` > 1 scales up the preferred size."""
+    """The node list of slots on the canvas; `grow` > 1 scales up the preferred size,
+    `spread` spaces the lines along the main axis as far apart as the canvas allows, and
+    each edge in `skips` runs through bend points at the free slots it passes."""
     right = sketch.direction == "right"
     lengths = _lengths(right)
     size = _grown(sketch, grow) if grow > 1 else sketch.size
@@ -429,7 +478,9 @@ def _place(
     round_ = sketch.shape == "circle"
     size = _sizes(pref, counts, lengths, round_)
     least = _required_gap(*size)
-    main_pitch = _pitch(counts[0], lengths[0], size[0], least, gaps.main(size[0]))
+    main_pitch = _pitch(
+        counts[0], lengths[0], size[0], least, lengths[0] if spread else gaps.main(size[0])
+    )
     cross_pitch = _pitch(counts[1], lengths[1], size[1], least, gaps.cross(size[1]))
     collapsed = {slots[i].main: labels[i] for i in markers}
     pitches = _cross_pitches(layers, collapsed, size, cross_pitch, lengths[1] - size[1], right)
@@ -446,13 +497,18 @@ def _place(
     main_at = _centres(counts[0], main_pitch, MARGIN + lengths[0] / 2)
     width, height = size if right else size[::-1]
     across: dict[tuple[int, float], list[int]] = {}
-    nodes = []
-    for i, slot in enumerate(slots):
+
+    def where(slot: _Slot) -> tuple[int, int]:
+        """(main, cross) centre of a slot."""
         pitch = pitches[slot.main] if layers else cross_pitch
         if (slot.n_cross, pitch) not in across:
             across[slot.n_cross, pitch] = _centres(slot.n_cross, pitch, MARGIN + lengths[1] / 2)
-        cross = across[slot.n_cross, pitch][slot.cross]
-        x, y = (main_at[slot.main], cross) if right else (cross, main_at[slot.main])
+        return main_at[slot.main], across[slot.n_cross, pitch][slot.cross]
+
+    nodes = []
+    for i, slot in enumerate(slots):
+        main, cross = where(slot)
+        x, y = (main, cross) if right else (cross, main)
         node = Node(
             id=i,
             x=x,
@@ -471,7 +527,54 @@ def _place(
             w, h = box if right else box[::-1]
             node = node.moved(shape=MARKER_SHAPE, width=w, height=h, fill=MARKER_FILL)
         nodes.append(node)
+    if skips and len(nodes) + 2 * sum(len(at) for _, _, at in skips) <= MAX_NODES:
+        passing = [(a, b, [where(slot) for slot in at]) for a, b, at in skips]
+        nodes = _bent(nodes, passing, size[0], sketch, right)
     return Diagram(tuple(nodes))
+
+
+def _bent(
+    nodes: list[Node],
+    skips: Sequence[tuple[int, int, list[tuple[int, int]]]],
+    band: int,
+    sketch: Sketch,
+    right: bool,
+) -> list[Node]:
+    """The nodes with each edge a -> b of `skips` rerouted through bend points at the
+    (main, cross) centres of the free slots it passes: one at each end of the slot's line
+    (`band` px along the main axis), so that the edge runs straight along the whole line
+    and no slanted part of it clips a node beside the slot; one at the centre where the
+    line is too short to keep two bends a comfortable gap apart."""
+    targets = {n.id: list(n.targets) for n in nodes}
+    half = band / 2 - BEND / 2
+    sides = (-1, 1) if band - 2 * BEND >= SPACING_FLOOR_PX / 2 + 2 else (0,)
+    style = "dashed line" if sketch.line_style == "dashed line" else "solid line"
+    bends: list[Node] = []
+    last: set[int] = set()  # the bends whose segment ends at the target: its arrowhead
+    for a, b, centres in skips:
+        ends = [n.y if right else n.x for n in (nodes[a], nodes[b])]
+        points = [(round(m + side * half), c) for m, c in centres for side in sides]
+        path = [(0, ends[0]), *points, (0, ends[1])]
+        keep = [  # a bend where the path turns
+            p for i, p in enumerate(path[1:-1], 1) if not path[i - 1][1] == p[1] == path[i + 1][1]
+        ]
+        ids = [len(nodes) + len(bends) + k for k in range(len(keep))]
+        for k, (main, c) in zip(ids, keep, strict=True):
+            x, y = (main, c) if right else (c, main)
+            bends.append(Node(
+                id=k, x=x, y=y, shape="circle", width=BEND, height=BEND, line_style=style,
+                fill=sketch.line_color, line_color=sketch.line_color, targets=(), label="",
+            ))  # fmt: skip
+        if ids:
+            targets[a] = [ids[0] if t == b else t for t in targets[a]]
+            for u, v in zip(ids, [*ids[1:], b], strict=True):
+                targets[u] = [v]
+            last.add(ids[-1])
+    out = [n.moved(targets=tuple(targets[n.id])) for n in nodes]
+    for bend in bends:
+        line = sketch.line_style if bend.id in last else style
+        out.append(bend.moved(targets=tuple(targets[bend.id]), line_style=line))
+    return out
 
 
 MAIN_TRIES = 8  # main pitches tried for markers, from the preferred one to the widest
