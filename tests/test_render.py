@@ -11,8 +11,10 @@ import pytest
 
 from diagrammer.cli import main
 from engine.diagram.label_fit import MAX_SCALE, MIN_SCALE, fit_label, room, text_width
+from engine.diagram.layout import layout
 from engine.diagram.model import CANVAS_H, CANVAS_W, Diagram, Node
-from engine.diagram.render import render, render_array
+from engine.diagram.render import PREVIEW_MARGIN, preview_png, render, render_array
+from engine.diagram.sketch import parse_sketch
 
 FILL = (200, 230, 255)  # light blue: black labels, easy to tell from the dark lines
 INK = (20, 20, 20)
@@ -203,3 +205,36 @@ def test_bench_render_smoke(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert main(["bench", "render", "--n", "3", "--sweep-n", "1", "--out", str(tmp_path)]) == 0
     assert "renders/s" in capsys.readouterr().out
     assert (tmp_path / "render.png").stat().st_size > 1000
+
+
+def _decoded(png: bytes) -> np.ndarray:
+    return cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR)
+
+
+def test_the_preview_is_the_render_cropped_to_its_ink_with_a_margin() -> None:
+    sketch, _ = parse_sketch(
+        "steps: load data | clean data | split train test | train model | evaluate model | "
+        "deploy\ndirection: down\nshape: rectangle 150x50"
+    )
+    whole = _decoded(render(layout(sketch)))
+    small = _decoded(preview_png(render(layout(sketch))))
+    rows, cols = np.nonzero((whole < 250).any(axis=2))
+    y0, x0 = rows.min() - PREVIEW_MARGIN, cols.min() - PREVIEW_MARGIN
+    assert small.shape == (
+        rows.max() + 1 + PREVIEW_MARGIN - y0, cols.max() + 1 + PREVIEW_MARGIN - x0, 3
+    )
+    assert np.array_equal(small, whole[y0 : y0 + small.shape[0], x0 : x0 + small.shape[1]])
+    assert (small[:PREVIEW_MARGIN] == 255).all() and (small[:, -PREVIEW_MARGIN:] == 255).all()
+    # At Discord's ~400 px preview the drawing (and its text) is shown over 1.5x larger.
+    assert CANVAS_W / small.shape[1] > 1.5
+
+
+def test_a_preview_stays_on_the_canvas_and_takes_what_it_cannot_read() -> None:
+    edge = Diagram((node(0, 50, 30, w=100, h=60),))  # touches the canvas' corner
+    whole, small = _decoded(render(edge)), _decoded(preview_png(render(edge)))
+    h, w = small.shape[:2]  # from the canvas' corner (no margin there) to the ink's + margin
+    assert 60 + PREVIEW_MARGIN <= h <= 64 + PREVIEW_MARGIN and w <= 104 + PREVIEW_MARGIN
+    assert np.array_equal(small, whole[:h, :w])
+    blank = render(Diagram(()))
+    assert preview_png(blank) == blank
+    assert preview_png(b"not a png") == b"not a png"

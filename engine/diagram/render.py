@@ -50,6 +50,8 @@ FAR = 5_000_000  # centres and sizes are clamped to this many px, so that 16 * c
 # PNG: diagrams are flat colour on white, so PNG's per-row filters buy little size and the
 # adaptive filter choice costs more time than the compression; zlib levels above 2 cost time
 # for a few % (`diagrammer bench render` prints the trade-off).
+PREVIEW_MARGIN = 16  # px of white kept around the drawing in a preview (preview_png)
+INK_BELOW = 250  # a pixel with a channel under this is drawing, not the white canvas
 PNG_LEVEL = 1
 PNG_PARAMS = [
     cv2.IMWRITE_PNG_COMPRESSION, PNG_LEVEL,
@@ -63,6 +65,26 @@ def render(diagram: Diagram) -> bytes:
     if not ok:  # pragma: no cover - encoding a plain uint8 image does not fail
         raise RuntimeError("PNG encoding failed")
     return png.tobytes()
+
+
+def preview_png(png: bytes, margin: int = PREVIEW_MARGIN) -> bytes:
+    """The PNG to post where it is shown small (Discord previews images about 400 px
+    wide): the render cropped to its ink plus `margin` px of white on every side (within the
+    canvas), so that a drawing that leaves part of the canvas empty is shown larger. Only
+    the picture changes: the node list keeps its 1000 x 600 coordinates, and the stored
+    render stays whole (the scorers read whole renders). Bytes that are not a PNG, or a
+    render without ink, come back as they are."""
+    img = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR)
+    if img is None:
+        return png
+    rows, cols = np.nonzero((img < INK_BELOW).any(axis=2))
+    if not len(rows):
+        return png
+    h, w = img.shape[:2]
+    y0, y1 = max(0, int(rows.min()) - margin), min(h, int(rows.max()) + 1 + margin)
+    x0, x1 = max(0, int(cols.min()) - margin), min(w, int(cols.max()) + 1 + margin)
+    ok, out = cv2.imencode(".png", np.ascontiguousarray(img[y0:y1, x0:x1]), PNG_PARAMS)
+    return out.tobytes() if ok else png
 
 
 def render_array(diagram: Diagram) -> np.ndarray:
