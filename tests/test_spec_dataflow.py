@@ -150,6 +150,7 @@ def test_both_and_of_the_two_refer_back() -> None:
         "the teacher model makes soft targets, then we train the student",
         "conv 3x3, relu, max pool, dense 10",
         "draw a resnet-50",
+        "plan: call the api, parse its reply, check fields, save output",  # steps, not data
         "",
     ],
 )
@@ -246,6 +247,27 @@ MORE_CASES = [  # one case per wording the reader once missed, in our own words
         {"click events", "event log", "receipt"}, {"ingest service"},
         {("click events", "ingest service"), ("ingest service", "event log"),
          ("ingest service", "receipt")},
+    ),
+    (  # "from" before a clause is no place to drop: "extracts Y from X, and Q takes Y ..."
+        "a vit extracts embeddings from the frame, and a faiss index takes the embeddings and "
+        "returns neighbours",
+        {"frame", "embeddings", "neighbours"}, {"vit", "faiss index"},
+        {("frame", "vit"), ("vit", "embeddings"), ("embeddings", "faiss index"),
+         ("faiss index", "neighbours")},
+    ),
+    (  # "gives X to the model": X goes on to the model
+        "the sampler reads clips from disk and gives batches to the model; the model outputs "
+        "scores",
+        {"clips", "batches", "scores"}, {"sampler", "model"},
+        {("clips", "sampler"), ("sampler", "batches"), ("batches", "model"),
+         ("model", "scores")},
+    ),
+    (  # "Y, which Q shows to the user"; a leading "first"
+        "first the ranker takes candidates and session data and produces a ranked list, which "
+        "the app shows to the user",
+        {"candidates", "session data", "ranked list"}, {"ranker", "app"},
+        {("candidates", "ranker"), ("session data", "ranker"), ("ranker", "ranked list"),
+         ("ranked list", "app")},
     ),
     (  # "P -> writes Y": an arrow before a verb is no step
         "tools: * fetch.sh -> writes pages/ * parse.py reads pages/ and writes records.json",
