@@ -77,12 +77,13 @@ def preview_png(png: bytes, margin: int = PREVIEW_MARGIN) -> bytes:
     img = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR)
     if img is None:
         return png
-    rows, cols = np.nonzero((img < INK_BELOW).any(axis=2))
-    if not len(rows):
+    b, g, r = cv2.split(img)
+    darkest = cv2.min(cv2.min(b, g), r)  # numpy's min over the channels is ~50x slower
+    x, y, w, h = cv2.boundingRect(cv2.compare(darkest, INK_BELOW, cv2.CMP_LT))
+    if not w:
         return png
-    h, w = img.shape[:2]
-    y0, y1 = max(0, int(rows.min()) - margin), min(h, int(rows.max()) + 1 + margin)
-    x0, x1 = max(0, int(cols.min()) - margin), min(w, int(cols.max()) + 1 + margin)
+    y0, y1 = max(0, y - margin), min(img.shape[0], y + h + margin)
+    x0, x1 = max(0, x - margin), min(img.shape[1], x + w + margin)
     ok, out = cv2.imencode(".png", np.ascontiguousarray(img[y0:y1, x0:x1]), PNG_PARAMS)
     return out.tobytes() if ok else png
 
