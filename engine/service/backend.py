@@ -105,7 +105,8 @@ class Skipped:
 
 
 class Trainer(Protocol):
-    """Heavy rebuilds; a method that cannot run here returns Skipped."""
+    """Heavy rebuilds; a method that cannot run here returns Skipped. Implementations:
+    training/trainer.py (the pipeline's) and demo_backend.DemoTrainer."""
 
     def orpo(
         self, pairs: Path, base_adapter: str | None, out_dir: Path
