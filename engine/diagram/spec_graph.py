@@ -34,7 +34,8 @@ import re
 from dataclasses import dataclass
 
 from engine.diagram.fidelity import matches
-from engine.diagram.spec_structure import read_structure
+from engine.diagram.spec_dataflow import dataflow
+from engine.diagram.spec_structure import only_forks, read_structure
 
 MAX_LABEL_WORDS = 3  # an edge label is a pill: a few words, never a sentence
 MAX_STEP_WORDS = 6
@@ -433,6 +434,8 @@ def loop_first(text: str) -> Graph | None:
     sentence in a loop, back from the last to the first, labelled with how it repeats, then
     what follows it)."""
     found = read_structure(text)
+    if found is not None and only_forks(found) and fork_join(text) is None and dataflow(text):
+        found = None  # forks and joins of data and processes: the data-flow reader's
     if found is not None:
         return Graph(found.steps, found.edges, found.labels)
     m = _LOOP_INTRO.match(" ".join(text.lower().split()))

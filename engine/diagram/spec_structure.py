@@ -36,7 +36,6 @@ import re
 from dataclasses import dataclass, field
 
 from engine.diagram.fidelity import matches, words
-from engine.diagram.spec_dataflow import dataflow
 
 MAX_STEP_WORDS = 8
 MAX_STEPS = 24
@@ -49,7 +48,7 @@ SETUP = re.compile(
 )
 LEAD = re.compile(  # connectives and request words before a step
     r"^(?:and|then|so|also|finally|lastly|first(?:ly)?(?!\s+\d)|next(?!\s+\d)|after that"
-    r"|afterwards|once done"
+    r"|afterwards|once done|at (?:each|every) (?:step|time)|each time|every time"
     r"|at the end|we|i|you|just|pls|please|plz|ok so|basically|now|draw|step \d+\s*[:.)-]?"
     r"|stage \d+\s*[:.)-]?|\d+[.)]|after (?:the last|all|each|every) \w+|once done"
     r"|go(?:es)? (?:to|into)|goes through|feeds? into|fed (?:in)?to|which (?:then )?goes to"
@@ -57,7 +56,7 @@ LEAD = re.compile(  # connectives and request words before a step
 )
 DROP = re.compile(
     r"(?<![\w'/])(?:the|a(?=\s+\S)|an|it|them|this|that|these|those|our|my|its|their|pls|"
-    r"please|plz|we|you|u|i)(?![\w'/])"
+    r"please|plz|we|you|u|i|also)(?![\w'/])"
 )
 TAIL = re.compile(
     r"\s+(?:on|to|with|in|into|for|of|from|by)\s*$|\s+(?:again|too|as well|all|first|too)\s*$"
@@ -168,6 +167,13 @@ FORK = re.compile(
     r"(?:(?:in)?to|into|in|through|thru)?\s*(?:(?:two|three|four|\d+)\s*(?:ways?|branches|"
     r"paths|parts|heads|streams|parallel branches)?\s*)?(?::|\s)\s*(?P<list>.+)$"
 )
+FORK_SIGNAL = re.compile(
+    r"\b(?:branch\w*|parallel|heads|both|fork\w*|(?:two|three|2|3) (?:paths|ways|towers))\b"
+)
+NETWORK = re.compile(  # layer sizes: a network, the network reader's
+    r"\b(?:\d+|one|two|three|four|five|six|eight|ten)\s+(?:hidden\b|input|output|neurons?\b|"
+    r"nodes?\b|units?\b)|\bhidden layers?\b"
+)
 JOIN_SIGNAL = re.compile(
     r"\b(?:both|all (?:three|four|of them)|concat\w*|merged?|combined|meet|joined|summed|"
     r"averaged|fused|towers?|parallel|each)\b"
@@ -177,6 +183,7 @@ JOIN_HEAD = re.compile(
     r"they|their \w+|the \w+ outputs?|outputs?|results?)"
     rf"(?:\s+(?:\w+\s+)?(?:are |get |is )?(?P<verb>{JOIN_VERB}))?(?:\s+\w+)?$"
 )
+EACH = re.compile(r"^(?P<list>.+?\s+(?:and|&)\s+.+?)\s+(?:each|both|all)\b(?P<rest>.*)$")
 PARALLEL = re.compile(r"\b(?:in parallel|at the same time)\b")
 SKIP_WORDS = re.compile(r"\b(?:skip\w*|shortcut|residual|identity|also|directly|straight)\b")
 OP = re.compile(
@@ -230,16 +237,20 @@ class _State:
         return seen
 
     def find(self, name: str) -> int | None:
-        key = " ".join(words(name))
+        key = sorted(words(name))
         if not key:
             return None
-        same = [i for i, s in enumerate(self.steps) if " ".join(words(s)) == key]
+        same = [i for i, s in enumerate(self.steps) if sorted(words(s)) == key]
         return same[-1] if same else None
 
     def find_loose(self, name: str) -> int | None:
         hit = self.find(name)
         if hit is not None:
             return hit
+        said = set(words(name))
+        for i, s in enumerate(self.steps):  # every word there, exactly ("decoder", not "encoder")
+            if said and said <= set(words(s)):
+                return i
         for i, s in enumerate(self.steps):
             if matches(name, s) or matches(s, name):
                 return i
@@ -279,6 +290,11 @@ def _normal(text: str) -> str:
         t,
     )
     t = re.sub(r",?\s+which (?:then )?(?:outputs?|gives?|produces?|returns?)\s+", " -> ", t)
+    t = re.sub(
+        r"(?<=[,;]\s)(?P<x>[\w-]+(?: [\w-]+)?) into\s+",
+        lambda m: m[0] if m["x"].split()[0] in VERBS else m["x"] + " -> ",
+        t,
+    )  # "..., tokens into the encoder"
     return t
 
 
@@ -323,13 +339,35 @@ def _lines(t: str) -> list[tuple[int | None, str, bool]]:
     return out
 
 
+LISTED = re.compile(
+    r"(?P<lead>(?:\b(?:to|into|through|between)\s+|:\s*|^))"
+    r"(?P<list>(?:[^,;.:>]{1,25},\s*){1,6}[^,;.:>]{1,25}?\s+(?:and|or|&)\s+[^,;.>]{1,25}?)"
+    r"(?=\s+(?:each|both|all|in parallel)\b|[,;.]|$)"
+)
+
+
+def _protect(sentence: str) -> str:
+    """'clients a, b and c', 'xgb, lgbm and catboost each predict': one list, one piece."""
+
+    def keep(m: re.Match[str]) -> str:
+        after = sentence[m.end() :]
+        lead = m["lead"].strip()
+        if lead in ("", ":") and not re.match(r"\s+(?:each|both|all|in parallel)\b", after):
+            return m[0]
+        return m["lead"] + m["list"].replace(",", " §")
+
+    return LISTED.sub(keep, sentence)
+
+
 def _pieces(sentence: str) -> list[str]:
     """A sentence cut at commas, connectives and after questions; conditions start pieces."""
+    sentence = _protect(sentence)
     s = re.sub(r"\s+(?:and then|after that|and finally|finally|afterwards)\s+", ", ", sentence)
     s = re.sub(r"\s+then\s+(?!(?:both|all)\b)", ", ", s)
     s = re.sub(r"\?(?!\s*(?:->|:))\s*", "?, ", s)
     s = re.sub(r"\s+(?=(?:else|otherwise)\b)", ", ", s)
     s = re.sub(r"\s+/\s+(?=(?:yes|no|else|otherwise|if)\b)", ", ", s)
+    s = re.sub(r"\s+(?=(?:yes|no)\s*:)", ", ", s)
     s = re.sub(r"\s+(?=(?:if|when)\s)", ", ", s)
     out = []
     for p in re.split(r"\s*,\s*(?:and\s+)?", s):
@@ -381,6 +419,22 @@ class _Reader:
         return n
 
     def chain(self, items: list[str], label: str = "") -> None:
+        last = items[-1] if items else ""
+        heads = _split_names(re.sub(r"\([^()]*\)", " ", last))
+        if (
+            (len(items) >= 2 or self.s.ends)
+            and len(heads) >= 2
+            and FORK_SIGNAL.search(self.t)
+            and " and " in last
+        ):
+            self.chain(items[:-1], label)  # "features -> box head and class head (two branches)"
+            ends = [s for s in self.s.ends]
+            forks = [self.s.node(n) for n in heads]
+            for e in ends:
+                for f in forks:
+                    self.s.add(e, f)
+            self.fork_ends, self.s.ends = forks, forks
+            return
         for item in items:
             if LOOP_ONLY.match(item.strip()) and self.loop(item, label):
                 label = ""
@@ -420,10 +474,14 @@ class _Reader:
         s = self.s
         back = BACK.search(piece)
         if back:
-            x = back["x"].strip()
+            x = re.sub(r"\(.*$", "", back["x"]).strip()
             if x.isdigit():
                 return s.numbered.get(int(x))
-            return s.find_loose(_name(x))
+            hit = s.find_loose(_name(x))
+            own = re.search(r"\b(?P<y>[\w-]+) output\b.*\bback\b", piece)
+            if hit is None and own:  # "the decoder output feeds back in as the next input"
+                hit = s.find_loose(own["y"])
+            return hit
         back_and = re.match(r"^go back and\s+(?P<x>.+?)(?:\s+again)?$", piece)
         if back_and and s.find_loose(_name(back_and["x"])) is None:
             return None
@@ -437,11 +495,14 @@ class _Reader:
         if nxt:
             return s.find(f"{nxt['v']} {_name(nxt['x'])}")
         redo = re.match(r"^re-?(?P<x>[a-z]{3,})\b\s*(?P<obj>.*)$", piece)
-        if redo and redo["x"] not in ("ad", "turn", "port", "ply", "sult", "move", "duce"):
+        if redo:
             obj = _name(redo["obj"])
-            for name in (f"{redo['x']} {obj}".strip(), obj, redo["x"]):
+            names = [f"{redo['x']} {obj}".strip(), redo["x"]]
+            names += [obj] if redo["x"] in ("try", "do", "run") else []
+            for name in names:
                 if name and (hit := s.find_loose(name)) is not None:
-                    return hit
+                    said = set(words(obj)) - set(words(s.steps[hit]))
+                    return None if said and redo["x"] not in ("try", "do", "run") else hit
             return None
         return None
 
@@ -508,6 +569,8 @@ class _Reader:
                 src = [node] if node is not None else src
                 label = ""
             target = self.loop_target(piece)
+            if target is None:
+                return False
             for e in src:
                 s.add(e, target, label)
             s.ends = [] if label else s.ends
@@ -548,6 +611,13 @@ class _Reader:
         p = p.strip(" .;")
         if not p:
             return
+        if "§" in p:
+            listed = p.replace(" §", ",")
+            if not (FORK.match(listed) or PARALLEL.search(listed) or EACH.match(listed)):
+                for part in re.split(r"\s*,\s*(?:and\s+)?", listed):  # no fork: a plain list
+                    self.piece(part)
+                return
+            p = listed
         also = bool(re.match(r"^also\b", p))
         p = re.sub(r"^(?:and|then|so|also|or)\s+", "", p)
         intro = LOOP_INTRO.match(p)
@@ -581,12 +651,20 @@ class _Reader:
             self.branch(label, rest)
             return
         # "<outcome> -> action" after a decision: a short label that is no step
-        if len(items) >= 2 and s.decision is None and s.ends and _outcome(head, ""):
+        if (
+            len(items) >= 2
+            and s.decision is None
+            and s.ends
+            and _outcome(head, "")
+            and "?" not in head
+        ):
             s.decision = s.ends[-1]  # "score txn; high risk -> block, low -> approve"
         if len(items) >= 2 and s.decision is not None and _outcome(head, s.steps[s.decision]):
             self.branch(_label(head), items[1:])
             return
         cond = COND.match(head)
+        if cond and self.loop_scope is not None and self.loop_scope[0] < len(s.steps):
+            self.close_loop()  # "for each lr train and score, ..., when the grid is done ..."
         if cond:
             self.condition(cond["c"], items[1:])
             return
@@ -630,11 +708,20 @@ class _Reader:
             self.prev_arrow = True
             return
         self.prev_arrow = len(items) >= 2
-        if len(items) >= 2 and s.ends and (src := s.find(_name(head))) is not None:
+        src = s.find(_name(head))
+        if src is None:  # "the encoder output goes to the decoder": from the encoder
+            src = s.find(re.sub(r"\s+(?:outputs?|features|embeddings|results?)$", "", _name(head)))
+        if len(items) >= 2 and s.ends and src is not None:
             # a chain from a step already drawn: a fork, a skip or a second path
             s.ends = [src]
             s.decision = None
             self.chain(items[1:])
+            return
+        also = re.match(r"^which (?:also )?(?:receives|takes|gets|uses)\s+(?P<x>.+)$", p)
+        if also and s.ends:  # "..., which also receives the shifted targets"
+            into = s.ends[-1]
+            x = s.node(_name(also["x"]))
+            s.add(x, into)
             return
         if len(items) == 1 and self.skip_note(p):
             return
@@ -644,52 +731,56 @@ class _Reader:
             pass
         s.decision = None
         self.label_source = None
-        self.chain(items)
+        self.chain([a for i in items for a in _verbs_and(i)])
 
     def branch(self, label: str, items: list[str]) -> None:
+        """One branch out of the decision: its label on the first edge, its actions a chain;
+        an action that redoes a step ends it with an edge back."""
         s = self.s
         decision = s.decision if s.decision is not None else (s.ends[-1] if s.ends else None)
         if decision is None:
             return
         s.decision = decision
         items = [a for i in items for a in re.split(r"\s+and\s+(?=\w)", i) if a.strip()]
-        opened = []
-        if (
-            not items
-            or not _name(items[0])
-            or re.fullmatch(
-                r"(?:leave|keep) (?:it|as is)\b.*|"
-                r"do nothing|nothing|skip(?: it)?",
-                items[0].strip(),
-            )
-        ):
+        empty = r"(?:leave|keep) (?:it|as is)\b.*|do nothing|nothing|skip(?: it)?"
+        if not items or not _name(items[0]) or re.fullmatch(empty, items[0].strip()):
             s.label = label  # an empty branch: its label goes to whatever comes next
-            self._open = getattr(self, "_open", []) + [decision]
             s.ends = [decision]
             return
+        s.ends = [decision]
         first, back = True, False
-        for item in items:
+        if len(items) == 1 and re.match(r"^re-?[a-z]{3,}\b", items[0].strip()):
+            target = self.loop_target(items[0])
+            n = self.attach(items[0], label) if target is not None else None
+            if n is not None:  # "< 7 -> regenerate": a step of its own, then back
+                s.add(n, target, "")
+                s.ends, s.decision = [], decision
+                return
+        for i, item in enumerate(items):
             if re.fullmatch(r"(?:go|loop|come|jump) back", item.strip()):
                 back = True  # "go back and tune": tune, then the loop
                 continue
-            if self.relation(item, label if first else ""):
+            redo = first and re.match(r"^re-?[a-z]{3,}\b", item.strip()) and i + 1 < len(items)
+            if not redo and self.relation(item, label if first else ""):
                 s.ends = []
                 break
-            if first and self.loop(item, label):
+            if first and not redo and LOOP_ONLY.match(item.strip()) and self.loop(item, label):
                 s.ends = []
+                break
+            if first and len(items) == 1 and (target := self.loop_target(item)) is not None:
+                n = self.attach(item, label)  # "< 7 -> regenerate": a step, then back
+                if n is not None:
+                    s.add(n, target, "")
+                    s.ends = []
                 break
             n = self.attach(item, label if first else "", looping=first)
             if n is not None:
                 first = False
-                s.decision = decision if len(opened) == 0 and first else s.decision
         if back and s.ends and (start := self.loop_start()) is not None:
             for e in s.ends:
                 s.add(e, start, "")
             s.ends = []
-        opened = s.ends
         s.decision = decision
-        self._branch_ends = getattr(self, "_branch_ends", []) + list(opened)
-        s.ends = list(opened)
 
     def condition(self, cond: str, items: list[str]) -> None:
         """'if <cond>[,:] action', the action maybe in the next items or pieces."""
@@ -759,11 +850,14 @@ class _Reader:
         if len(items) > 1:
             self.chain(items[:-1])
             q = items[-1]
-        q = re.sub(r"^(?:is|are|does|do|did|has|have|was|were)\s+", "", q.strip())
+        asked = q.strip()
+        q = re.sub(r"^(?:is|are|did|has|have|was|were)\s+", "", asked)
         if re.match(r"^(?:it|they|this|that)\b", q) and s.ends:
             s.decision = s.ends[-1]  # "did it improve?": the step before decides
             return
-        q = _name(q)
+        if re.match(r"^(?:does|do)\s", q):
+            q = re.sub(r"^(?:does|do)\s+(.+?)\s+have\b", r"\1 has", q)
+        q = _name(re.sub(r"^(?:does|do)\s+", "", q))
         if not q:
             return
         n = self.attach(q + "?")
@@ -838,12 +932,34 @@ class _Reader:
         s = self.s
         m = FORK.match(p)
         parallel = PARALLEL.search(p)
+        each = EACH.match(p)
+        if each and m is None and not parallel:  # "xgb, lgbm and catboost each predict"
+            ends = [s.node(n) for n in _split_names(each["list"])]
+            if len(ends) < 2:
+                return False
+            for e in ends:
+                for a in s.ends:
+                    s.add(a, e)
+            self.fork_ends, s.ends, s.decision = ends, list(ends), None
+            return True
         if m is None and not parallel:
             return False
         if m is not None:
             names = _shared_head(_split_names(m["list"]))
             if len(names) < 2:
                 return False
+            if (
+                re.search(r"\bsplit", p)
+                and not JOIN_SIGNAL.search(self.t)
+                and not any(
+                    re.search(
+                        rf"\b{re.escape(n)}\b(?: \w+)? (?:goes|go|is|are|->|feeds?|part|set)\b",
+                        self.t,
+                    )
+                    for n in names
+                )
+            ):
+                return False  # "split into train and test" as one step of a list
             sends = re.match(r"^(?P<x>.+?\s+sends\s+.+?)\s+to\s+", p)
             src = s.find(_name(m["x"])) if not sends else None
             if sends:
@@ -861,6 +977,9 @@ class _Reader:
             names = _split_names(re.sub(r"^\s*(?:we run|run)\s+", "", core))
             if len(names) < 2:
                 return False
+            on = re.search(r"\bon (?:the )?(?:same )?(?P<x>[\w -]+?)$", p)
+            if on and not s.ends:  # "a and b are trained in parallel on the same data"
+                self.attach(on["x"])
             ends = [s.node(n) for n in names]
             for e in ends:
                 for a in s.ends:
@@ -910,9 +1029,10 @@ class _Reader:
                 self.loop_scope = (len(self.s.steps), _loop_label(intro["how"]))
                 sentence = intro["rest"]
                 in_intro = True
+            opened = self.loop_scope is None
             for p in _pieces(sentence):
                 self.piece(p)
-            if in_intro and self.loop_scope is not None:
+            if (in_intro or opened) and self.loop_scope is not None:
                 self.close_loop()
                 in_intro = False
 
@@ -949,36 +1069,12 @@ class _Reader:
         return Graph(tuple(s.steps), tuple(s.edges), tuple(s.labels))
 
 
-VERBS = set(ACTION) | {
-    "fit",
-    "score",
-    "predict",
-    "compute",
-    "update",
-    "sample",
-    "generate",
-    "eval",
-    "validate",
-    "test",
-    "encode",
-    "embed",
-    "forward",
-    "backprop",
-    "crawl",
-    "fetch",
-    "get",
-    "pick",
-    "apply",
-    "clean",
-    "tokenize",
-    "label",
-    "check",
-    "measure",
-    "render",
-    "resize",
-    "normalize",
-    "shuffle",
-}
+MORE_VERBS = (
+    "fit score predict compute update sample generate eval validate test encode embed forward "
+    "backprop crawl fetch get pick apply clean tokenize label check measure render resize "
+    "normalize shuffle split augment feed insert put move store crop detect extract"
+)
+VERBS = set(ACTION) | set(MORE_VERBS.split())
 
 
 def _for_each(sentence: str) -> re.Match[str] | None:
@@ -996,6 +1092,14 @@ def _for_each(sentence: str) -> re.Match[str] | None:
     if m is None or len(m["how"].split()) > 7:
         return None
     return m
+
+
+def _verbs_and(item: str) -> list[str]:
+    """'train and score' -> two steps; 'query and docs' stays one."""
+    parts = re.split(r"\s+and\s+", item)
+    if len(parts) == 2 and all(p.split() and p.split()[0] in VERBS for p in parts):
+        return parts
+    return [item]
 
 
 def _shared_head(names: list[str]) -> list[str]:
@@ -1046,9 +1150,11 @@ def read_structure(text: str) -> Graph | None:
     nothing this reader can read)."""
     if len(text) > MAX_CHARS:
         return None  # a long chat is no stated structure
+    if NETWORK.search(text.lower()) and not LOOP_WORDS.search(text.lower()):
+        return None
     t = _normal(text)
     first = t.split("\n", 1)[0]
-    intro = re.match(r"^([^:\n]{0,50}):\s*(?=\S|\n)", first)
+    intro = re.match(r"^([^:\n]{0,100}?)(?::|\s+-\s+)\s*(?=\S|\n|$)", first)
     if (
         intro
         and not LOOP_INTRO.match(first)
@@ -1061,10 +1167,11 @@ def read_structure(text: str) -> Graph | None:
         reader.read()
     except (IndexError, ValueError):
         return None
-    found = reader.graph()
-    if found is None:
-        return None
-    loops_or_branches = any(found.labels) or any(b <= a for a, b in found.edges)
-    if not loops_or_branches and dataflow(text) is not None:
-        return None  # forks and joins of data and processes: the data-flow reader's
-    return found
+    if intro and SKIP_WORDS.search(intro[1]):
+        reader.skip_note(intro[1])  # "bert with a shortcut from the embeddings to the pooler: ..."
+    return reader.graph()
+
+
+def only_forks(g: Graph) -> bool:
+    """No loop and no labelled edge: forks, joins and skips only."""
+    return not any(g.labels) and all(b > a for a, b in g.edges)
