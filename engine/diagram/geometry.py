@@ -160,6 +160,21 @@ def segments_through(
     return out
 
 
+def any_through(
+    segments: Sequence[tuple[tuple[float, float], tuple[float, float]]],
+    b: np.ndarray,
+    ellipse: np.ndarray | None = None,
+) -> bool:
+    """Does any of the segments (p, q) run through one of the boxes b (`segments_through`;
+    all boxes, none ellipses unless `ellipse` says)? For a layout testing a route."""
+    if not len(segments) or not len(b):
+        return False
+    p = np.array([seg[0] for seg in segments], float)
+    q = np.array([seg[1] for seg in segments], float)
+    round_ = np.zeros(len(b), bool) if ellipse is None else ellipse
+    return bool(segments_through(p, q, b, round_).any())
+
+
 def _through_box(p: np.ndarray, q: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     """Row by row: segment p -> q meets the open box lo..hi (Liang-Barsky clipping)."""
     d = q - p

@@ -541,20 +541,33 @@ def _bent(
     right: bool,
 ) -> list[Node]:
     """The nodes with each edge a -> b of `skips` rerouted through bend points at the
-    (main, cross) centres of the free slots it passes: one at each end of the slot's line
-    (`band` px along the main axis), so that the edge runs straight along the whole line
-    and no slanted part of it clips a node beside the slot; one at the centre where the
-    line is too short to keep two bends a comfortable gap apart."""
+    (main, cross) centres of the free slots it passes; where a segment through a centre
+    would clip a node, one bend at each end of the slot's line instead (`band` px along
+    the main axis), so that the edge runs straight along the whole line and no slanted
+    part of it passes a node beside the slot (unless the line is too short to keep two
+    bends a comfortable gap apart)."""
     targets = {n.id: list(n.targets) for n in nodes}
     half = band / 2 - BEND / 2
     sides = (-1, 1) if band - 2 * BEND >= SPACING_FLOOR_PX / 2 + 2 else (0,)
     style = "dashed line" if sketch.line_style == "dashed line" else "solid line"
+    boxes = geometry.boxes(nodes)
+    boxes = boxes if right else boxes[:, [1, 0, 3, 2]]  # (main, cross) axes
+    ellipse = np.array([n.shape == "circle" for n in nodes])
     bends: list[Node] = []
     last: set[int] = set()  # the bends whose segment ends at the target: its arrowhead
     for a, b, centres in skips:
-        ends = [n.y if right else n.x for n in (nodes[a], nodes[b])]
-        points = [(round(m + side * half), c) for m, c in centres for side in sides]
-        path = [(0, ends[0]), *points, (0, ends[1])]
+        ends = [(n.x, n.y) if right else (n.y, n.x) for n in (nodes[a], nodes[b])]
+        others = np.ones(len(nodes), bool)
+        others[[a, b]] = False
+        points: list[tuple[int, int]] = []
+        for i, (m, c) in enumerate(centres):
+            at, after = points[-1] if points else ends[0], [*centres, ends[1]][i + 1]
+            bent = [(round(m + side * half), c) for side in sides]
+            route = [(at, (m, c)), ((m, c), after)]
+            if len(bent) > 1 and not geometry.any_through(route, boxes[others], ellipse[others]):
+                bent = [(m, c)]
+            points += bent
+        path = [ends[0], *points, ends[1]]
         keep = [  # a bend where the path turns
             p for i, p in enumerate(path[1:-1], 1) if not path[i - 1][1] == p[1] == path[i + 1][1]
         ]

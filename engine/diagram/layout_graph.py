@@ -31,7 +31,9 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from engine.diagram import blocks
+import numpy as np
+
+from engine.diagram import blocks, geometry
 from engine.diagram.label_fit import MIN_SCALE as MIN_FONT
 from engine.diagram.label_fit import RECT_PAD, tab_width, text_block, text_width
 from engine.diagram.metrics import SPACING_FLOOR_PX
@@ -385,21 +387,46 @@ def _ranked(
                 slot_at[item] = (main_at[r], centre)
             c += size[1] + (gaps[k] if k < len(gaps) else 0.0)
     for k, (a, b) in enumerate(links):
-        passed = range(rank[a] + 1, rank[b])
-        slots = [p for r in passed for p in _across(slot_at[(k, r)], main_sizes[r], scale)]
-        _route_forward(boxes, a, b, slots, sketch)
+        passed = [(slot_at[(k, r)], main_sizes[r]) for r in range(rank[a] + 1, rank[b])]
+        _route_forward(boxes, a, b, _slot_path(boxes, a, b, passed, scale), sketch)
     frames = _frames(sketch, boxes, scale)  # the steps' frames: lanes run outside them
     _route_lanes(boxes, lanes_near, -1, sketch, right, scale, frames)
     _route_lanes(boxes, lanes_far, +1, sketch, right, scale, frames)
     return boxes
 
 
-def _across(slot: tuple[float, float], band: float, scale: float) -> list[tuple[float, float]]:
-    """Where an edge bends through a free slot: at both ends of its rank's band (`band`
-    long along the main axis), the bends just inside it, so that it runs straight along
-    the whole band (a slanted segment that started or ended mid-band could clip a box
-    beside the slot); at the slot's centre where the band is too short to keep two bends
-    a comfortable gap apart."""
+Point = tuple[float, float]
+
+
+def _slot_path(
+    boxes: list[_Box], a: int, b: int, slots: list[tuple[Point, float]], scale: float
+) -> list[Point]:
+    """Where an edge a -> b bends through the free slots it passes ((centre, band) each):
+    at a slot's centre, or where a segment through the centre would clip a box, at both
+    ends of the slot's band (`_across`)."""
+    others = [x for i, x in enumerate(boxes) if i not in (a, b)]
+    obstacles = np.array(
+        [(x.main - x.size[0] / 2, x.cross - x.size[1] / 2,
+          x.main + x.size[0] / 2, x.cross + x.size[1] / 2) for x in others]
+    ).reshape(-1, 4)  # fmt: skip
+    points: list[Point] = []
+    at = (boxes[a].main, boxes[a].cross)
+    for i, (centre, band) in enumerate(slots):
+        after = slots[i + 1][0] if i + 1 < len(slots) else (boxes[b].main, boxes[b].cross)
+        bent = _across(centre, band, scale)
+        if len(bent) > 1 and not geometry.any_through([(at, centre), (centre, after)], obstacles):
+            bent = [centre]
+        points += bent
+        at = bent[-1]
+    return points
+
+
+def _across(slot: Point, band: float, scale: float) -> list[Point]:
+    """Where an edge bends through a free slot whose centred bend would let it clip a box:
+    at both ends of its rank's band (`band` long along the main axis), the bends just
+    inside it, so that it runs straight along the whole band (a slanted segment that
+    started or ended mid-band could clip a box beside the slot); at the slot's centre where
+    the band is too short to keep two bends a comfortable gap apart."""
     half = band / 2 - BEND / 2 / scale
     if (2 * half - BEND / scale) * scale < SPACING_FLOOR_PX / 2 + 2:
         return [slot]
