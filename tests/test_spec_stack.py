@@ -46,6 +46,9 @@ def test_items_and_sizes(text: str, blocks: tuple[str, ...]) -> None:
          ("input 32x32", "conv 8", "avg pool", "conv 16", "avg pool", "dense 5")),
         ("2 dense layers of 64 each with tanh after every one, then output 3",
          ("dense 64", "tanh", "dense 64", "tanh", "output 3")),
+        # "N blocks, each block is a, b, c, then ...": the block's layers N times
+        ("a net with three stages, each stage is conv 3x3, batch norm, relu, then dense 2",
+         ("conv 3x3", "batch norm", "relu") * 3 + ("dense 2",)),
         # "N of them" after an arrow chain repeats the chain
         ("conv -> bn -> max pool, three of them, then dense 10",
          ("conv", "bn", "max pool") * 3 + ("dense 10",)),
@@ -75,6 +78,11 @@ def test_repeats(text: str, blocks: tuple[str, ...]) -> None:
         # chat before the list is not a layer, when sized layers follow
         ("hi all, this is my first model, input 10, dense 32, relu, output 2",
          ("input 10", "dense 32", "relu", "output 2")),
+        # "input:" is the first layer, not an intro; "lstm with 64 units," the layer's size
+        ("input: 40 x 40, 3 x 3 conv layer (output 38 x 38), 12 nodes in the hidden layer, "
+         "2 outputs", ("input 40x40", "conv 3x3 @38x38", "dense 12", "output 2")),
+        ("gru with 64 units, then attention, then a dense layer with 8 units",
+         ("gru 64", "attention", "dense 8")),
         # a colon ends an intro of several clauses
         ("mobile-ish thing, keep it simple: depthwise conv, batch norm, relu, global pool",
          ("depthwise conv", "batch norm", "relu", "global pool")),

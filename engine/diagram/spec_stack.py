@@ -14,9 +14,9 @@ Rules, conservative like the other readers (a wrong structure is worse than none
   for an input; "N filters / channels / kernels" or a bare number after the kind is a conv's
   filters; "N units / nodes / neurons" or a number after dense / fc / output is units;
 - repeats: "2 3x3 conv layers", "two conv layers", "conv x2" give that many blocks (but
-  "upsample x8" is a scale); "a -> b, two of them" and "block repeated 3 times: a, b." repeat
-  the run; ", each followed by relu" / "with relu after every one" put a relu after every
-  block of the run of one kind before it;
+  "upsample x8" is a scale); "a -> b, two of them", "block repeated 3 times: a, b." and
+  "two blocks, each block is a, b, then ..." repeat the run; ", each followed by relu" /
+  "with relu after every one" put a relu after every block of the run of one kind before it;
 - "512 and 64 nodes in the hidden layers" are two dense blocks, "2 outputs" / "10 classes"
   the output block; "add & norm" two blocks;
 - at least two blocks, and what only a stack states: a conv, pool, rnn, attention,
@@ -24,7 +24,8 @@ Rules, conservative like the other readers (a wrong structure is worse than none
   dense / fc / linear ("dense 8, dense 4, output 2"), or an image input ("32 * 32 input")
   (else it is a network or a flow, read elsewhere); every item must be read: an item that
   names no kind makes the whole reading None, but chat before the list is skipped when sized
-  layers follow.
+  layers follow; an intro ends at a colon or "with" ("a cnn with ..."), but not "input: 96 x
+  96" nor "lstm with 128 units".
 """
 
 from __future__ import annotations
@@ -206,6 +207,11 @@ def _expanded(t: str) -> str:
 
 
 _CHAIN_REPEAT = re.compile(r",?\s*\b(?:(\d+) of (?:them|those|these)|repeated (\d+) times)\b")
+_BLOCKS_EACH = re.compile(  # "two conv blocks, each block is conv 3x3, bn, relu, then ..."
+    r"\b(\d+)\s+(?:[\w-]+\s+)?(?:blocks?|stages?),?\s+(?:each|every one)(?:\s+(?:block|stage|one))?"
+    r"\s*(?:is|has|being|of|with|consisting of|contains|:)\s+"
+    r"(.+?)(?=,?\s*(?:then|followed by)\b|[.;\n]|$)"
+)
 _REPEAT_INTRO = re.compile(  # "vgg block repeated 3 times: conv, conv, pool." -> the items 3 times
     r"\s*\b(?:repeated|repeat|x)\s*(\d+)\s*(?:times|x)?\s*:\s*([^.;\n]+)"
 )
@@ -222,6 +228,7 @@ def _repeated(t: str) -> str:
     "a -> b, a -> b"; "block repeated 3 times: a, b." -> "block: a, b, a, b, a, b."; and
     "..., each followed by relu" / "with relu after every one" marked for `_after_each`."""
     t = _chain_repeat(t)
+    t = _BLOCKS_EACH.sub(lambda m: ", ".join([m[2]] * min(int(m[1]), 12)), t)
     t = _REPEAT_INTRO.sub(lambda m: ": " + ", ".join([m[2]] * min(int(m[1]), 12)), t)
     t = _EACH_AFTER.sub(f" , {EACH}", t)
     return re.sub(rf"({EACH}[\w ]*?)\s+after\s+(?:each|every)(?: one| of them| layer)?\b", r"\1", t)
@@ -249,6 +256,9 @@ def _after_each(out: list[str], name: str) -> list[str]:
     return out[:start] + [b for block in out[start:] for b in (block, name)]
 
 
+_SIZE_WORDS = r"(?:units?|filters?|nodes?|neurons?|channels?|hidden units?)"
+
+
 def _without_intro(t: str) -> str:
     """The text after its introduction: "my cnn: ...", "a cnn with ...", "encoder of my
     seq2seq: ..." (a colon wins over "with"); none when the intro states sizes."""
@@ -257,6 +267,10 @@ def _without_intro(t: str) -> str:
     for mark, first in ((r":\s", line), (r"\bwith\s", clause)):
         found = re.search(mark, first)
         before = first[: found.start()] if found else ""
+        if found and re.fullmatch(r"\s*(?:the\s+)?(?:input|output)s?\s*", before):
+            continue  # "input: 96 x 96, ...": the first layer, not an intro
+        if found and re.match(rf"\d+\s*{_SIZE_WORDS}\s*$", first[found.end():]):
+            continue  # "bidirectional lstm with 128 units, ...": the layer's size
         if found and not re.search(r"(?<![\w.])\d+(?![\w.])|\d+x\d+|->|→", before):
             rest = t[found.end() :]
             # "conv layers: 5x5 32, 5x5 32, 3x3 64": the intro names the items' kind
