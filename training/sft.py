@@ -32,7 +32,9 @@ import torch
 from tqdm import tqdm
 
 from engine.diagram.model import Spec
+from engine.diagram.spec import extract_spec
 from engine.llm import prompt as prompts
+from training.data import synth
 
 IGNORE = -100
 
@@ -72,16 +74,14 @@ def _data_chunk(job: tuple[int, int] | tuple[int, int, int]) -> list[str]:
 
     The hint is the pipeline's: the spec extractor's reading, else (v2) the catalogue entry
     the request names (engine/pipeline.py spec_of), as the prompt carries it when served."""
-    from engine.diagram.spec import extract_spec  # noqa: PLC0415
-    from training.data.synth import examples  # noqa: PLC0415
-
     n, seed, version = (*job, 1) if len(job) == 2 else job
     lines = []
-    for e in examples(n, seed, version):
+    for e in synth.examples(n, seed, version):
         row = e.as_json()
         row = {k: row[k] for k in ("description", "sketch", "spec", "kind", "template")}
         hint = extract_spec(e.description)
         if hint is None and version > 1:
+            # Deferred: engine.pipeline loads transformers (seconds), which making data needs not.
             from engine.pipeline import named_spec  # noqa: PLC0415
 
             hint = named_spec(e.description)
@@ -245,10 +245,10 @@ def train(cfg: SftConfig, spec_of: Callable[[str], Spec | None] | None = None) -
     from safetensors.torch import load_file  # noqa: PLC0415
     from transformers import AutoModelForCausalLM, AutoTokenizer  # noqa: PLC0415
 
+    # Deferred like transformers above: engine.llm.load imports it; making data needs none.
     from engine.llm.load import pick_device, prepare_tokenizer, resolve  # noqa: PLC0415
 
-    if spec_of is None:
-        from engine.diagram.spec import extract_spec as spec_of  # noqa: PLC0415
+    spec_of = spec_of or extract_spec
     torch.manual_seed(cfg.seed)
     random.seed(cfg.seed)
     out, ckpt = Path(cfg.out), Path(cfg.out) / "checkpoint"

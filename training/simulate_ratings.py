@@ -35,10 +35,11 @@ from pathlib import Path
 
 from engine.bench import gate, quality
 from engine.diagram.model import Diagram
-from engine.llm.load import LoadedModel
+from engine.llm.load import LoadedModel, adapter_dir, load
 from engine.pipeline import DrawResult, draw_many
 from engine.service import preferences
 from training import orpo
+from training.data import synth
 from training.data.styles import LINE_HINTS, SHAPE_HINTS
 
 RATERS, TRAIT_STARS, QUALITY_STARS, NOISE_SD = 3, 2.0, 2.0, 0.5
@@ -113,11 +114,9 @@ def parse_tastes(tastes: str | None, trait: str) -> list[tuple[str, int]]:
 
 def fresh_requests(n: int, seed: int, traits: list[Trait]) -> list[quality.Request]:
     """n synthetic requests that state no wish about any of the traits."""
-    from training.data.synth import examples  # noqa: PLC0415
-
     wishes = frozenset().union(*(t.wishes for t in traits))
     out: list[quality.Request] = []
-    for e in examples(4 * n, seed):
+    for e in synth.examples(4 * n, seed):
         if not wishes & set(e.style.hints):
             out += quality.accepted([quality.Request(e.description, e.spec)])[0]
         if len(out) == n:
@@ -236,8 +235,6 @@ def measure(lm: LoadedModel, name: str, held_out, hand, tastes, cfg: DemoConfig)
 
 
 def run(cfg: DemoConfig) -> dict:
-    from engine.llm.load import adapter_dir, load  # noqa: PLC0415
-
     tastes = parse_tastes(cfg.tastes, cfg.trait)
     traits = [TRAITS[name] for name, _ in tastes]
     out = Path(cfg.out)
