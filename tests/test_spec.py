@@ -435,6 +435,13 @@ def test_hidden_layers_said_in_other_ways(text: str, layers: tuple[int, ...]) ->
         ("2 inputs -> 6 -> 6 -> 1 output", (2, 6, 6, 1)),
         ("linear regression drawn as a net: 5 inputs wired directly to one output", (5, 1)),
         ("the 1024-64-10 mlp, but draw 6 input nodes instead of 1024", (6, 64, 10)),
+        # "N in the first hidden layer, M in the second"; ordinals in brackets after "hidden"
+        ("mlp with 5 inputs, 9 neurons in the first hidden layer, 7 in the second, 2 outputs",
+         (5, 9, 7, 2)),
+        ("4 inputs, 2 hidden layers (first with 6 nodes, second with 3 nodes), 1 output",
+         (4, 6, 3, 1)),
+        # an activation between the size and its role: "1 sigmoid output"
+        ("3 inputs, a hidden layer of 5 neurons with tanh, and 1 sigmoid output", (3, 5, 1)),
     ],
 )
 def test_network_roles_said_in_other_words(text: str, layers: tuple[int, ...]) -> None:

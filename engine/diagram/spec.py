@@ -144,6 +144,7 @@ def _network_text(text: str) -> str:
 
 _STEP = r"\s*(?:,\s*then|,|then|-+>|→)\s*"
 _BARE = r"\d+\b(?!\s*(?:[a-z]|[x×*]\s*\d))"  # a size with no word after it: "then 4,"
+_ACTIVATIONS = r"(?:relu|sigmoid|tanh|softmax|linear|gelu)"
 _MIDDLE = r"(?:bottleneck|code|latent|middle)(?: layer)?"
 
 
@@ -155,6 +156,7 @@ def _plain_roles(t: str) -> str:
     - bare sizes between the input and the output are hidden layers: "3 inputs, then 4,
       then 4, then 2 outputs"."""
     t = re.sub(r"(\d+) [a-z]+ \((inputs?|outputs?|hidden)\)", r"\1 \2", t)
+    t = re.sub(rf"(\d+) {_ACTIVATIONS} (outputs?|nodes|inputs?)\b", r"\1 \2", t)  # "1 relu output"
     t = re.sub(r"(\d+)-nodes?\b", r"\1 nodes", t)
     t = re.sub(rf"(\d+) (?:nodes )?(?:in (?:the |a )?)?{_MIDDLE}\b", r"\1 hidden", t)
     t = re.sub(rf"\b(?:the |a )?{_MIDDLE} (?:of|with|has) (\d+)", r"\1 hidden", t)
@@ -202,6 +204,17 @@ def _plain_hidden(t: str) -> str:
         # "then 1 of 16": the 1 counts layers ("one of"), the 16 is a size
         lambda m: "hidden layers of " + " and ".join([m[1], *re.findall(r"\b\d+\b(?! of)", m[2])]),
         re.sub(r"\ban? hidden layer\b", "one hidden layer", t),
+    )
+    # "16 nodes in the first hidden layer, 8 in the second": the ordinal form below
+    t = re.sub(
+        rf"\b(\d+)(?: nodes)? (?:in|on|for) (?:the )?({_ORDINALS})(?: hidden)?(?: layer| one)?\b",
+        r"the \2 hidden layer has \1", t,
+    )
+    t = re.sub(  # "2 hidden layers (first with 3 nodes, second with 2 nodes)"
+        r"(hidden layers?\s*\()([^)]*)\)",
+        lambda m: m[1] + re.sub(rf"\b({_ORDINALS})(?: one| layer)?\b", r"\1 hidden layer", m[2])
+        + ")",
+        t,
     )
     ordinal = re.findall(
         rf"\b(?:the )?({_ORDINALS}) hidden layer(?: has| with| of| is|:)? (\d+)", t

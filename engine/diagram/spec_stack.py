@@ -298,12 +298,14 @@ def stack_blocks(text: str) -> tuple[str, ...] | None:
     out: list[str] = []
     intro = False  # chat before the list ("im new to this, ..."): skipped, if sizes follow
     named = 0  # items that name a dense layer ("dense 8, dense 4, output 2"): a stack
+    marked = False  # an item only a stack states: a conv, pool, ..., or a lone "relu"
     for item in _items(body):
         if item.startswith(EACH):
             name = _block(item.removeprefix(EACH))
             if name is None or not out:
                 return None
             out = _after_each(out, name)
+            marked = marked or blocks.kind_of(name) in STACK_KINDS  # "each followed by relu"
             continue
         item = re.sub(r"^(?:(?:and|then|a|an|the|first|1st|another|one more)\s+)+", "", item)
         item = re.sub(r"^(?:after|before)\s+(?:that|them|this|those)\s*:?\s*", "", item)
@@ -313,8 +315,11 @@ def stack_blocks(text: str) -> tuple[str, ...] | None:
         if re.match(r"(?:with|using|where|so|but)\b", item):
             return None  # a note on the structure ("with residual connections"): not a layer
         n, item = _repeats(item)
-        named += bool(DENSE_ITEM.match(item))
+        named += n * bool(DENSE_ITEM.match(item))
         name = _block(item)
+        alone = _ACTIVATION.fullmatch(" ".join(FILLER.sub(" ", item).split()))  # "relu", no
+        marked = marked or bool(name and blocks.kind_of(name) in STACK_KINDS - {"activation"})
+        marked = marked or bool(alone)  # "1 sigmoid output"
         if name is not None and len(name.split()) > MAX_WORDS:
             return None  # a sentence, not a layer: the flow reader knows sentences
         if name is None:
@@ -335,8 +340,6 @@ def stack_blocks(text: str) -> tuple[str, ...] | None:
     if len(out) < 2 or (intro and not any(re.search(r"\d", b) for b in out)):
         return None
     image = kinds[0] == "input" and "x" in out[0]  # "32 * 32 input image, then 1024 nodes ..."
-    marked = any(k in STACK_KINDS and (k != "activation" or _ACTIVATION.fullmatch(b))
-                 for k, b in zip(kinds, out, strict=True))  # "relu", not "sigmoid network"
     if set(kinds) == {"activation"} or not (marked or named >= 2 or image):
         return None
     return tuple(out)
