@@ -78,6 +78,11 @@ def test_repeats(text: str, blocks: tuple[str, ...]) -> None:
         # chat before the list is not a layer, when sized layers follow
         ("hi all, this is my first model, input 10, dense 32, relu, output 2",
          ("input 10", "dense 32", "relu", "output 2")),
+        # "hidden layers with A and B nodes" after conv layers: two dense blocks, and the image
+        # side is no network's input size
+        ("60 x 60 input image, 3 x 3 conv layer (output 58 x 58), two hidden layers with 32 "
+         "and 8 nodes, 3 outputs",
+         ("input 60x60", "conv 3x3 @58x58", "dense 32", "dense 8", "output 3")),
         # "input:" is the first layer, not an intro; "lstm with 64 units," the layer's size
         ("input: 40 x 40, 3 x 3 conv layer (output 38 x 38), 12 nodes in the hidden layer, "
          "2 outputs", ("input 40x40", "conv 3x3 @38x38", "dense 12", "output 2")),

@@ -69,8 +69,8 @@ NUM = rf"\d+(?!\d)(?!\s*[x×*:]\s*\d){ROLE_AFTER}"  # a size in a list, not the 
 LIST = rf"{NUM}(?:(?:\s*,\s*and\s+|\s*,\s*|\s+and\s+|\s*&\s*|\s*/\s*|\s*-(?!>)\s*|\s+){NUM})*"
 NOT_ROLE = rf"{NOT_DIM}(?!\s*(?:nodes\s+)?{any_word('hidden outputs? classes targets? layers?')})"
 
-INPUT = [
-    rf"(\d+){NOT_DIM} (?:nodes )?inputs?\b",
+INPUT = [  # not "80 x 80 input": an image's side is no layer size
+    rf"(?<![\dx×*])(?<![x×*] )(\d+){NOT_DIM} (?:nodes )?inputs?\b",
     r"(\d+) nodes? (?:in|at) (?:the )?input\b",
     rf"\binputs?(?: layer)?{FILL}(\d+){NOT_ROLE}",
     rf"(\d+) in\b{END}",

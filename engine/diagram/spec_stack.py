@@ -17,7 +17,8 @@ Rules, conservative like the other readers (a wrong structure is worse than none
   "upsample x8" is a scale); "a -> b, two of them", "block repeated 3 times: a, b." and
   "two blocks, each block is a, b, then ..." repeat the run; ", each followed by relu" /
   "with relu after every one" put a relu after every block of the run of one kind before it;
-- "512 and 64 nodes in the hidden layers" are two dense blocks, "2 outputs" / "10 classes"
+- "512 and 64 nodes in the hidden layers" / "hidden layers with 512 and 64 nodes" are two
+  dense blocks, "2 outputs" / "10 classes"
   the output block; "add & norm" two blocks;
 - at least two blocks, and what only a stack states: a conv, pool, rnn, attention,
   embedding, upsample, flatten, norm, dropout or a lone activation ("relu"), two layers named
@@ -71,6 +72,10 @@ _HIDDEN_LIST = re.compile(
     r"(\d+(?:\s*(?:,|and|&)\s*\d+)+)\s*(?:nodes|units|neurons)?\s*(?:in|for)\s+(?:the\s+)?"
     r"(?:\w+\s+)?(?:hidden|dense|fully connected|fc)\s+layers?"
 )
+_HIDDEN_WITH = re.compile(  # "hidden layers with 100 and 50 nodes": also one block each
+    r"\b(?:\d+\s+)?hidden\s+layers?\s+(?:with|of)\s+(\d+(?:\s*(?:,|and|&)\s*\d+)+)\s*"
+    r"(?:nodes|units|neurons)?"
+)
 _OUTPUTS = re.compile(r"^(\d+)\s*(?:outputs?|classes|output nodes|labels|categories)\b")
 _INTRO = re.compile(r"^.*?\b(?:with|has|having|contains?|containing|of|:)\s+", re.S)
 FILLER = re.compile(r"\b(?:a|an|the|layers?(?! ?norm)|of|then|please|pls|block)\b")
@@ -86,9 +91,11 @@ def _normal(text: str) -> str:
 
 def _items(text: str) -> list[str]:
     # "512 and 64 nodes in the hidden layers" first: its "and" is not a separator.
-    text = _HIDDEN_LIST.sub(
-        lambda m: " , ".join(f"hidden {n}" for n in re.findall(r"\d+", m.group(1))) + " , ", text
-    )
+    for said in (_HIDDEN_LIST, _HIDDEN_WITH):
+        text = said.sub(
+            lambda m: " , ".join(f"hidden {n}" for n in re.findall(r"\d+", m.group(1))) + " , ",
+            text,
+        )
     # "(output: 222x222)", "input (30 timesteps, 8 features)": the brackets belong to their item
     text = re.sub(r"\(([^)]*)\)", lambda m: " " + m[1].replace(",", " ") + " ", text)
     parts: list[str] = []
