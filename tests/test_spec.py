@@ -442,6 +442,9 @@ def test_hidden_layers_said_in_other_ways(text: str, layers: tuple[int, ...]) ->
          (4, 6, 3, 1)),
         # an activation between the size and its role: "1 sigmoid output"
         ("3 inputs, a hidden layer of 5 neurons with tanh, and 1 sigmoid output", (3, 5, 1)),
+        # arrows between hidden sizes, and "in N -> ... -> out M"
+        ("mlp: 100 inputs, hidden layers 50 -> 20, 4 outputs", (100, 50, 20, 4)),
+        ("net: in 5 -> hidden 3 -> hidden 3 -> out 2", (5, 3, 3, 2)),
     ],
 )
 def test_network_roles_said_in_other_words(text: str, layers: tuple[int, ...]) -> None:

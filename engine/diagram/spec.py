@@ -66,7 +66,10 @@ ROLE_AFTER = (  # "... 6 nodes in the output layer": the 6 is the output's
 )
 NOT_DIM = r"(?!\d)(?!\s*(?:[x×*:]|-(?!>))\s*\d)"  # "28x28" is an image size, "layer 1: 5" an index
 NUM = rf"\d+(?!\d)(?!\s*[x×*:]\s*\d){ROLE_AFTER}"  # a size in a list, not the next role's size
-LIST = rf"{NUM}(?:(?:\s*,\s*and\s+|\s*,\s*|\s+and\s+|\s*&\s*|\s*/\s*|\s*-(?!>)\s*|\s+){NUM})*"
+LIST = (  # "8, 4 and 2", "8/4", "8-4", "128 -> 64"
+    rf"{NUM}(?:(?:\s*,\s*and\s+|\s*,\s*|\s+and\s+|\s*&\s*|\s*/\s*|\s*-(?!>)\s*"
+    rf"|\s*(?:-+>|→)\s*|\s+){NUM})*"
+)
 NOT_ROLE = rf"{NOT_DIM}(?!\s*(?:nodes\s+)?{any_word('hidden outputs? classes targets? layers?')})"
 
 INPUT = [  # not "80 x 80 input": an image's side is no layer size
@@ -75,6 +78,7 @@ INPUT = [  # not "80 x 80 input": an image's side is no layer size
     rf"\binputs?(?: layer)?{FILL}(\d+){NOT_ROLE}",
     rf"(\d+) in\b{END}",
     r"\bin\s*=\s*(\d+)",  # MLP(in=4, ...)
+    r"(?:^|[:,;(]|->|→)\s*in\s+(\d+)\b(?!\s*(?:hidden|layers?|nodes? in))",  # "net: in 3 -> ..."
 ]
 OUTPUT = [
     r"(\d+) (?:nodes )?(?:outputs?|classes|targets?|predictions?)\b",
@@ -82,6 +86,7 @@ OUTPUT = [
     rf"\boutputs?(?: layer)?{FILL}(\d+){NOT_ROLE}",
     rf"(\d+) out\b{END}",
     r"\bout\s*=\s*(\d+)",
+    r"(?:^|[,;(]|->|→)\s*out\s+(\d+)\s*(?:$|[,;.)])",  # "... -> out 1"
 ]
 ORDINAL = r"(?:second|third|fourth|fifth|2nd|3rd|4th|5th)"
 EACH = r"(?P<each>per|(?:in|for) (?:each|every)(?: 1)?(?: of)?(?: the)?|in both|in all)"
