@@ -367,7 +367,19 @@ def _names(text: str) -> list[str]:
 def fork_join(text: str) -> Graph | None:
     """A request that forks and joins in words: "X goes to two branches: A and B, and both
     are concatenated before C"; "X splits into A, B and C, all three are concatenated";
-    parallel chains "a -> b, c -> d, then both meet at e". None when it says neither."""
+    parallel chains "a -> b, c -> d, then both meet at e". None when it says neither.
+    spec.py tries it even where the text reads as a layer stack, so the general reader
+    (spec_structure.py) is asked here too, for forks, joins and skips only."""
+    found = _fork_join(text)
+    if found is not None:
+        return found
+    general = read_structure(text)
+    if general is not None and only_forks(general) and not dataflow(text):
+        return Graph(general.steps, general.edges, general.labels)
+    return None
+
+
+def _fork_join(text: str) -> Graph | None:
     t = " ".join(text.lower().split())
     intro = re.match(r"^([^:]{0,40}):\s", t)  # "two towers: ...", not "goes to two branches:"
     t = t[intro.end() :] if intro and not _FORK.match(intro[1] + " x") else t
@@ -434,7 +446,7 @@ def loop_first(text: str) -> Graph | None:
     sentence in a loop, back from the last to the first, labelled with how it repeats, then
     what follows it)."""
     found = read_structure(text)
-    if found is not None and only_forks(found) and fork_join(text) is None and dataflow(text):
+    if found is not None and only_forks(found) and _fork_join(text) is None and dataflow(text):
         found = None  # forks and joins of data and processes: the data-flow reader's
     if found is not None:
         return Graph(found.steps, found.edges, found.labels)

@@ -35,6 +35,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from engine.diagram.blocks import kind_of
 from engine.diagram.fidelity import matches, words
 
 MAX_STEP_WORDS = 8
@@ -47,7 +48,7 @@ SETUP = re.compile(
     r"create|define|pretrain|reset|start from|start with)\b"
 )
 LEAD = re.compile(  # connectives and request words before a step
-    r"^(?:and|then|so|also|finally|lastly|first(?:ly)?(?!\s+\d)|next(?!\s+\d)|after that"
+    r"^(?:and|then|so|also|plus|finally|lastly|first(?:ly)?(?!\s+\d)|next(?!\s+\d)|after that"
     r"|afterwards|once done|at (?:each|every) (?:step|time)|each time|every time"
     r"|at the end|we|i|you|just|pls|please|plz|ok so|basically|now|draw|step \d+\s*[:.)-]?"
     r"|stage \d+\s*[:.)-]?|\d+[.)]|after (?:the last|all|each|every) \w+|once done"
@@ -129,6 +130,21 @@ ACTION = [
     "try",
     "show",
 ]
+COND_ENDS = [  # where a condition with no comma ends, in order of trust
+    re.compile(r"\s*(?:,|:|\bthen\b|->)\s*"),
+    re.compile(r"\s+(?=(?:we|i|you|they)\b)"),
+    re.compile(r"(?<![\w.])(?:\d[\d.,]*(?:%|[kmb]|ms|s)?|\^\w+)\s+(?=(?:\w+\s+)?(?:we|i)\b)"),
+]
+
+
+def _cond_end(cond: str) -> re.Match[str] | None:
+    for pattern in COND_ENDS:
+        m = pattern.search(cond)
+        if m and m.start() > 0:
+            return m
+    return COND_END.search(cond)
+
+
 COND_END = re.compile(
     r"\s*(?:,|:|\bthen\b|->)\s*|\s+(?=(?:we|i|you|they)\b)"
     r"|(?<![\w.])(?:\d[\d.,]*(?:%|[kmb]|ms|s)?|\^\w+)\s+"
@@ -162,7 +178,7 @@ JOIN = re.compile(
 )
 JOIN_SELF = re.compile(r"^(?P<verb>concat\w*|merge|combine|sum|add|average)\s+(?:them|all)\b")
 FORK = re.compile(
-    r"^(?P<x>.+?)\s+(?:splits?|is split|gets split|goes|go|feeds?|branches(?: out)?|fans out|"
+    r"^(?:(?P<x>.+?)\s+)?(?:splits?|is split|gets split|goes|go|feeds?|branches(?: out)?|fans out|"
     r"forks?|is sent|are sent|sends \w+(?: \w+)? to|is fed|passes|picks)\s*"
     r"(?:(?:in)?to|into|in|through|thru)?\s*(?:(?:two|three|four|\d+)\s*(?:ways?|branches|"
     r"paths|parts|heads|streams|parallel branches)?\s*)?(?::|\s)\s*(?P<list>.+)$"
@@ -179,7 +195,8 @@ JOIN_SIGNAL = re.compile(
     r"averaged|fused|towers?|parallel|each)\b"
 )
 JOIN_HEAD = re.compile(
-    r"^(?:(?P<names>.+?)\s+(?:both|all|each)|both|all(?: three| four| of them)?|the two|these|"
+    r"^(?:(?P<names>.+?)\s+(?:both|all|each)|(?P<pair>[\w-]+(?: [\w-]+){0,2} and [\w-]+"
+    r"(?: [\w-]+){0,2})|both|all(?: three| four| of them)?|the two|these|"
     r"they|their \w+|the \w+ outputs?|outputs?|results?)"
     rf"(?:\s+(?:\w+\s+)?(?:are |get |is )?(?P<verb>{JOIN_VERB}))?(?:\s+\w+)?$"
 )
@@ -281,6 +298,11 @@ def _normal(text: str) -> str:
     t = re.sub(r"[^\x00-\x7f→⟶➔⇒⟹]", " ", t)  # other emoji
     t = re.sub(ARROW, " -> ", t)
     t = re.sub(r"\?+", "?", t)
+    t = re.sub(
+        r"(?:(?<=-> )|(?<=, )|^)(?P<a>[^,>;.?\n]+?)\s+if\s+(?P<c>[^,;.?\n]+?)\s+else\s+",
+        lambda m: f"if {m['c']}, {m['a']}, else ",
+        t,
+    )
     t = re.sub(r"\s+(?:goes|go|passes|pass|runs|run) (?:through|via)\s+", " -> ", t)
     t = re.sub(
         r"\s+(?:goes|go|is fed|are fed|gets fed|get fed|feeds|feed|flows|is sent|are sent|"
@@ -312,9 +334,17 @@ def _name(item: str) -> str:
 
 
 def _lines(t: str) -> list[tuple[int | None, str, bool]]:
-    """(step number, text, indented) per line; bullets and numbers dropped."""
+    """(step number, text, indented) per line; bullets and numbers dropped; a title line
+    before a bulleted list ("hparam sweep") is no step."""
+    if t.count(" - ") >= 2 and "\n" not in t.strip():
+        t = t.replace(" - ", "\n- ")  # "workflow - a - b - c?" is a list
+    t = re.sub(r"(?:^|(?<=[,;]\s))(?:step|stage) (\d{1,2}) (?=[a-z])", r"\nstep \1: ", t)
+    lines = [x for x in t.split("\n") if x.strip()]
+    marked = [bool(re.match(r"^\s*(?:[-*•]|\d{1,2}[.)]|step\s*\d)", x)) for x in lines]
+    if len(lines) >= 3 and not marked[0] and all(marked[1:]) and not re.search(r"->|\?", lines[0]):
+        lines = lines[1:]
     out = []
-    for raw in t.split("\n"):
+    for raw in lines:
         if not raw.strip():
             continue
         indented = raw.startswith(("  ", "\t"))
@@ -339,6 +369,7 @@ def _lines(t: str) -> list[tuple[int | None, str, bool]]:
     return out
 
 
+FORK_WORDS = re.compile(r"\b(?:feeds?|splits?|split|branch\w*|heads|forks?|ways|parallel)\b")
 LISTED = re.compile(
     r"(?P<lead>(?:\b(?:to|into|through|between)\s+|:\s*|^))"
     r"(?P<list>(?:[^,;.:>]{1,25},\s*){1,6}[^,;.:>]{1,25}?\s+(?:and|or|&)\s+[^,;.>]{1,25}?)"
@@ -352,7 +383,13 @@ def _protect(sentence: str) -> str:
     def keep(m: re.Match[str]) -> str:
         after = sentence[m.end() :]
         lead = m["lead"].strip()
-        if lead in ("", ":") and not re.match(r"\s+(?:each|both|all|in parallel)\b", after):
+        before = sentence[: m.start()]
+        forks = lead == ":" and FORK_WORDS.search(before)
+        if (
+            lead in ("", ":")
+            and not forks
+            and not re.match(r"\s+(?:each|both|all|in parallel)\b", after)
+        ):
             return m[0]
         return m["lead"] + m["list"].replace(",", " §")
 
@@ -392,6 +429,8 @@ class _Reader:
         self.fork_ends: list[int] = []
         self.label_source: int | None = None
         self.prev_arrow = False
+        self.branch_ends: list[int] = []  # open ends of the branches said so far
+        self.skipped = False  # the last branch said was empty ("otherwise leave it")
 
     def subject(self, cond: str) -> int | None:
         """The drawn step a condition is about ("if dedupe removes more than half")."""
@@ -435,7 +474,18 @@ class _Reader:
                     self.s.add(e, f)
             self.fork_ends, self.s.ends = forks, forks
             return
-        for item in items:
+        for i, item in enumerate(items):
+            if re.match(r"^(?:for (?:each|every)|per)\b", item.strip()) and i:
+                continue  # "-> for each link not seen yet, crawl page again"
+            pair = _pair(item) if 0 < i < len(items) - 1 else None
+            if pair:  # "encoder -> mu and logvar -> reparam", "router -> expert 1 or expert 2"
+                before = list(self.s.ends)
+                ends = [self.s.node(n) for n in pair]
+                for a in before:
+                    for b in ends:
+                        self.s.add(a, b, label)
+                self.s.ends, label = ends, ""
+                continue
             if LOOP_ONLY.match(item.strip()) and self.loop(item, label):
                 label = ""
                 continue
@@ -491,9 +541,11 @@ class _Reader:
         keep = re.match(r"^(?:continue|keep)\s+(?P<x>\w+ing)\b", piece)
         if keep:
             return s.find_loose(keep["x"])
-        nxt = re.match(r"^(?P<v>\w+) (?:the |a )?next (?P<x>.+)$", piece)
+        nxt = re.match(r"^(?P<v>\w+) (?:the |a )?next (?P<x>\w+)$", piece)
         if nxt:
-            return s.find(f"{nxt['v']} {_name(nxt['x'])}")
+            hit = s.find(f"{nxt['v']} {_name(nxt['x'])}")
+            same_verb = [i for i, x in enumerate(s.steps) if x.split()[:1] == [nxt["v"]]]
+            return hit if hit is not None else (same_verb[0] if same_verb else None)
         redo = re.match(r"^re-?(?P<x>[a-z]{3,})\b\s*(?P<obj>.*)$", piece)
         if redo:
             obj = _name(redo["obj"])
@@ -564,7 +616,10 @@ class _Reader:
                 piece,
             )
             head = piece[: cut.start()] if cut else ""
-            if (n := _name(head)) and not re.search(r"\bagain\b", head):
+            drawn = s.find(_name(head)) if head.strip() else None
+            if drawn is not None and not label:
+                src = [drawn]
+            elif (n := _name(head)) and not re.search(r"\bagain\b", head):
                 node = self.attach(n, label)
                 src = [node] if node is not None else src
                 label = ""
@@ -629,9 +684,22 @@ class _Reader:
             s.ends = before[:1] or s.ends  # "also accuracy drop? -> ...": from the same step
         items = [x for x in re.split(r"\s*->\s*", p)]
         head = items[0].strip()
-        if s.label and s.decision is not None and not COND.match(head):
+        branch_head = re.match(rf"^(?:{YES}|{NO}|{ELSE})\b", head)
+        if (
+            s.label
+            and s.decision is not None
+            and not COND.match(head)
+            and not branch_head
+            and not (len(items) >= 2 and _outcome(head, s.steps[s.decision]))
+        ):
             label, s.label = s.label, ""
+            before = list(self.branch_ends) if self.skipped else []
+            self.skipped, count = False, len(s.steps)
             self.branch(label, items)
+            first = [b for (a, b) in s.edges if a == s.decision and b >= count]
+            for e in before:
+                for b in first[:1]:
+                    s.add(e, b)  # "if x a, otherwise leave it. then b": a meets b
             return
         # a branch head: yes / no / else, then its actions
         m = re.match(
@@ -644,7 +712,14 @@ class _Reader:
                 label = "not"
             if s.decision is None:
                 s.decision = s.ends[-1]
-            if m["rest"] and len(items) >= 2 and len(m["rest"].split()) <= 3:
+            colon = re.match(rf"^(?:{YES}|{NO}|{ELSE})\s*:", head)
+            if (
+                m["rest"]
+                and len(items) >= 2
+                and len(m["rest"].split()) <= 2
+                and not colon
+                and m["rest"].split()[0] not in VERBS
+            ):
                 rest = items[1:]  # "no drift -> keep the old one"
             else:
                 rest = [m["rest"], *items[1:]] if m["rest"] else items[1:]
@@ -659,6 +734,11 @@ class _Reader:
             and "?" not in head
         ):
             s.decision = s.ends[-1]  # "score txn; high risk -> block, low -> approve"
+        if len(items) >= 2 and s.decision is not None and s.ends and _outcome(head, ""):
+            now, asked = set(words(s.steps[s.ends[-1]])), set(words(s.steps[s.decision]))
+            said = set(words(head))
+            if said & now and not said & asked:
+                s.decision = s.ends[-1]  # "patience += 1, patience hits 3 -> stop"
         if len(items) >= 2 and s.decision is not None and _outcome(head, s.steps[s.decision]):
             self.branch(_label(head), items[1:])
             return
@@ -673,9 +753,14 @@ class _Reader:
         # a question ends a piece; "q ? a : b" is a ternary
         if "?" in p:
             q, _, after = p.partition("?")
+            if ASKING.search(q):  # "could you draw the inference flow? ...": a request
+                if after.strip(" ,:->"):
+                    self.piece(after.strip(" ,:"))
+                return
             self.question(q)
             after = after.strip(" ,:->")
             if after:
+                s.label = ""
                 yes, colon, no = after.partition(" : ")
                 if colon:
                     self.branch("yes", re.split(r"\s*->\s*", yes))
@@ -697,11 +782,12 @@ class _Reader:
             return
         if re.match(r"^each\b", p) and len(self.fork_ends) >= 2:
             return  # "each trains locally": what every branch does, no step of its own
+        reaches = any(s.find(_name(i)) is not None for i in items[1:])
         if (
             len(items) >= 2
-            and self.prev_arrow
-            and JOIN_SIGNAL.search(self.t)
+            and (self.prev_arrow and JOIN_SIGNAL.search(self.t) or reaches)
             and s.find(_name(head)) is None
+            and s.steps
         ):
             s.ends, s.decision = [], None  # "a -> b, c -> d, then both ...": parallel chains
             self.chain(items)
@@ -711,11 +797,20 @@ class _Reader:
         src = s.find(_name(head))
         if src is None:  # "the encoder output goes to the decoder": from the encoder
             src = s.find(re.sub(r"\s+(?:outputs?|features|embeddings|results?)$", "", _name(head)))
+        said, last = words(_name(head)), words(s.steps[s.ends[-1]]) if s.ends else []
+        if src is None and len(said) == 1 and last and said[0][:5] == last[-1][:5]:
+            src = s.ends[-1]  # "text -> tokenizer, tokens into the encoder": its output
         if len(items) >= 2 and s.ends and src is not None:
             # a chain from a step already drawn: a fork, a skip or a second path
             s.ends = [src]
             s.decision = None
             self.chain(items[1:])
+            return
+        with_note = re.match(r"^(?P<a>[\w-]+(?: [\w-]+)?) with (?P<rest>.+\b(?:into|to)\b.+)$", p)
+        if with_note and len(items) == 1:
+            self.chain([with_note["a"]])
+            if not self.skip_note(with_note["rest"].replace(" into ", " -> ")):
+                self.note(with_note["rest"], s.ends[-1])
             return
         also = re.match(r"^which (?:also )?(?:receives|takes|gets|uses)\s+(?P<x>.+)$", p)
         if also and s.ends:  # "..., which also receives the shifted targets"
@@ -729,6 +824,9 @@ class _Reader:
             return
         if len(items) >= 2 and self.fork_ends and s.find(_name(head)) is None and p is not None:
             pass
+        if s.decision is not None and self.branch_ends:
+            s.ends = list(dict.fromkeys([*self.branch_ends, *s.ends]))  # the branches meet
+        self.branch_ends = []
         s.decision = None
         self.label_source = None
         self.chain([a for i in items for a in _verbs_and(i)])
@@ -737,15 +835,20 @@ class _Reader:
         """One branch out of the decision: its label on the first edge, its actions a chain;
         an action that redoes a step ends it with an edge back."""
         s = self.s
+        s.label = ""  # a branch said resolves the one pending
         decision = s.decision if s.decision is not None else (s.ends[-1] if s.ends else None)
         if decision is None:
             return
         s.decision = decision
         items = [a for i in items for a in re.split(r"\s+and\s+(?=\w)", i) if a.strip()]
         empty = r"(?:leave|keep) (?:it|as is)\b.*|do nothing|nothing|skip(?: it)?"
+        while len(items) > 1 and re.fullmatch(empty, items[0].strip()):
+            items = items[1:]  # "below -> do nothing and read the next sample"
+        empty = r"(?:leave|keep) (?:it|as is)\b.*|do nothing|nothing|skip(?: it)?"
         if not items or not _name(items[0]) or re.fullmatch(empty, items[0].strip()):
             s.label = label  # an empty branch: its label goes to whatever comes next
             s.ends = [decision]
+            self.skipped = True
             return
         s.ends = [decision]
         first, back = True, False
@@ -780,6 +883,7 @@ class _Reader:
             for e in s.ends:
                 s.add(e, start, "")
             s.ends = []
+        self.branch_ends += [e for e in s.ends if e != decision]
         s.decision = decision
 
     def condition(self, cond: str, items: list[str]) -> None:
@@ -790,7 +894,7 @@ class _Reader:
             h = {"so": "yes"}.get(said["h"], said["h"])
             self.branch(h, ([said["rest"]] if said["rest"] else []) + items)
             return
-        cut = COND_END.search(cond)
+        cut = _cond_end(cond)
         action = ""
         if cut and cut.start() > 0:
             action, cond = (
@@ -852,8 +956,13 @@ class _Reader:
             q = items[-1]
         asked = q.strip()
         q = re.sub(r"^(?:is|are|did|has|have|was|were)\s+", "", asked)
-        if re.match(r"^(?:it|they|this|that)\b", q) and s.ends:
+        if re.match(r"^(?:it|this|that)\b", q) and s.ends:
             s.decision = s.ends[-1]  # "did it improve?": the step before decides
+            return
+        q = re.sub(r"^(?:do|does|did)\s+(?:they|we)\s+", "", q)
+        negated = re.match(r"^(?:not|no)\s+(?P<x>.+)$", q)
+        if negated and s.decision is not None and s.find(negated["x"] + "?") == s.decision:
+            s.label = "not" if q.startswith("not") else "no"  # "cached? ... not cached? ..."
             return
         if re.match(r"^(?:does|do)\s", q):
             q = re.sub(r"^(?:does|do)\s+(.+?)\s+have\b", r"\1 has", q)
@@ -862,6 +971,7 @@ class _Reader:
             return
         n = self.attach(q + "?")
         s.decision = n
+        s.label = "yes"  # "cached? return it": what follows is the yes branch
 
     def join_arrow(self, items: list[str]) -> bool:
         """'both -> y', 'all three concatenated -> y', 'real images and fake images both -> d'."""
@@ -871,9 +981,12 @@ class _Reader:
         m = JOIN_HEAD.match(items[0].strip())
         if m is None:
             return False
-        if m["names"]:
+        names = m["names"] or m["pair"]
+        if m["pair"] and m["pair"].split()[0] in VERBS:
+            return False  # "load and clean -> train": two steps of a chain
+        if names:
             sources = []
-            for n in _split_names(m["names"]):
+            for n in _split_names(names):
                 hit = s.find(n)
                 sources.append(hit if hit is not None else s.node(n))
         else:
@@ -937,6 +1050,11 @@ class _Reader:
             ends = [s.node(n) for n in _split_names(each["list"])]
             if len(ends) < 2:
                 return False
+            same = re.search(
+                r"\b(?:see|get|take|use|receive|read)s? (?:the )?same (?P<x>.+)$", each["rest"]
+            )
+            if same:  # "... both see the same batch": the batch feeds them
+                s.ends = [self.attach(same["x"])]
             for e in ends:
                 for a in s.ends:
                     s.add(a, e)
@@ -953,7 +1071,7 @@ class _Reader:
                 and not JOIN_SIGNAL.search(self.t)
                 and not any(
                     re.search(
-                        rf"\b{re.escape(n)}\b(?: \w+)? (?:goes|go|is|are|->|feeds?|part|set)\b",
+                        rf"\b{re.escape(n)}\b(?: \w+)? (?:(?:goes|go|is|are|feeds?|part|set)\b|->)",
                         self.t,
                     )
                     for n in names
@@ -961,9 +1079,13 @@ class _Reader:
             ):
                 return False  # "split into train and test" as one step of a list
             sends = re.match(r"^(?P<x>.+?\s+sends\s+.+?)\s+to\s+", p)
-            src = s.find(_name(m["x"])) if not sends else None
+            src = s.find(_name(m["x"] or "")) if not sends else None
             if sends:
                 src = self.attach(sends["x"])
+            elif not m["x"]:
+                if not s.ends:
+                    return False
+                src = s.ends[-1]  # "..., gets split 3 ways: a / b / c"
             if src is None:
                 src = self.attach(m["x"])
             if src is None:
@@ -1024,6 +1146,8 @@ class _Reader:
         parts = [x for x in re.split(r"(?<=[.!;])\s+|;\s*|\.\s*$", line) if x and x.strip()]
         for sentence in parts:
             sentence = sentence.strip(" .")
+            if CHAT.search(sentence) and "->" not in sentence and "?" not in sentence[-1:]:
+                continue  # "wait how do i show this..."
             intro = LOOP_INTRO.match(sentence) or _for_each(sentence)
             if intro and self.loop_scope is None:
                 self.loop_scope = (len(self.s.steps), _loop_label(intro["how"]))
@@ -1057,6 +1181,17 @@ class _Reader:
             return None
         if any(not x or len(x.split()) > MAX_STEP_WORDS for x in s.steps):
             return None
+        for i, step in enumerate(s.steps):
+            outs = [k for k, (a, _) in enumerate(s.edges) if a == i]
+            into = [b for _, b in s.edges if b == i]
+            if (
+                step.endswith("?")
+                and not into
+                and len(outs) <= 1
+                and not any(s.labels[k] for k in outs)
+            ):
+                _drop(s, i)  # "SE block?? x -> ...": a title, not a decision
+                break
         used = {i for e in s.edges for i in e}
         if len(s.steps) > 2 and any(i not in used for i in range(len(s.steps))):
             return None
@@ -1094,6 +1229,24 @@ def _for_each(sentence: str) -> re.Match[str] | None:
     return m
 
 
+def _drop(s: _State, i: int) -> None:
+    """Remove step i and its edges, renumbering the rest."""
+    kept = [(a, b, lab) for (a, b), lab in zip(s.edges, s.labels, strict=True) if i not in (a, b)]
+    s.steps.pop(i)
+    s.edges = [(a - (a > i), b - (b > i)) for a, b, _ in kept]
+    s.labels = [lab for _, _, lab in kept]
+
+
+def _pair(item: str) -> list[str] | None:
+    """'mu and logvar', 'picks expert 1 or expert 2': two short names side by side."""
+    core = re.sub(r"^(?:picks?|chooses?|routes? to|either|one of)\s+", "", _name(item))
+    parts = re.split(r"\s+(?:and|or)\s+", core)
+    short = all(1 <= len(p.split()) <= 2 for p in parts)
+    if len(parts) == 2 and short and not any(p.split()[0] in VERBS for p in parts):
+        return parts
+    return None
+
+
 def _verbs_and(item: str) -> list[str]:
     """'train and score' -> two steps; 'query and docs' stays one."""
     parts = re.split(r"\s+and\s+", item)
@@ -1108,6 +1261,14 @@ def _shared_head(names: list[str]) -> list[str]:
     if len(head) == 2 and len(head[1]) == 1 and all(len(n) == 1 for n in names[1:]):
         return [names[0], *[f"{head[0]} {n}" for n in names[1:]]]
     return names
+
+
+ASKING = re.compile(
+    r"\b(?:can|could|would|will) (?:you|u|i|we)\b|\b(?:draw|diagram|sketch|visuali[sz]e|show me)\b"
+)
+CHAT = re.compile(
+    r"^(?:wait|ok|okay|hmm|hey|hi|so)\b.*\b(?:how|show|draw)\b|\bhow (?:do|can|should|would) i\b"
+)
 
 
 def _split_names(text: str) -> list[str]:
@@ -1129,7 +1290,10 @@ def _label(cond: str) -> str:
 
 
 def _loop_label(how: str) -> str:
-    return _label(re.sub(r"\b(?:repeat\w*|for|each|every|loop\w*|over|do)\b", " ", how)) or "repeat"
+    """How a loop repeats, as its edge label; none where the words name a block ("image",
+    "loss"): a label must read as an edge label, not as a step."""
+    label = _label(re.sub(r"\b(?:repeat\w*|for|each|every|loop\w*|over|do)\b", " ", how))
+    return label if label and kind_of(label) == "step" else ""
 
 
 def _outcome(head: str, decision: str) -> bool:
@@ -1138,9 +1302,13 @@ def _outcome(head: str, decision: str) -> bool:
     h = head.strip()
     if re.match(
         r"^(?:[<>]=?|=|above|below|over|under|between|not|no|none|ok|fail\w*|"
-        r"pass\w*|success\w*|error\w*|low|medium|mid|high)\b",
+        r"pass\w*|success\w*|error\w*|low|medium|mid|high|improv\w*|worse|better|done)\b",
         h,
     ):
+        return len(h.split()) <= 4
+    if re.search(
+        r"[<>]=?|\b(?:hits|reaches|exceeds|above|below|over|under)\b", h
+    ) and not h.endswith("?"):
         return len(h.split()) <= 4
     return bool(set(words(h)) & set(words(decision))) and len(h.split()) <= 3
 
@@ -1159,6 +1327,7 @@ def read_structure(text: str) -> Graph | None:
         intro
         and not LOOP_INTRO.match(first)
         and not re.search(rf"->|\b(?:if|{YES}|{NO}|{ELSE})\b[^:]*$", intro[1])
+        and not re.match(r"^\W*(?:step|stage)?\s*\(?\d", intro[1])  # "step 1 - ..." is a step
     ):
         t = t[intro.end() :]
     t = re.sub(r"^(?:draw|show|make)?[^,:\n]{0,40}?\bwhere\s+", "", t)
