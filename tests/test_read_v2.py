@@ -30,14 +30,14 @@ ORIGINAL_CNN = (
         ),
         (
             ORIGINAL_CNN,
-            ("input 224x224", "conv 3x3 @222x222", "max pool 2x2 @111x111", "conv 3x3 @109x109",
-             "dense 512", "dense 64", "output 2"),
+            ("input 224x224", "conv 3x3 @222x222", "max pooling 2x2 @111x111",
+             "conv 3x3 @109x109", "hidden 512", "hidden 64", "output 2"),
         ),
         (
             "32 * 32 input image, two 3x3 conv layers with 32 filters, max pool, then 1024 and "
             "256 nodes in the fully connected layers, 2 outputs",
-            ("input 32x32", "conv 3x3 32", "conv 3x3 32", "max pool", "dense 1024", "dense 256",
-             "output 2"),
+            ("input 32x32", "conv 3x3 32", "conv 3x3 32", "max pool", "fully connected 1024",
+             "fully connected 256", "output 2"),
         ),
         ("an lstm: embedding 128, lstm 64, dropout 0.5, dense 1",
          ("embedding 128", "lstm 64", "dropout 0.5", "dense 1")),

@@ -131,11 +131,11 @@ def test_network_none(text: str) -> None:
 @pytest.mark.parametrize(
     ("text", "blocks"),
     [  # an image input is a tensor, not a layer of 28 nodes: a layer stack, never an MLP
-        ("input 28x28, hidden 128, output 10", ("input 28x28", "dense 128", "output 10")),
+        ("input 28x28, hidden 128, output 10", ("input 28x28", "hidden 128", "output 10")),
         ("an image classifier: input 28x28, 128 hidden units, 10 classes",
-         ("input 28x28", "dense 128", "output 10")),
+         ("input 28x28", "hidden 128", "output 10")),
         ("64 * 64 input image, then 512 and 32 nodes in the hidden layers, 3 outputs",
-         ("input 64x64", "dense 512", "dense 32", "output 3")),
+         ("input 64x64", "hidden 512", "hidden 32", "output 3")),
     ],
 )
 def test_an_image_input_reads_as_a_stack(text: str, blocks: tuple[str, ...]) -> None:

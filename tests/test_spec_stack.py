@@ -60,7 +60,7 @@ def test_items_and_sizes(text: str, blocks: tuple[str, ...]) -> None:
          "output classes",
          ("input 64x64", *("conv 3x3", "relu") * 2, "flatten", "dense 32", "output 4")),
         ("resnet-ish stage repeated 2 times: conv 3x3, relu, max pool. then fc 128, 10 outputs",
-         ("conv 3x3", "relu", "max pool") * 2 + ("dense 128", "output 10")),
+         ("conv 3x3", "relu", "max pool") * 2 + ("fc 128", "output 10")),
     ],
 )
 def test_repeats(text: str, blocks: tuple[str, ...]) -> None:
@@ -74,7 +74,7 @@ def test_repeats(text: str, blocks: tuple[str, ...]) -> None:
         ("dense 16, dense 8, output 1", ("dense 16", "dense 8", "output 1")),
         ("Input(5) -> Dense(10) -> Dense(2)", ("input 5", "dense 10", "dense 2")),
         # a relu as its own item makes an MLP a stack of its layers
-        ("input 6, hidden 12, relu, output 2", ("input 6", "dense 12", "relu", "output 2")),
+        ("input 6, hidden 12, relu, output 2", ("input 6", "hidden 12", "relu", "output 2")),
         # chat before the list is not a layer, when sized layers follow
         ("hi all, this is my first model, input 10, dense 32, relu, output 2",
          ("input 10", "dense 32", "relu", "output 2")),
@@ -82,10 +82,10 @@ def test_repeats(text: str, blocks: tuple[str, ...]) -> None:
         # side is no network's input size
         ("60 x 60 input image, 3 x 3 conv layer (output 58 x 58), two hidden layers with 32 "
          "and 8 nodes, 3 outputs",
-         ("input 60x60", "conv 3x3 @58x58", "dense 32", "dense 8", "output 3")),
+         ("input 60x60", "conv 3x3 @58x58", "hidden 32", "hidden 8", "output 3")),
         # "input:" is the first layer, not an intro; "lstm with 64 units," the layer's size
         ("input: 40 x 40, 3 x 3 conv layer (output 38 x 38), 12 nodes in the hidden layer, "
-         "2 outputs", ("input 40x40", "conv 3x3 @38x38", "dense 12", "output 2")),
+         "2 outputs", ("input 40x40", "conv 3x3 @38x38", "hidden 12", "output 2")),
         ("gru with 64 units, then attention, then a dense layer with 8 units",
          ("gru 64", "attention", "dense 8")),
         # a colon ends an intro of several clauses

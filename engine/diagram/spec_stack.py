@@ -5,7 +5,9 @@ in "64x64 grayscale input, conv 7x7 with 8 filters, average pool, conv 3x3 with 
 dense 256, output 5" or the original project's "224 x 224 input, 3 x 3 conv layer (output:
 222 x 222), 2 x 2 max pooling layer (output: 111 x 111), ..., 512 and 64 nodes in the hidden
 layers, 2 outputs". The blocks come back in sketch v2's words (docs/sketch.md): `input
-224x224x3`, `conv 3x3 64 @222x222`, `max pool 2x2`, `dense 512`, `output 2`.
+224x224x3`, `conv 3x3 64 @222x222`, `max pooling 2x2`, `fc 512`, `output 2`: a block's
+kind in the request's own words ("maxpool", "fully connected", "bn"), so that no label word
+is invented; `blocks.kind_of` reads them all.
 
 Rules, conservative like the other readers (a wrong structure is worse than none):
 - items are split at commas, semicolons, bullets, new lines, "then", "followed by", arrows
@@ -69,11 +71,12 @@ _EACH_LIST = re.compile(  # "3 conv layers (32, 64, 128 filters)"
 _OUT_ARROW = re.compile(r"\s*(?:->|→|=>)\s*(\d+x\d+(?:x\d+)?)(?=\s*(?:[;,\n]|$))")
 _TIMES = re.compile(r"\s[x×*]\s*(\d)\b\s*$|\b(\d+)\s+times\b|\btwice\b")
 _HIDDEN_LIST = re.compile(
-    r"(\d+(?:\s*(?:,|and|&)\s*\d+)+)\s*(?:nodes|units|neurons)?\s*(?:in|for)\s+(?:the\s+)?"
-    r"(?:\w+\s+)?(?:hidden|dense|fully connected|fc)\s+layers?"
+    r"(?P<sizes>\d+(?:\s*(?:,|and|&)\s*\d+)+)\s*(?:nodes|units|neurons)?\s*(?:in|for)\s+(?:the\s+)?"
+    r"(?:\w+\s+)?(?P<kind>hidden|dense|fully connected|fc)\s+layers?"
 )
 _HIDDEN_WITH = re.compile(  # "hidden layers with 100 and 50 nodes": also one block each
-    r"\b(?:\d+\s+)?hidden\s+layers?\s+(?:with|of)\s+(\d+(?:\s*(?:,|and|&)\s*\d+)+)\s*"
+    r"\b(?:\d+\s+)?(?P<kind>hidden)\s+layers?\s+(?:with|of)\s+"
+    r"(?P<sizes>\d+(?:\s*(?:,|and|&)\s*\d+)+)\s*"
     r"(?:nodes|units|neurons)?"
 )
 _OUTPUTS = re.compile(r"^(\d+)\s*(?:outputs?|classes|output nodes|labels|categories)\b")
@@ -91,9 +94,10 @@ def _normal(text: str) -> str:
 
 def _items(text: str) -> list[str]:
     # "512 and 64 nodes in the hidden layers" first: its "and" is not a separator.
-    for said in (_HIDDEN_LIST, _HIDDEN_WITH):
+    for said in (_HIDDEN_LIST, _HIDDEN_WITH):  # in the request's words: "fc 512", "hidden 64"
         text = said.sub(
-            lambda m: " , ".join(f"hidden {n}" for n in re.findall(r"\d+", m.group(1))) + " , ",
+            lambda m: " , ".join(f"{m['kind']} {n}" for n in re.findall(r"\d+", m["sizes"]))
+            + " , ",
             text,
         )
     # "(output: 222x222)", "input (30 timesteps, 8 features)": the brackets belong to their item
@@ -165,31 +169,14 @@ def _block(item: str) -> str | None:
     return " ".join(parts)
 
 
-_KIND_WORDS = {
-    "conv": "conv",
-    "dense": "dense",
-    "output": "output",
-    "flatten": "flatten",
-    "dropout": "dropout",
-    "softmax": "softmax",
-    "embedding": "embedding",
-}
-
-
 def _kind_words(kind: str, item: str) -> str:
-    """The block's kind in short standard words, keeping the request's variant where it
-    tells (max / average pool, batch / layer norm, lstm / gru, the activation's name)."""
-    if kind in _KIND_WORDS:
-        if kind == "conv" and re.search(r"\b1d\b|conv1d", item):
-            return "conv1d"
-        return _KIND_WORDS[kind]
-    if kind == "pool":
-        if re.search(r"\bglobal\b", item):
-            return "global avg pool" if not re.search(r"\bmax", item) else "global max pool"
-        return "avg pool" if re.search(r"\b(?:avg|average|mean)", item) else "max pool"
-    found = re.search(blocks.KINDS[kind][0], item) if kind in blocks.KINDS else None
-    word = found.group(0) if found else kind
-    return {"bn": "batch norm", "batchnorm": "batch norm"}.get(word, word)
+    """The block's kind in the request's own words ("maxpool", "average pooling", "fc",
+    "bn", "conv2d"): a label word the request did not say would be invented. Inputs and
+    outputs are "input" / "output" ("10 classes" -> "output 10")."""
+    if kind in ("input", "output") or kind not in blocks.KINDS:
+        return kind
+    found = re.search(rf"(?<![\w-])(?:{blocks.KINDS[kind][0]})(?!\w)", item)
+    return found.group(0) if found else kind
 
 
 def _expanded(t: str) -> str:
