@@ -60,7 +60,7 @@ DROP = re.compile(
     r"please|plz|we|you|u|i|also)(?![\w'/])"
 )
 TAIL = re.compile(
-    r"\s+(?:on|to|with|in|into|for|of|from|by)\s*$|\s+(?:again|too|as well|all|first|too)\s*$"
+    r"\s+(?:on|to|with|in|into|for|of|from|by|and)\s*$|\s+(?:again|too|as well|all|first|too)\s*$"
 )
 # branch heads
 YES = r"(?:yes|yep|if yes|if so|if true|true)"
@@ -148,7 +148,7 @@ def _cond_end(cond: str) -> re.Match[str] | None:
 COND_END = re.compile(
     r"\s*(?:,|:|\bthen\b|->)\s*|\s+(?=(?:we|i|you|they)\b)"
     r"|(?<![\w.])(?:\d[\d.,]*(?:%|[kmb]|ms|s)?|\^\w+)\s+"
-    r"|\s+(?=(?:" + "|".join(ACTION) + r")\b)"
+    r"|\s+(?=(?:" + "|".join(ACTION) + r")\b(?!\s+(?:after|before|below|above|by|more|less)\b))"
 )
 LOOP_WORDS = re.compile(
     r"\b(?:repeat\w*|again|loop\w*|^iterate$|until|till|go back|back to|return to|alternate|"
@@ -287,6 +287,8 @@ class _State:
 
 def _normal(text: str) -> str:
     t = text.lower().replace("`", " ")
+    if t.count(" - ") >= 2 and "\n" not in t.strip():
+        t = t.replace(" - ", "\n- ")  # "workflow - a - b - c?" is a list
     for c in _EMOJI_YES:
         t = t.replace(c, " yes: ")
     for c in _EMOJI_NO:
@@ -303,7 +305,12 @@ def _normal(text: str) -> str:
         lambda m: f"if {m['c']}, {m['a']}, else ",
         t,
     )
-    t = re.sub(r"\s+(?:goes|go|passes|pass|runs|run) (?:through|via)\s+", " -> ", t)
+    t = re.sub(
+        r"\s+(?:goes|go|passes|pass|runs|run) (?:through|via)\s+"
+        r"(?!(?:two|three|four|\d+) (?:parallel )?(?:branches|paths|heads|ways))",
+        " -> ",
+        t,
+    )
     t = re.sub(
         r"\s+(?:goes|go|is fed|are fed|gets fed|get fed|feeds|feed|flows|is sent|are sent|"
         r"is passed|are passed)\s+(?:straight |directly )?(?:in)?to\s+(?!(?:two|three|four|\d+)"
@@ -336,8 +343,6 @@ def _name(item: str) -> str:
 def _lines(t: str) -> list[tuple[int | None, str, bool]]:
     """(step number, text, indented) per line; bullets and numbers dropped; a title line
     before a bulleted list ("hparam sweep") is no step."""
-    if t.count(" - ") >= 2 and "\n" not in t.strip():
-        t = t.replace(" - ", "\n- ")  # "workflow - a - b - c?" is a list
     t = re.sub(r"(?:^|(?<=[,;]\s))(?:step|stage) (\d{1,2}) (?=[a-z])", r"\nstep \1: ", t)
     lines = [x for x in t.split("\n") if x.strip()]
     marked = [bool(re.match(r"^\s*(?:[-*•]|\d{1,2}[.)]|step\s*\d)", x)) for x in lines]
@@ -393,6 +398,9 @@ def _protect(sentence: str) -> str:
             return m[0]
         return m["lead"] + m["list"].replace(",", " §")
 
+    colon = re.match(r"^(?P<lead>[^:]*:\s*)(?P<list>[^,;:]+(?:,\s*[^,;:]+)+)$", sentence)
+    if colon and FORK_WORDS.search(colon["lead"]) and not re.search(r"\band\b", colon["list"]):
+        return colon["lead"] + colon["list"].replace(",", " §")  # "feeds 3 heads: a, b, c"
     return LISTED.sub(keep, sentence)
 
 
@@ -690,6 +698,7 @@ class _Reader:
             and s.decision is not None
             and not COND.match(head)
             and not branch_head
+            and " : " not in p
             and not (len(items) >= 2 and _outcome(head, s.steps[s.decision]))
         ):
             label, s.label = s.label, ""
@@ -705,7 +714,7 @@ class _Reader:
         m = re.match(
             rf"^(?P<h>{YES}|{NO}|{ELSE})\b\s*[:,]?\s*(?:for \d+ \w+\s*)?(?P<rest>.*)$", head
         )
-        if m and (s.decision is not None or s.ends):
+        if m and (s.decision is not None or s.ends) and not head.endswith("?"):
             h = m["h"]
             label = "yes" if re.fullmatch(YES, h) else "no" if re.fullmatch(NO, h) else h
             if label == "no" and h == "not":
@@ -826,6 +835,8 @@ class _Reader:
             pass
         if s.decision is not None and self.branch_ends:
             s.ends = list(dict.fromkeys([*self.branch_ends, *s.ends]))  # the branches meet
+        elif s.decision is not None and not s.ends:
+            s.ends = [s.decision]  # "is it done? if not go back to 2. reply": the other way
         self.branch_ends = []
         s.decision = None
         self.label_source = None
@@ -896,12 +907,14 @@ class _Reader:
             return
         cut = _cond_end(cond)
         action = ""
-        if cut and cut.start() > 0:
+        lead = re.match(r"^(?:[<>]=?\s*)?\d[\d.,]*%?\s+", cond)
+        if lead:  # "if 429 wait and resend"
+            action, cond = cond[lead.end() :], lead[0].strip()
+        elif cut and cut.start() > 0:
             action, cond = (
                 cond[cut.end() :],
                 cond[: cut.start()] + (cut[0] if cut[0][:1].isdigit() else ""),
             )
-        m = re.search(r"(?<=\d)[%a-z]{0,2}(?=\s|$)", cond)
         cond = cond.strip(" ,:")
         label = _label(cond)
         rest = ([action] if action.strip() else []) + items
@@ -911,7 +924,6 @@ class _Reader:
         if cond in ("not", "no"):
             self.branch("not" if cond == "not" else "no", rest)
             return
-        del m
         pronoun = re.match(r"^(?:it|they|this|that|he|she)\b", cond)
         subject = self.subject(cond)
         loops = not self.has_else and (
@@ -929,7 +941,7 @@ class _Reader:
             if subject is not None:
                 s.decision = subject
             elif self.label_source is None:
-                s.decision = s.ends[-1] if s.ends else None
+                s.decision = s.ends[-1] if s.ends else s.decision
             else:
                 s.decision = self.label_source  # "in case of failure ... on success ..."
             self.label_source = s.decision
@@ -1044,6 +1056,7 @@ class _Reader:
     def fork(self, p: str) -> bool:
         s = self.s
         m = FORK.match(p)
+        m = None if m and "->" in (m["x"] or "") else m
         parallel = PARALLEL.search(p)
         each = EACH.match(p)
         if each and m is None and not parallel:  # "xgb, lgbm and catboost each predict"
@@ -1094,7 +1107,8 @@ class _Reader:
             for e in ends:
                 s.add(src, e)
         else:
-            core = re.split(r"\s+(?:are|is|get|gets|run|trained|both)\b|\s+in parallel\b", p)[0]
+            core = re.sub(r"^(?:we |i )?(?:run|train)\s+", "", p)
+            core = re.split(r"\s+(?:are|is|get|gets|run|trained|both)\b|\s+in parallel\b", core)[0]
             core = re.sub(r"\b(?:in parallel|at the same time)\b", " ", core)
             names = _split_names(re.sub(r"^\s*(?:we run|run)\s+", "", core))
             if len(names) < 2:
