@@ -269,6 +269,20 @@ MORE_CASES = [  # one case per wording the reader once missed, in our own words
         {("candidates", "ranker"), ("session data", "ranker"), ("ranker", "ranked list"),
          ("ranked list", "app")},
     ),
+    (  # "Y is computed from X by P"; "a dashboard displays Y": Y is shown, not made
+        "a mel spectrogram is computed from the clip by a feature step, a tagger scores the "
+        "mel spectrogram and outputs tags, and a web page displays the tags",
+        {"clip", "mel spectrogram", "tags"}, {"feature step", "tagger", "web page"},
+        {("clip", "feature step"), ("feature step", "mel spectrogram"),
+         ("mel spectrogram", "tagger"), ("tagger", "tags"), ("tags", "web page")},
+    ),
+    (  # "the frames": the "video frames" named before (an input, not only an output)
+        "the video frames go through a pose model, which outputs keypoints; the keypoints and "
+        "the frames are combined by a renderer into skeleton clips",
+        {"video frames", "keypoints", "skeleton clips"}, {"pose model", "renderer"},
+        {("video frames", "pose model"), ("pose model", "keypoints"), ("keypoints", "renderer"),
+         ("video frames", "renderer"), ("renderer", "skeleton clips")},
+    ),
     (  # "P -> writes Y": an arrow before a verb is no step
         "tools: * fetch.sh -> writes pages/ * parse.py reads pages/ and writes records.json",
         {"pages/", "records.json"}, {"fetch.sh", "parse.py"},
