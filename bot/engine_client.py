@@ -70,7 +70,8 @@ class Drawn:
         return cls(
             id=str(r["id"]),
             rank=int(r["rank"]),
-            png=base64.b64decode(r["png_base64"]),
+            # The preview (cropped to the drawing) reads better in Discord's ~400 px preview.
+            png=base64.b64decode(r.get("preview_base64") or r["png_base64"]),
             text=r.get("text"),
             sketch=r.get("sketch"),
             valid=bool(r.get("valid")),

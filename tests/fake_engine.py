@@ -42,6 +42,13 @@ def canned() -> list[tuple[str, str, bytes]]:
     return out
 
 
+def preview(png: bytes) -> bytes:
+    """The engine's preview of a render (the real crop, engine/diagram/render.py)."""
+    from engine.diagram.render import preview_png
+
+    return preview_png(png)
+
+
 class FakeEngine:
     def __init__(self) -> None:
         self.calls: list[dict[str, Any]] = []
@@ -151,6 +158,7 @@ class FakeEngine:
                     "rank": rank,
                     "png_url": f"/v1/diagrams/{diagram_id}.png",
                     "png_base64": base64.b64encode(png).decode(),
+                    "preview_base64": base64.b64encode(preview(png)).decode(),
                     "text": node_list,
                     "sketch": sketch,
                     "valid": True,

@@ -9,7 +9,7 @@ import re
 import pytest
 from bot_harness import assert_no_pings, free_port, running, with_fake_engine
 from fake_discord import APP, CHAN, until
-from fake_engine import FakeEngine, canned
+from fake_engine import FakeEngine, canned, preview
 
 from bot.reactions import KEYCAPS
 
@@ -47,7 +47,9 @@ async def test_defer_then_progress_edits_then_posts_with_pngs(env):
         assert list(h.discord.reactions[int(message["id"])]) == list(KEYCAPS)
     uploads = [p for c in h.discord.paths(f"/webhooks/{APP}/{token}", "POST") for p in c["parts"]]
     pngs = [content for _, name, content in uploads if name and name.endswith(".png")]
-    assert pngs == [png for _, _, png in canned()]  # the engine's renders, byte for byte
+    # the engine's previews (renders cropped to the drawing), byte for byte
+    assert pngs == [preview(png) for _, _, png in canned()]
+    assert all(len(p) != len(png) for p, (_, _, png) in zip(pngs, canned(), strict=True))
     assert pngs[0].startswith(b"\x89PNG\r\n\x1a\n")
     texts = [content for _, name, content in uploads if name and name.endswith(".txt")]
     assert texts == [sketch.encode() for sketch, _, _ in canned()]  # valid: the sketch

@@ -16,6 +16,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import aiohttp
+import cv2
+import numpy as np
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
@@ -136,6 +138,12 @@ async def test_a_request_gets_ranked_diagrams_to_fetch_and_rate(tmp_path: Path) 
         png = await client.get(first["png_url"], headers=AUTH)
         assert png.content_type == "image/png"
         assert await png.read() == base64.b64decode(first["png_base64"])
+        whole = cv2.imdecode(np.frombuffer(base64.b64decode(first["png_base64"]), np.uint8), 1)
+        small = base64.b64decode(first["preview_base64"])
+        preview = cv2.imdecode(np.frombuffer(small, np.uint8), 1)
+        # the post is the drawing cropped to its ink: no larger than the canvas, as dark
+        assert whole.shape[:2] == (600, 1000) and preview.shape[0] * preview.shape[1] < 600 * 1000
+        assert preview.min() == whole.min()
         stored = await (await client.get(f"/v1/diagrams/{first['id']}", headers=AUTH)).json()
         assert stored["sketch"] == first["sketch"] and stored["user_id"] == "u1"
         assert stored["sketch"].startswith("layers: 2 3 1")

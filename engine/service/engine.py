@@ -31,7 +31,7 @@ import numpy as np
 from engine.diagram.metrics import metrics, readability
 from engine.diagram.model import DiagramError
 from engine.diagram.read import to_diagram
-from engine.diagram.render import render
+from engine.diagram.render import preview_png, render
 from engine.diagram.text import to_text
 from engine.diagram.validate import validate
 from engine.service.backend import Answer, Ask, Backend, Candidate, Trainer
@@ -286,11 +286,15 @@ class Engine:
         )
         shown = sorted((r for r in rows if r.rank is not None), key=lambda r: r.rank or 0)
         by_id = {r.id: c for r, c in zip(rows, answer.candidates, strict=True)}
+        pngs = [by_id[r.id].png for r in shown]
+        previews = await asyncio.to_thread(lambda: [p and preview_png(p) for p in pngs])
         return {
             "request_id": request_id,
             "model_version": version,
             "spec": answer.spec,
-            "results": [result_json(r, by_id[r.id].png) for r in shown],
+            "results": [
+                result_json(r, p, v) for r, p, v in zip(shown, pngs, previews, strict=True)
+            ],
             "timings": answer.timings,
         }
 
@@ -445,12 +449,19 @@ def _rows(candidates: list[Candidate], images: list[str | None], top: int) -> li
 SCORES = ("readability", "cnn_readability", "expected_rating", "confidence", "fidelity")
 
 
-def result_json(row: NewDiagram, png: bytes | None) -> dict[str, Any]:
+def result_json(row: NewDiagram, png: bytes | None, preview: bytes | None) -> dict[str, Any]:
+    """A shown diagram: the whole render (png_base64, as stored) and the one to post where it
+    is shown small (preview_base64: cropped to the drawing, engine/diagram/render.py)."""
+
+    def b64(data: bytes | None) -> str | None:
+        return None if data is None else base64.b64encode(data).decode("ascii")
+
     return {
         "id": row.id,
         "rank": row.rank,
         "png_url": f"/v1/diagrams/{row.id}.png",
-        "png_base64": None if png is None else base64.b64encode(png).decode("ascii"),
+        "png_base64": b64(png),
+        "preview_base64": b64(preview),
         "text": row.node_list,
         "sketch": row.text,
         "valid": row.valid,
