@@ -283,6 +283,20 @@ MORE_CASES = [  # one case per wording the reader once missed, in our own words
         {("video frames", "pose model"), ("pose model", "keypoints"), ("keypoints", "renderer"),
          ("video frames", "renderer"), ("renderer", "skeleton clips")},
     ),
+    (  # "takes X as input"; "a model trained on X that outputs Y"; "sends X by email"
+        "ops process that contains: - a python script that takes a log file as input and "
+        "outputs error counts - a model trained on the error counts that outputs a risk score "
+        "- a notifier that sends the risk score by email",
+        {"log file", "error counts", "risk score"}, {"python script", "model", "notifier"},
+        {("log file", "python script"), ("python script", "error counts"),
+         ("error counts", "model"), ("model", "risk score"), ("risk score", "notifier")},
+    ),
+    (  # a bullet that lists the inputs
+        "qa process that contains: - a question and a manual as inputs - an llm that takes the "
+        "question and the manual and outputs an answer",
+        {"question", "manual", "answer"}, {"llm"},
+        {("question", "llm"), ("manual", "llm"), ("llm", "answer")},
+    ),
     (  # "P -> writes Y": an arrow before a verb is no step
         "tools: * fetch.sh -> writes pages/ * parse.py reads pages/ and writes records.json",
         {"pages/", "records.json"}, {"fetch.sh", "parse.py"},
@@ -294,3 +308,16 @@ MORE_CASES = [  # one case per wording the reader once missed, in our own words
 @pytest.mark.parametrize(("text", "data", "processes", "edges"), MORE_CASES)
 def test_more_data_flow_wordings(text: str, data: set, processes: set, edges: set) -> None:
     assert wiring(text) == (data, processes, edges)
+
+
+def test_a_second_process_said_with_a_is_another_node() -> None:
+    """The original project's bullets repeat "a python file" for different files."""
+    found = dataflow(
+        "process that contains: - a python file that reads a scan and outputs text - an llm "
+        "reads the text and outputs a summary - a python file that prints the summary"
+    )
+    assert found is not None
+    names, data, edges = found
+    files = [i for i, n in enumerate(names) if n == "python file"]
+    summary = names.index("summary")
+    assert len(files) == 2 and (summary, files[1]) in edges and (summary, files[0]) not in edges
