@@ -38,13 +38,14 @@ def first_logits(lm, int8: bool) -> torch.Tensor:
         return dec.prefill(batch["input_ids"], batch["attention_mask"], 1)
 
 
-def test_the_cpu_default_is_int8_at_a_quarter_of_the_bytes(lm):
+def test_the_cpu_default_is_int8_with_the_down_projection_in_bf16(lm):
     dec = fast.decoder(lm)
     assert dec.int8 and isinstance(dec.head, fast.Int8Linear)
     assert all(isinstance(layer.gate_up, fast.Int8Linear) for layer in dec.layers)
+    assert all(type(layer.down) is not fast.Int8Linear for layer in dec.layers)
     floats = fast.decoder(lm, int8=False)
-    assert not floats.int8 and isinstance(floats.head, fast.Linear)
-    assert floats.weight_bytes / 4.2 < dec.weight_bytes < floats.weight_bytes / 3.8
+    assert not floats.int8 and type(floats.head) is fast.Linear
+    assert floats.weight_bytes / 4 < dec.weight_bytes < floats.weight_bytes / 2
 
 
 def test_int8_logits_stay_close_to_the_float_ones(lm):

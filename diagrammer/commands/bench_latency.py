@@ -193,6 +193,7 @@ def run(args: argparse.Namespace) -> int:
     for name in names:
         print(f"loading {name} on {device} ...", file=sys.stderr)
         lm = _load(name, device, args.adapter)
+        report.device = bench.device_name(lm.device)  # after load: it sets the CPU's threads
         tokens = _one_model(args, lm, report, tokens, _gguf(name))
         fast.forget(lm)
         del lm
