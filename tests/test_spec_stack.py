@@ -44,6 +44,8 @@ def test_items_and_sizes(text: str, blocks: tuple[str, ...]) -> None:
          ("conv 3x3 8", "relu", "conv 3x3 16", "relu", "flatten")),
         ("input 32x32, 2 conv layers (8, 16 filters) each followed by avg pool, then dense 5",
          ("input 32x32", "conv 8", "avg pool", "conv 16", "avg pool", "dense 5")),
+        ("2 conv layers with 8 and 16 filters, each followed by avg pool, then 3 outputs",
+         ("conv 8", "avg pool", "conv 16", "avg pool", "output 3")),
         ("2 dense layers of 64 each with tanh after every one, then output 3",
          ("dense 64", "tanh", "dense 64", "tanh", "output 3")),
         # "N blocks, each block is a, b, c, then ...": the block's layers N times

@@ -64,9 +64,10 @@ _GROUP_AFTER = re.compile(  # "[conv -> bn -> relu] x2", "(conv, bn, relu) repea
     r"[\[(]([^\[\]()]*?(?:,|->|→)[^\[\]()]*)[\])]\s*(?:[x×*]\s*(\d+)|repeated\s+(\d+)\s+times)"
 )
 _PAREN_ARROW = re.compile(r"\(\s*(?:->|→|=>)\s*(\d+x\d+(?:x\d+)?)\s*\)")
-_EACH_LIST = re.compile(  # "3 conv layers (32, 64, 128 filters)"
-    r"\b(\d+)\s+([a-z ]*?conv\w*|dense|fc|lstm|gru)\s+layers?\s*\(\s*(\d+(?:\s*,\s*\d+)+)\s*"
-    r"(filters|units|nodes|neurons|channels)?\s*(?:,\s*(?:all\s+)?(?P<k>\d+x\d+))?\s*\)"
+_EACH_LIST = re.compile(  # "3 conv layers (32, 64, 128 filters)", "... with 16, 32 and 64 filters"
+    r"\b(\d+)\s+([a-z ]*?conv\w*|dense|fc|lstm|gru)\s+layers?\s*(?:\(\s*|with\s+)"
+    r"(\d+(?:\s*(?:,\s*(?:and\s+)?|\s+and\s+)\d+)+)\s*"
+    r"(filters|units|nodes|neurons|channels)?\s*(?:,\s*(?:all\s+)?(?P<k>\d+x\d+))?\s*\)?"
 )
 _OUT_ARROW = re.compile(r"\s*(?:->|→|=>)\s*(\d+x\d+(?:x\d+)?)(?=\s*(?:[;,\n]|$))")
 _TIMES = re.compile(r"\s[x×*]\s*(\d)\b\s*$|\b(\d+)\s+times\b|\btwice\b")
@@ -191,6 +192,8 @@ def _expanded(t: str) -> str:
     )
 
     def each(m: re.Match[str]) -> str:
+        if int(m[1]) != len(re.findall(r"\d+", m[3])):
+            return m[0]  # "2 conv layers (32, 64, 128)": the count does not fit the sizes
         unit = m[4] or ("filters" if "conv" in m[2] else "units")
         kernel = f" {m['k']}" if m["k"] else ""
         names = (f"{m[2].strip()}{kernel} {n} {unit}" for n in re.findall(r"\d+", m[3]))
