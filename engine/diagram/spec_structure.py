@@ -50,6 +50,7 @@ SETUP = re.compile(
 LEAD = re.compile(  # connectives and request words before a step
     r"^(?:and|then|so|also|plus|finally|lastly|first(?:ly)?(?!\s+\d)|next(?!\s+\d)|after that"
     r"|afterwards|once done|at (?:each|every) (?:step|time)|each time|every time"
+    r"|(?:go |skip |jump )?(?:straight|directly)(?: to)?"
     r"|at the end|we|i|you|just|pls|please|plz|ok so|basically|now|draw|step \d+\s*[:.)-]?"
     r"|stage \d+\s*[:.)-]?|\d+[.)]|after (?:the last|all|each|every) \w+|once done"
     r"|go(?:es)? (?:to|into)|goes through|feeds? into|fed (?:in)?to|which (?:then )?goes to"
@@ -163,7 +164,8 @@ LOOP_INTRO = re.compile(
 BACK = re.compile(
     r"\b(?:go(?:es)? back to|back to|loop back to|return to|jump to|repeat from|restart from|"
     r"back in(?:to)?|back as|back in as)"
-    r"\s+(?:step\s+)?(?P<x>.+?)(?=\s+(?:until|while|if|when|unless|for|and then|with)\b|$)"
+    r"\s+(?:(?:step|stage)\s+)?"
+    r"(?P<x>.+?)(?=\s+(?:until|while|if|when|unless|for|and then|with)\b|$)"
 )
 JOIN_VERB = (
     r"concat\w*|merged?|combined?|added|summed|joined|fused|averaged|stacked|hstacked|"
@@ -206,6 +208,9 @@ SKIP_WORDS = re.compile(r"\b(?:skip\w*|shortcut|residual|identity|also|directly|
 OP = re.compile(
     r"^(?:gets |is |are )?(?:(?P<op>added)\s+to|(?P<op2>add|sum|concat\w*|multiply|scale)\s+"
     r"(?:with|by|w)|(?P<op3>\+))\s*(?P<x>.*)$"
+)
+BY_THAT = re.compile(
+    r"^(?P<op>multiply|scale|add|sum|concat\w*)\s+(?P<x>\S+)\s+(?:by|with|to)\s+(?:that|it|this)$"
 )
 LOOP_ONLY = re.compile(
     r"^(?:repeat\w*|loop\w*|iterate|keep going|start over|again|do (?:that|this|it) .*|"
@@ -313,9 +318,9 @@ def _normal(text: str) -> str:
     )
     t = re.sub(
         r"\s+(?:goes|go|is fed|are fed|gets fed|get fed|feeds|feed|flows|is sent|are sent|"
-        r"is passed|are passed)\s+(?:straight |directly )?(?:in)?to\s+(?!(?:two|three|four|\d+)"
+        r"is passed|are passed)\s+(?P<d>straight |directly )?(?:in)?to\s+(?!(?:two|three|four|\d+)"
         r"\b)",
-        " -> ",
+        lambda m: " -> " + ("directly " if m["d"] else ""),
         t,
     )
     t = re.sub(r",?\s+which (?:then )?(?:outputs?|gives?|produces?|returns?)\s+", " -> ", t)
@@ -439,6 +444,8 @@ class _Reader:
         self.prev_arrow = False
         self.branch_ends: list[int] = []  # open ends of the branches said so far
         self.skipped = False  # the last branch said was empty ("otherwise leave it")
+        self.sentence = 0  # sentences read so far
+        self.branch_sentence = -1  # the sentence of the last branch
 
     def subject(self, cond: str) -> int | None:
         """The drawn step a condition is about ("if dedupe removes more than half")."""
@@ -608,6 +615,12 @@ class _Reader:
     def relation(self, piece: str, label: str = "") -> bool:
         """A clause that relates steps: a loop, a skip between drawn steps, an op with."""
         s = self.s
+        by = BY_THAT.match(re.sub(r"\s*\([^()]*\)", "", piece).strip())
+        if by and (source := s.find_loose(by["x"])) is not None:
+            n = self.attach(by["op"])  # "multiply x by that": the op, with x skipping to it
+            if n is not None:
+                s.add(source, n, "")
+            return True
         op = OP.match(_name(piece) or "x")
         if op and op["x"]:
             source = s.find_loose(_name(re.sub(r"\s+again$", "", op["x"])))
@@ -690,7 +703,7 @@ class _Reader:
         if also and "?" in p and s.decision is not None:
             before = [a for a, b in s.edges if b == s.decision]
             s.ends = before[:1] or s.ends  # "also accuracy drop? -> ...": from the same step
-        items = [x for x in re.split(r"\s*->\s*", p)]
+        items = _items(p)
         head = items[0].strip()
         branch_head = re.match(rf"^(?:{YES}|{NO}|{ELSE})\b", head)
         if (
@@ -762,6 +775,12 @@ class _Reader:
         # a question ends a piece; "q ? a : b" is a ternary
         if "?" in p:
             q, _, after = p.partition("?")
+            title = not s.steps and not re.match(QUESTION_START, q.strip()) and len(q.split()) <= 3
+            if title and not re.match(rf"^\s*(?:{YES}|{NO})\b", after):
+                after = after.strip(" ,:")
+                if after:
+                    self.piece(after)  # "SE block?? x -> ...": a title
+                return
             if ASKING.search(q):  # "could you draw the inference flow? ...": a request
                 if after.strip(" ,:->"):
                     self.piece(after.strip(" ,:"))
@@ -833,7 +852,7 @@ class _Reader:
             return
         if len(items) >= 2 and self.fork_ends and s.find(_name(head)) is None and p is not None:
             pass
-        if s.decision is not None and self.branch_ends:
+        if s.decision is not None and self.branch_ends and self.branch_sentence != self.sentence:
             s.ends = list(dict.fromkeys([*self.branch_ends, *s.ends]))  # the branches meet
         elif s.decision is not None and not s.ends:
             s.ends = [s.decision]  # "is it done? if not go back to 2. reply": the other way
@@ -888,12 +907,20 @@ class _Reader:
                     s.ends = []
                 break
             n = self.attach(item, label if first else "", looping=first)
+            if n is not None and re.match(
+                r"^(?:go |skip |jump )?(?:straight|directly)\b", item.strip()
+            ):
+                for e in self.branch_ends:
+                    s.add(e, n)  # "otherwise go straight to tokenizing": the other way ends there
             if n is not None:
                 first = False
         if back and s.ends and (start := self.loop_start()) is not None:
             for e in s.ends:
                 s.add(e, start, "")
             s.ends = []
+        if self.branch_sentence != self.sentence:
+            self.branch_ends = []
+        self.branch_sentence = self.sentence
         self.branch_ends += [e for e in s.ends if e != decision]
         s.decision = decision
 
@@ -945,6 +972,8 @@ class _Reader:
             else:
                 s.decision = self.label_source  # "in case of failure ... on success ..."
             self.label_source = s.decision
+            said = re.search(r"\b(?:is|are|was|were|gets|get)\s+(?:not\s+)?(?P<p>.+)$", cond)
+            label = _label(said["p"]) if said and not subject else label
             if not rest:
                 s.label = label
                 return
@@ -1159,6 +1188,7 @@ class _Reader:
     def sentences(self, line: str, in_intro: bool = False) -> None:
         parts = [x for x in re.split(r"(?<=[.!;])\s+|;\s*|\.\s*$", line) if x and x.strip()]
         for sentence in parts:
+            self.sentence += 1
             sentence = sentence.strip(" .")
             if CHAT.search(sentence) and "->" not in sentence and "?" not in sentence[-1:]:
                 continue  # "wait how do i show this..."
@@ -1209,6 +1239,12 @@ class _Reader:
         used = {i for e in s.edges for i in e}
         if len(s.steps) > 2 and any(i not in used for i in range(len(s.steps))):
             return None
+        names = {w for x in s.steps for w in words(x)}
+        for k, label in enumerate(s.labels):
+            kept = [w for w in label.split() if not (w.isalpha() and set(words(w)) & names)]
+            a, b = s.edges[k]
+            if kept != label.split():
+                s.labels[k] = " ".join(kept) if kept or b > a else ""
         outs = [a for a, _ in s.edges]
         ins = [b for _, b in s.edges]
         branchy = any(outs.count(i) > 1 or ins.count(i) > 1 for i in range(len(s.steps)))
@@ -1241,6 +1277,20 @@ def _for_each(sentence: str) -> re.Match[str] | None:
     if m is None or len(m["how"].split()) > 7:
         return None
     return m
+
+
+def _items(piece: str) -> list[str]:
+    """A piece cut at its arrows, but not inside parentheses ("(x also -> multiply)")."""
+    out, depth, start = [], 0, 0
+    for m in re.finditer(r"[()]|\s*->\s*", piece):
+        if m[0] == "(":
+            depth += 1
+        elif m[0] == ")":
+            depth = max(0, depth - 1)
+        elif depth == 0:
+            out.append(piece[start : m.start()])
+            start = m.end()
+    return [*out, piece[start:]]
 
 
 def _drop(s: _State, i: int) -> None:
@@ -1277,6 +1327,7 @@ def _shared_head(names: list[str]) -> list[str]:
     return names
 
 
+QUESTION_START = r"(?:is|are|does|do|did|can|should|has|have|was|were|any|need|needs|will)\b"
 ASKING = re.compile(
     r"\b(?:can|could|would|will) (?:you|u|i|we)\b|\b(?:draw|diagram|sketch|visuali[sz]e|show me)\b"
 )
