@@ -13,7 +13,7 @@ from diagrammer.cli import main
 from engine.diagram.label_fit import MAX_SCALE, MIN_SCALE, fit_label, room, text_width
 from engine.diagram.layout import layout
 from engine.diagram.model import CANVAS_H, CANVAS_W, Diagram, Node
-from engine.diagram.render import PREVIEW_MARGIN, preview_png, render, render_array
+from engine.diagram.render import PREVIEW_MARGIN, encode_png, preview_png, render, render_array
 from engine.diagram.sketch import parse_sketch
 
 FILL = (200, 230, 255)  # light blue: black labels, easy to tell from the dark lines
@@ -57,6 +57,14 @@ def test_png_decodes_to_canvas_size_and_array_is_rgb() -> None:
     assert tuple(rgb[300, 500]) == (255, 0, 0)  # red fill, RGB order
     assert tuple(img[300, 500]) == (0, 0, 255)  # PNG decoded by OpenCV is BGR
     assert tuple(rgb[5, 5]) == (255, 255, 255)  # white canvas
+
+
+def test_encode_png_of_the_array_is_the_render() -> None:
+    """A diagram drawn once (render_array, for scoring) gives the PNG render() would."""
+    d = Diagram((node(0, 300, 200, fill=(255, 0, 0), targets=(1,)), node(1, 700, 400, "circle")))
+    png = encode_png(render_array(d))
+    assert png == render(d)
+    assert png != render(pair("circle"))
 
 
 def _inside(n: Node, x: float, y: float, margin: float) -> bool:

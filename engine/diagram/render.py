@@ -61,7 +61,17 @@ PNG_PARAMS = [
 
 def render(diagram: Diagram) -> bytes:
     """The diagram as PNG bytes (CANVAS_W x CANVAS_H, 8-bit colour)."""
-    ok, png = cv2.imencode(".png", _draw(diagram), PNG_PARAMS)
+    return _encode(_draw(diagram))
+
+
+def encode_png(image: np.ndarray) -> bytes:
+    """PNG bytes of an RGB render (render_array's), the same bytes render() gives: a diagram
+    drawn once for scoring is not drawn again for its picture."""
+    return _encode(cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+
+
+def _encode(bgr: np.ndarray) -> bytes:
+    ok, png = cv2.imencode(".png", bgr, PNG_PARAMS)
     if not ok:  # pragma: no cover - encoding a plain uint8 image does not fail
         raise RuntimeError("PNG encoding failed")
     return png.tobytes()

@@ -29,7 +29,7 @@ import numpy as np
 from engine.diagram.layout import layout
 from engine.diagram.metrics import metrics, readability
 from engine.diagram.model import RGB, DiagramError
-from engine.diagram.render import PNG_PARAMS, render_array
+from engine.diagram.render import encode_png, render_array
 from engine.diagram.sketch import Sketch, parse_sketch, sketch_to_text
 from engine.diagram.text import to_text
 from engine.diagram.validate import validate
@@ -263,20 +263,12 @@ def _draw(text: str, natural: bool) -> tuple[Candidate, np.ndarray | None]:
             node_list=to_text(diagram),
             valid=not problems,
             natural_stop=natural,
-            png=_png(image),
+            png=encode_png(image),
             readability=readability(metrics(diagram)),
             problems=tuple(problems),
         ),
         image,
     )
-
-
-def _png(image: np.ndarray) -> bytes:
-    """PNG bytes of an RGB render, encoded as engine/diagram/render.py encodes them."""
-    ok, png = cv2.imencode(".png", cv2.cvtColor(image, cv2.COLOR_RGB2BGR), PNG_PARAMS)
-    if not ok:  # pragma: no cover - encoding a plain uint8 image does not fail
-        raise RuntimeError("PNG encoding failed")
-    return png.tobytes()
 
 
 def _embed(image: np.ndarray) -> np.ndarray:
