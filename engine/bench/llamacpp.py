@@ -4,7 +4,12 @@ llama-cpp-python is optional, never a dependency: `available()` says whether it 
 imported. Its Python API samples one sequence at a time, so n candidates are generated one
 after another, each with our sampling settings (temperature 0.7, top-p 0.95, no top-k, no
 min-p) and exactly `tokens` new tokens (the end token is not waited for), like our fixed
-runs. The prompt's cache is reused between candidates, as llama.cpp does by itself.
+runs. The prompt's cache is reused between candidates and runs, as llama.cpp does by
+itself, so after the warm-up a run costs generation only.
+
+The prompt is evaluated one token a batch: the wheel built from source on this workplace's
+Sapphire Rapids (AMX, GGML_NATIVE) crashed evaluating a batch of prompt tokens (segfault
+in llama_decode). With the prompt cached, timed runs do not depend on it.
 """
 
 from __future__ import annotations
@@ -28,7 +33,9 @@ def version() -> str:
 class Peer:
     """One llama.cpp model, `threads` threads for prompt and generation alike."""
 
-    def __init__(self, gguf: Path, threads: int, context: int = 2048, seed: int = 0) -> None:
+    def __init__(
+        self, gguf: Path, threads: int, context: int = 2048, seed: int = 0, batch: int = 1
+    ) -> None:
         from llama_cpp import Llama  # noqa: PLC0415 - optional
 
         self.llm = Llama(
@@ -36,6 +43,8 @@ class Peer:
             n_ctx=context,
             n_threads=threads,
             n_threads_batch=threads,
+            n_batch=batch,
+            n_ubatch=batch,
             seed=seed,
             verbose=False,
         )
