@@ -224,3 +224,25 @@ def test_the_population_learns_how_far_slopes_stray_and_each_user_finds_theirs()
     rises = [_per_prior_point(fit(_styled(20, rng), r, prior, [COLOUR, SHAPE], pop))
              for r in (steep, flat)]  # fmt: skip
     assert rises[0] > 0.8 and rises[1] < 0.25
+
+
+# --- near-indifferent users fall back to the readability prior ------------------------------
+
+
+def test_a_near_indifferent_user_falls_back_to_readability_and_a_taste_keeps_its_trust() -> None:
+    rng = np.random.default_rng(5)
+    pop = population.learn(_histories(24, 30, rng), [COLOUR, SHAPE], noises=(0.4,))
+    x = _styled(20, rng)
+    prior = rng.uniform(2.0, 4.5, 20)
+    noise_only = pop.prior(prior) + rng.normal(0, 0.4, 20)  # ratings: readability and noise
+    flat = fit(x, noise_only, prior, [COLOUR, SHAPE], pop)
+    assert flat.trust < 0.5
+    cared = 3.0 + 2 * x[:, COLOUR] @ np.array([1.5, -1.5]) + rng.normal(0, 0.4, 20)
+    assert fit(x, cared, prior, [COLOUR, SHAPE], pop).trust > 0.99
+    # Whatever the neighbours' noise, the flat user's candidates come in readability order.
+    cands = _styled(30, rng)
+    cand_prior = rng.uniform(2.0, 4.5, 30)
+    got = predict(flat, cands, cand_prior).rating
+    assert np.corrcoef(got, cand_prior)[0, 1] > 0.95
+    never = fit(x, noise_only, prior, [COLOUR, SHAPE], replace(pop, flat=0.0))
+    assert never.trust == 1.0

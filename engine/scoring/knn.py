@@ -75,6 +75,8 @@ NOISE = 0.6  # rating noise sd (stars) of the default population
 BACKFIT = 4
 MAX_EVIDENCE = 50  # the most recent ratings that choose the taste pattern (n^3 per pattern)
 RATING_MIN, RATING_MAX = 1.0, 5.0
+FLAT_SHARE = 0.05  # of the taste variances, for a near-indifferent user (flat_evidence)
+FLAT_PRIOR = 0.5  # prior probability that a user is near-indifferent (set, not learnt)
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,9 @@ class Population:
     patterns: np.ndarray | None = None
     weights: np.ndarray | None = None
     centre: float = CENTRE
+    flat: float = 0.0  # prior share of near-indifferent users (0: never asked; learnt ones:
+    # FLAT_PRIOR. Without a library the default taste model is too vague a rival: its
+    # evidence loses to the flat one even for users with a clear taste)
 
     def fits(self, n_blocks: int) -> bool:
         """Whether it was learnt for an embedding of n_blocks blocks (or needs none)."""
@@ -128,6 +133,7 @@ class Taste:
     relevance: np.ndarray  # tau^2 per block (weights the confidence)
     population: Population
     slope: float = 0.0  # the user's own slope beta on the prior, around population.centre
+    trust: float = 1.0  # 1 - P(near-indifferent | ratings): targets are scaled by it
 
     @property
     def n(self) -> int:
@@ -172,7 +178,7 @@ def _fitted(
     n, blocks = len(ratings), found.blocks
     e = ratings - pop.prior(p)
     q = p - pop.centre
-    tau2 = variances(pop, rated, e, blocks, q)
+    tau2, trust = variances(pop, rated, e, blocks, q)
     shrink = pop.noise**2 / np.maximum(tau2, 1e-12)
     bias = float(e.sum() / (n + shrink[-1])) if n else 0.0
     e = e - bias
@@ -194,8 +200,9 @@ def _fitted(
     slope = float(q_shrunk @ (e - total + f[-1])) if n else 0.0
     k = len(blocks)
     return Taste(
-        rated, found.parts, found.norms, bias, targets, blocks, shrink[:k], tau2[:k], pop, slope
-    )
+        rated, found.parts, found.norms, bias, trust * targets, blocks, shrink[:k], tau2[:k],
+        pop, slope, trust,
+    )  # fmt: skip
 
 
 def predict(taste: Taste, candidates: np.ndarray, prior: np.ndarray | float) -> Expected:
@@ -243,20 +250,48 @@ def variances(
     e: np.ndarray,
     blocks: Sequence[slice],
     centred_prior: np.ndarray | None = None,
-) -> np.ndarray:
+) -> tuple[np.ndarray, float]:
     """The user's tau^2 per block, for their own slope and for the bias: the patterns'
     average, each weighted by its prior weight times its evidence on the user's most recent
-    MAX_EVIDENCE residuals (centred_prior: their priors minus pop.centre; None: 0)."""
-    if pop.patterns is None or len(e) == 0:
-        return pop.noise**2 / np.array([LAMBDA] * len(blocks) + [LAMBDA_SLOPE, LAMBDA_BIAS])
+    MAX_EVIDENCE residuals (centred_prior: their priors minus pop.centre; None: 0); and the
+    trust in their taste terms, 1 - P(near-indifferent | residuals) (flat_evidence())."""
+    if len(e) == 0:
+        return _default_variances(pop, len(blocks)), 1.0
     recent = slice(max(0, len(e) - MAX_EVIDENCE), None)
     q = np.zeros(len(e)) if centred_prior is None else np.asarray(centred_prior, np.float64)
     k = kernels(rated[recent], blocks, q[recent])
-    log_w = log_evidence(k, e[recent], pop.patterns, pop.noise)
-    if pop.weights is not None:
-        log_w = log_w + np.log(np.maximum(pop.weights, 1e-300))
-    w = np.exp(log_w - log_w.max())
-    return (w / w.sum()) @ pop.patterns
+    if pop.patterns is None:
+        tau2 = _default_variances(pop, len(blocks))
+        library = float(log_evidence(k, e[recent], tau2[None], pop.noise)[0])
+    else:
+        log_w = log_evidence(k, e[recent], pop.patterns, pop.noise)
+        if pop.weights is not None:
+            log_w = log_w + np.log(np.maximum(pop.weights, 1e-300))
+        top = log_w.max()
+        w = np.exp(log_w - top)
+        tau2 = (w / w.sum()) @ pop.patterns
+        library = float(top + np.log(w.sum()))  # the library's evidence, prior weights summed
+    if pop.flat <= 0:
+        return tau2, 1.0
+    flat = flat_evidence(k, e[recent], tau2, pop.noise)
+    log_odds = flat + np.log(pop.flat) - library - np.log1p(-pop.flat)
+    return tau2, float(1.0 / (1.0 + np.exp(np.clip(log_odds, -50, 50))))
+
+
+def _default_variances(pop: Population, n_blocks: int) -> np.ndarray:
+    """tau^2 without a library: every block shrunk by LAMBDA, slope and bias by theirs."""
+    return pop.noise**2 / np.array([LAMBDA] * n_blocks + [LAMBDA_SLOPE, LAMBDA_BIAS])
+
+
+def flat_evidence(k: np.ndarray, y: np.ndarray, tau2: np.ndarray, noise: float) -> float:
+    """log evidence of residuals y for a near-indifferent user: every block's taste variance
+    FLAT_SHARE of tau2's (what everyone shares, such as the readability the CNN misses, and
+    little of one's own), the slope and bias variances of tau2 (the last two terms). Set
+    against the library's, it says how likely the user's residuals are noise around
+    readability: a pattern average (variances()) still gives every block its taste."""
+    flat = tau2 * FLAT_SHARE
+    flat[-EXTRA_TERMS:] = tau2[-EXTRA_TERMS:]
+    return float(log_evidence(k, y, flat[None], noise)[0])
 
 
 def kernels(

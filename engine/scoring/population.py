@@ -26,6 +26,9 @@ where the store kept it), three lessons:
    makes the library explain everyone's ratings best (EM over the mixing weights).
 3. The rating noise sigma: of NOISES, the one under which the library explains everyone's
    ratings best.
+(Not learnt: the prior share of near-indifferent users, knn.FLAT_PRIOR. EM over it finds
+next to nothing, since the library holds the near-indifferent users' own patterns, which
+explain the others as well as the flat hypothesis does.)
 
 learn() takes seconds for a hundred users of 50 ratings; the engine's profiles job
 (engine/service/jobs.py) runs it over the store's ratings and serves the result as a scorer
@@ -84,7 +87,9 @@ def learn(
         weights, total = _mixing_weights(evidence)
         keep = weights > 1e-4
         kept = weights[keep] / weights[keep].sum()
-        pop = replace(calibrated, noise=noise, patterns=patterns[keep], weights=kept)
+        pop = replace(
+            calibrated, noise=noise, patterns=patterns[keep], weights=kept, flat=knn.FLAT_PRIOR
+        )
         if log:
             log(f"noise {noise}: evidence {total:.1f}, {keep.sum()} patterns of {len(users)} users")
         if best is None or total > best[0]:
@@ -125,6 +130,7 @@ def save(pop: knn.Population, path: Path) -> None:
         "patterns": None if pop.patterns is None else pop.patterns.tolist(),
         "weights": None if pop.weights is None else pop.weights.tolist(),
         "centre": pop.centre,
+        "flat": pop.flat,
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data) + "\n")
@@ -136,7 +142,8 @@ def load(path: Path) -> knn.Population:
     numbers = {k: float(data[k]) for k in ("slope", "offset", "noise")}
     floor = -np.inf if data.get("floor") is None else float(data["floor"])
     centre = float(data.get("centre", knn.CENTRE))  # older files: the default centre
-    return knn.Population(**numbers, floor=floor, **arrays, centre=centre)
+    flat = float(data.get("flat", knn.FLAT_PRIOR if data["patterns"] is not None else 0.0))
+    return knn.Population(**numbers, floor=floor, **arrays, centre=centre, flat=flat)
 
 
 def _residuals(
