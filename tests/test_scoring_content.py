@@ -75,6 +75,18 @@ def test_circles_for_networks_and_for_flows_differ_in_kind_x_shape_only_by_kind(
     assert _block_distance(_embed(net, rect_net), "kind x shape") > 2 * knn.BANDWIDTH
 
 
+def test_the_direction_has_a_block_per_kind_apart_from_dashes_and_labels() -> None:
+    """Top-down flows, left-right networks: in kind x flow, the direction alone sets the
+    distance within a kind, and dashes or labels do not enter it."""
+    right, down = layout(replace(FLOW, direction="right")), layout(replace(FLOW, direction="down"))
+    dashed = layout(replace(FLOW, direction="right", line_style="dashed line"))
+    assert _block_distance(_embed(right, down), "kind x flow") > 2 * knn.BANDWIDTH
+    assert _block_distance(_embed(right, dashed), "kind x flow") == pytest.approx(0.0, abs=1e-6)
+    assert _block_distance(_embed(right, dashed), "kind x style") > knn.BANDWIDTH
+    net_right = layout(replace(NET, direction="right"))
+    assert _block_distance(_embed(right, net_right), "kind x flow") > 2 * knn.BANDWIDTH
+
+
 def test_a_kind_dependent_taste_is_learnt_from_the_kind_x_shape_block() -> None:
     """Circles for networks, rectangles for flows: the shapes block alone cannot say it."""
     looks = [(kind, shape) for kind in (NET, FLOW) for shape in ("circle", "rectangle")]

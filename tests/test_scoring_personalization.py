@@ -33,6 +33,11 @@ def test_every_taste_family_is_standardised_and_reads_its_attribute(
     read = {"labels": f["labelled"], "contrast": f["contrast"], "lines": f["line L"]}
     if family in read and read[family].std() > 0:  # the attribute it is about moves it
         assert abs(np.corrcoef(user.taste, read[family])[0, 1]) > 0.5
+    if family == "kind-dir":  # within one kind, the direction alone sets the taste
+        for kind in np.unique(f["kind"]):
+            one = f["kind"] == kind
+            assert len(np.unique(user.taste[one & (f["down"] == 1)])) <= 1
+            assert len(np.unique(user.taste[one & (f["down"] == 0)])) <= 1
 
 
 def test_the_pool_spreads_beyond_the_curated_palette(pool: sim.Pool) -> None:

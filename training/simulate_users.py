@@ -23,6 +23,7 @@ candidate's Look:
 - labels: labels present or not, and their size;
 - kind: a shape utility per diagram kind (network, layer stack, flow): "circles for
   networks, rectangles for flows";
+- kind-dir: a direction utility per diagram kind: "top-down flows, left-right networks";
 - contrast: only the lightness contrast between fill and lines (colour-blind-like);
 - size: node size and how much of the canvas the diagram uses;
 - flat: near-indifferent, a classic taste at FLAT_SD stars: ratings follow readability.
@@ -83,7 +84,7 @@ BASE, QUALITY, TASTE_SD, NOISE_SD = 3.2, 3.0, 1.0, 0.5
 PAIR_GAP = 0.5
 POPULATION_USERS, POPULATION_RATINGS = 100, 50
 ATTRIBUTES = ("shape", "palette", "line", "density", "orientation")
-FAMILIES = ("classic", "colour", "lines", "labels", "kind", "contrast", "size", "flat")
+FAMILIES = ("classic", "colour", "lines", "labels", "kind", "kind-dir", "contrast", "size", "flat")
 FLAT_SD = 0.15  # stars: a near-indifferent user's taste
 CONTINUOUS_FILL, FREE_LINE = 0.5, 1 / 3  # shares of candidates with a colour off the palette
 KINDS_SHOWN = {"mlp": "network", "blocks": "stack", "flow": "flow"}  # synth's kinds
@@ -197,6 +198,7 @@ def features(looks: Sequence[Look]) -> dict[str, np.ndarray]:
         "arrow": np.array([look.line == "solid arrow" for look in looks], float),
         "labelled": np.array([look.labelled for look in looks]),
         "kind": np.array([("network", "stack", "flow").index(look.kind) for look in looks]),
+        "down": np.array([look.orientation == "down" for look in looks], float),
         "shape": np.array([SHAPE_NAMES.index(look.shape) for look in looks]),
         "node area": np.array([look.node_area for look in looks]),
         "canvas use": np.array([look.canvas_use for look in looks]),
@@ -358,6 +360,12 @@ def _kind(pool: Pool, rng: np.random.Generator) -> np.ndarray:
     return likes[f["kind"], f["shape"]]
 
 
+def _kind_direction(pool: Pool, rng: np.random.Generator) -> np.ndarray:
+    """Top-down or left-right, by kind: top-down flows, left-right networks, or the like."""
+    f = pool.features
+    return rng.normal(0, 1, 3)[f["kind"]] * (2 * f["down"] - 1)
+
+
 def _contrast(pool: Pool, rng: np.random.Generator) -> np.ndarray:
     """Colour-blind-like: only the lightness contrast between fill and lines counts."""
     return pool.features["contrast"]
@@ -376,6 +384,7 @@ TASTES: dict[str, Callable[[Pool, np.random.Generator], np.ndarray]] = {
     "lines": _lines,
     "labels": _labels,
     "kind": _kind,
+    "kind-dir": _kind_direction,
     "contrast": _contrast,
     "size": _size,
     "flat": _classic,
@@ -407,6 +416,7 @@ class Checkpoint:
     )
     agree: list[float] = field(default_factory=list)  # pairwise, expected rating vs true
     agree_taste: list[float] = field(default_factory=list)  # the same, pairs of clean ones
+    agree_readability: list[float] = field(default_factory=list)  # CNN readability vs true
 
     @classmethod
     def merged(cls, parts: Sequence[Checkpoint]) -> Checkpoint:
@@ -416,6 +426,7 @@ class Checkpoint:
                 out.top1[k] += v
             out.agree += p.agree
             out.agree_taste += p.agree_taste
+            out.agree_readability += p.agree_readability
         return out
 
 
@@ -434,11 +445,17 @@ def evaluate(
         for i in range(len(cands)):
             for j in range(i + 1, len(cands)):
                 if abs(true[i] - true[j]) >= PAIR_GAP:
-                    said = np.sign(exp[i] - exp[j])  # a tie is a coin flip: half right
-                    ok = 0.5 if said == 0 else float(said == np.sign(true[i] - true[j]))
+                    ok = _agrees(exp[i] - exp[j], true[i] - true[j])
                     out.agree.append(ok)
+                    cnn_says = pool.cnn[cands[i]] - pool.cnn[cands[j]]
+                    out.agree_readability.append(_agrees(cnn_says, true[i] - true[j]))
                     if clean[i] and clean[j]:
                         out.agree_taste.append(ok)
+
+
+def _agrees(said: float, truth: float) -> float:
+    """1 when the signs agree, 0 when not; a tie is a coin flip: half right."""
+    return 0.5 if said == 0 else float(np.sign(said) == np.sign(truth))
 
 
 def simulate(
@@ -544,6 +561,9 @@ def summarise(points: dict[int, Checkpoint], n_users: int) -> dict:
                 "pairwise_accuracy_clean_pairs": float(np.mean(p.agree_taste))
                 if p.agree_taste
                 else float("nan"),
+                "pairwise_accuracy_readability": float(np.mean(p.agree_readability))
+                if p.agree_readability
+                else float("nan"),
                 "pairs": len(p.agree),
             }
         )
@@ -563,6 +583,7 @@ def with_true_attributes(pool: Pool) -> Pool:
         "orientation": [look.orientation for look in looks],
         "kind": [look.kind for look in looks],
         "kind x shape": [(look.kind, look.shape) for look in looks],
+        "kind x direction": [(look.kind, look.orientation) for look in looks],
     }
     parts = [_one_hot(v) for v in columns.values()]
     hue = f["C"] / (f["C"] + 10)

@@ -20,7 +20,7 @@ Log = Callable[[str], None]
 
 HELP = "simulated users with hidden tastes rate what the ranker shows; learning curves"
 # training.simulate_users.FAMILIES (not imported here: the CLI starts without numpy/torch)
-FAMILIES = ("classic", "colour", "lines", "labels", "kind", "contrast", "size", "flat")
+FAMILIES = ("classic", "colour", "lines", "labels", "kind", "kind-dir", "contrast", "size", "flat")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -197,8 +197,9 @@ def _families(result: dict) -> str:
     points = [r["ratings"] for r in result["rows"]]
     head = f"{'family':>9} {'users':>5}  " + "  ".join(f"{f'{n} ratings':>17}" for n in points)
     lines = [
-        "per taste family: pairwise accuracy / gap closed (readability alone closes: readab.)",
-        head + f"  {'readab.':>7}  ideal@20",
+        "per taste family: pairwise accuracy / gap closed (readability alone: pairwise / gap "
+        "closed, readab.)",
+        head + f"  {'readab.':>16}  ideal@20",
     ]
     ideal = result.get("ideal_embedding_families", {})
     for family, rows in result["families"].items():
@@ -206,7 +207,10 @@ def _families(result: dict) -> str:
         best = next((r for r in ideal.get(family, []) if r["ratings"] == 20), None)
         tail = f"{best['pairwise_accuracy']:.1%}" if best else "-"
         users = result.get("family_users", {}).get(family, "")
-        lines.append(
-            f"{family:>9} {users:>5}  {cells}  {rows[0]['gap_closed_readability']:>7.0%}  {tail}"
+        first = rows[0]  # readability alone does not learn: the same at every checkpoint
+        alone = (
+            f"{first['pairwise_accuracy_readability']:>8.1%} / "
+            f"{first['gap_closed_readability']:>5.0%}"
         )
+        lines.append(f"{family:>9} {users:>5}  {cells}  {alone}  {tail}")
     return "\n".join(lines)

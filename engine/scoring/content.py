@@ -26,11 +26,14 @@ auto-encoder embedding's blocks that only the picture has (combine(), IMAGE_KEPT
   standardised.
 - flow (2): the mean unit vector of the edges, source to target: (1, 0) left to right,
   (0, 1) top to bottom.
-- kind x shape (9), kind x colour (9), kind x style (9): the kind's one-hot times
-  (shapes), (L*, C*, line L*) and (dashed share, labelled share, flow along x): in such a
-  block two diagrams of different kinds are always apart and two of one kind as far apart
-  as their attributes, so "circles for networks, rectangles for flows" is a function of one
-  block that the kNN can learn, where shapes alone averages the two kinds away.
+- kind x shape (9), kind x colour (9), kind x style (6), kind x flow (6): the kind's
+  one-hot times (shapes), (L*, C*, line L*), (dashed share, labelled share) and (flow):
+  in such a block two diagrams of different kinds are always apart and two of one kind as
+  far apart as their attributes, so "circles for networks, rectangles for flows" is a
+  function of one block that the kNN can learn, where shapes alone averages the two kinds
+  away. The direction has a block of its own ("top-down flows, left-right networks"):
+  beside the dashes and labels, a diagram's neighbours in it were as often of the other
+  direction as of its own.
 
 Each block is divided by SCALES, its root-mean-square distance between two random synthetic
 diagrams (training/data's generator; fit_scales() recomputes them and the standardisation
@@ -56,7 +59,7 @@ LINE_STYLES = ("solid arrow", "solid line", "dashed line")
 _SIZES = {
     "kind": 3, "shapes": 3, "lightness": 1, "chroma": 1, "hue": 2, "lines": 3,
     "line lightness": 1, "line hue": 2, "labels": 3, "size": 2, "density": 2, "flow": 2,
-    "kind x shape": 9, "kind x colour": 9, "kind x style": 9,
+    "kind x shape": 9, "kind x colour": 9, "kind x style": 6, "kind x flow": 6,
 }  # fmt: skip
 _STOPS = np.cumsum([0, *_SIZES.values()])
 BLOCKS = {
@@ -77,7 +80,8 @@ STANDARD = {
 SCALES = {
     "kind": 1.14, "shapes": 1.12, "lightness": 0.28, "chroma": 0.33, "hue": 1.16,
     "lines": 1.06, "labels": 0.85, "size": 2.0, "density": 1.99,
-    "flow": 0.87, "kind x shape": 1.28, "kind x colour": 1.07, "kind x style": 1.44,
+    "flow": 0.87, "kind x shape": 1.28, "kind x colour": 1.07, "kind x style": 1.21,
+    "kind x flow": 1.06,
 }  # fmt: skip
 # Line colours on the fill's scales: the generator's lines are nearly all dark, and their own
 # spread (0.18 for the lightness) would put black and dark grey lines 5 bandwidths apart.
@@ -124,7 +128,8 @@ def describe(diagram: Diagram) -> np.ndarray:
         "flow": flow,
         "kind x shape": np.outer(kind, shares).ravel(),
         "kind x colour": np.outer(kind, [light, chroma, line_light]).ravel(),
-        "kind x style": np.outer(kind, [styles[2], labels[0], flow[0]]).ravel(),
+        "kind x style": np.outer(kind, [styles[2], labels[0]]).ravel(),
+        "kind x flow": np.outer(kind, flow).ravel(),
     }
     return np.concatenate([np.asarray(parts[name], np.float64) for name in BLOCKS]).astype(
         np.float32
