@@ -17,7 +17,7 @@ need a rated diagram close in every respect at once, which 20 ratings never give
     f_B(x)     = sum_i w_iB(x) t_iB / (sum_i w_iB(x) + lambda_B)
     bias       = sum_i e_i / (n + lambda_0)             (first; the rest explain e_i - bias)
     beta       = sum_i q_i t_i,beta / (sum_i q_i^2 + lambda_beta)    (ridge regression on q)
-    expected   = p' + bias + beta (p - c) + sum_B f_B(candidate)
+    expected   = p' + bias + beta (p - c) + trust * sum_B f_B(candidate)
     confidence = mean over blocks of sum_i w_iB / (sum_i w_iB + lambda_B), each block
                  weighted by how much this user's taste varies with it (tau_B^2 below)
 
@@ -38,6 +38,13 @@ the style, differs between requests) is shrunk to nothing; a user who cares only
 colour gets a small lambda for the fill and large ones elsewhere. Without a learnt
 population (Population()) every lambda_B is LAMBDA, lambda_beta LAMBDA_SLOPE, lambda_0
 LAMBDA_BIAS: the plain blockwise kNN with a ridge slope.
+
+trust = 1 - P(near-indifferent | the last MAX_EVIDENCE residuals): the library's evidence
+set against a flat hypothesis (every block's variance FLAT_SHARE of the user's, prior
+FLAT_PRIOR). An average of patterns gives every block some taste, so a user whose ratings
+are noise around readability would otherwise see their order pulled away from it by
+twenty ratings' noise; a user with a taste has trust ~1 after a few ratings. Without a
+learnt population there is no flat hypothesis (trust 1).
 
 K = 30 (10 did a little worse in `diagrammer bench personalization`), h = BANDWIDTH
 (autoencoder.py and content.py scale each block so two random diagrams are about
