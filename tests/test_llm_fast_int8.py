@@ -118,3 +118,16 @@ def test_a_wide_nucleus_takes_the_full_sort():
     flat = torch.randn(2, 3000) * 0.1
     assert fast._nucleus(flat, 0.95) is None
     assert fast._nucleus(peaked(2), 0.95) is not None
+
+
+@pytest.mark.skipif(
+    "onednn" not in torch.backends.quantized.supported_engines, reason="no oneDNN kernels"
+)
+def test_a_vocabulary_wide_layer_packs_for_onednn_and_stays_close():
+    torch.manual_seed(0)
+    weight, x = torch.randn(fast.ONEDNN_FROM, 64) * 0.02, torch.randn(3, 64)
+    layer = fast.Int8Linear(weight, None)
+    engine = torch.backends.quantized.engine
+    ref = x @ weight.T
+    assert (layer(x) - ref).norm() / ref.norm() < 0.03
+    assert torch.backends.quantized.engine == engine  # packing did not change it for others

@@ -32,6 +32,8 @@ import time
 import warnings
 import weakref
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
@@ -67,9 +69,24 @@ class Linear:
         return F.linear(x, self.weight, self.bias)
 
 
+ONEDNN_FROM = 8192  # output features from which oneDNN's int8 kernels beat fbgemm's
+
+
+@contextmanager
+def _quantized_engine(name: str) -> Iterator[None]:
+    before = torch.backends.quantized.engine
+    torch.backends.quantized.engine = name
+    try:
+        yield
+    finally:
+        torch.backends.quantized.engine = before
+
+
 class Int8Linear:
-    """y = x W^T + b through fbgemm's int8 GEMM: W quantized per output channel once, x per
-    call (float32 in and out). On 2 cores it is ~4x faster than float32 (notes-latency)."""
+    """y = x W^T + b through an int8 GEMM: W quantized per output channel once, x per call
+    (float32 in and out); ~4x faster than float32 on 2 cores (notes-latency). fbgemm's kernel
+    for most layers; oneDNN's for the vocabulary head, where it measured 3.8 ms a step against
+    8.9 (AMX) and packs in 0.24 s against 0.69."""
 
     def __init__(self, weight: Tensor, bias: Tensor | None) -> None:
         w = weight.detach().float()
@@ -79,7 +96,9 @@ class Int8Linear:
             warnings.filterwarnings("ignore", message=r"torch\.quantize_per_tensor")
             q = torch.quantize_per_channel(w, scale, zero, 0, torch.qint8)
         bias = None if bias is None else bias.detach().float()
-        self.packed = torch.ops.quantized.linear_prepack(q, bias)
+        wide = w.shape[0] >= ONEDNN_FROM and "onednn" in torch.backends.quantized.supported_engines
+        with _quantized_engine("onednn" if wide else torch.backends.quantized.engine):
+            self.packed = torch.ops.quantized.linear_prepack(q, bias)
         self.nbytes = w.numel() + (0 if bias is None else 4 * bias.numel())
 
     def __call__(self, x: Tensor) -> Tensor:
