@@ -446,7 +446,13 @@ def loop_first(text: str) -> Graph | None:
     sentence in a loop, back from the last to the first, labelled with how it repeats, then
     what follows it)."""
     found = read_structure(text)
-    if found is not None and only_forks(found) and _fork_join(text) is None and dataflow(text):
+    if (
+        found is not None
+        and only_forks(found)
+        and not re.search(r"->|→", text)
+        and _fork_join(text) is None
+        and dataflow(text)
+    ):
         found = None  # forks and joins of data and processes: the data-flow reader's
     if found is not None:
         return Graph(found.steps, found.edges, found.labels)

@@ -325,6 +325,11 @@ def _normal(text: str) -> str:
     )
     t = re.sub(r",?\s+which (?:then )?(?:outputs?|gives?|produces?|returns?)\s+", " -> ", t)
     t = re.sub(
+        r"\s+(?:feeds|is only for|is used for|is just for)\s+(?!(?:in)?to\b|back\b|two|three|\d)",
+        " -> ",
+        t,
+    )
+    t = re.sub(
         r"(?<=[,;]\s)(?P<x>[\w-]+(?: [\w-]+)?) into\s+",
         lambda m: m[0] if m["x"].split()[0] in VERBS else m["x"] + " -> ",
         t,
@@ -422,7 +427,7 @@ def _pieces(sentence: str) -> list[str]:
     out = []
     for p in re.split(r"\s*,\s*(?:and\s+)?", s):
         m = re.search(r"->[^,;]*?\s+and\s+(?=[^,;]*->)", p)  # "a -> b and c -> d": two chains
-        if m:
+        if m and (JOIN_SIGNAL.search(sentence) or SKIP_WORDS.search(sentence)):
             cut = p.rindex(" and ", m.start(), m.end())
             out += [p[:cut].strip(), p[cut + 5 :].strip()]
         else:
@@ -438,7 +443,6 @@ class _Reader:
         self.has_else = bool(re.search(rf"\b{ELSE}\b|\bif not\b|\bif no\b|\?", text))
         self.label_mode = ifs >= 2 and not self.has_else
         self.loop_scope: tuple[int, str] | None = None  # (steps before the loop, its label)
-        self.loop_marks = 0
         self.fork_ends: list[int] = []
         self.label_source: int | None = None
         self.prev_arrow = False
@@ -605,11 +609,6 @@ class _Reader:
             return True  # "feed it back into x, loop until ...": one loop
         for e in src:
             s.add(e, target, label or _loop_label(piece))
-        self.loop_marks += 1
-        rest = re.split(r"\b(?:until|while)\b", piece)[0]
-        rest = re.sub(r"\b(?:go back to|back to|repeat\w*|loop\w*|again|iterate)\b.*$", "", rest)
-        if label and (n := _name(rest)) and s.find(n) is None and not LOOP_WORDS.search(n):
-            pass
         return True
 
     def relation(self, piece: str, label: str = "") -> bool:
@@ -650,7 +649,6 @@ class _Reader:
             for e in src:
                 s.add(e, target, label)
             s.ends = [] if label else s.ends
-            self.loop_marks += 1
             return True
         return False
 
@@ -730,8 +728,8 @@ class _Reader:
         if m and (s.decision is not None or s.ends) and not head.endswith("?"):
             h = m["h"]
             label = "yes" if re.fullmatch(YES, h) else "no" if re.fullmatch(NO, h) else h
-            if label == "no" and h == "not":
-                label = "not"
+            if label == "no" and h in ("not", "if not"):
+                label = "not"  # the request's own word
             if s.decision is None:
                 s.decision = s.ends[-1]
             colon = re.match(rf"^(?:{YES}|{NO}|{ELSE})\s*:", head)
@@ -770,8 +768,6 @@ class _Reader:
         if cond:
             self.condition(cond["c"], items[1:])
             return
-        if head.endswith("?") and len(items) == 1 and " : " in head:
-            pass
         # a question ends a piece; "q ? a : b" is a ternary
         if "?" in p:
             q, _, after = p.partition("?")
@@ -850,8 +846,6 @@ class _Reader:
             return
         if self.relation(p) or self.loop(p):
             return
-        if len(items) >= 2 and self.fork_ends and s.find(_name(head)) is None and p is not None:
-            pass
         if s.decision is not None and self.branch_ends and self.branch_sentence != self.sentence:
             s.ends = list(dict.fromkeys([*self.branch_ends, *s.ends]))  # the branches meet
         elif s.decision is not None and not s.ends:
@@ -1086,6 +1080,8 @@ class _Reader:
         s = self.s
         m = FORK.match(p)
         m = None if m and "->" in (m["x"] or "") else m
+        if m and m["x"] in ("gets", "get", "is", "are", "then", "and"):
+            m = FORK.match(p[len(m["x"]) :].strip())  # "..., gets split 3 ways: a / b / c"
         parallel = PARALLEL.search(p)
         each = EACH.match(p)
         if each and m is None and not parallel:  # "xgb, lgbm and catboost each predict"
@@ -1217,7 +1213,6 @@ class _Reader:
         ):
             for e in s.ends:
                 s.add(e, start, label)
-            self.loop_marks += 1
 
     def graph(self) -> Graph | None:
         s = self.s
@@ -1393,6 +1388,7 @@ def read_structure(text: str) -> Graph | None:
         and not LOOP_INTRO.match(first)
         and not re.search(rf"->|\b(?:if|{YES}|{NO}|{ELSE})\b[^:]*$", intro[1])
         and not re.match(r"^\W*(?:step|stage)?\s*\(?\d", intro[1])  # "step 1 - ..." is a step
+        and not re.search(r"\b(?:branches|paths|heads|ways|parts)$", intro[1])  # "x feeds 3 heads:"
     ):
         t = t[intro.end() :]
     t = re.sub(r"^(?:draw|show|make)?[^,:\n]{0,40}?\bwhere\s+", "", t)
