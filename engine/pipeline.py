@@ -5,22 +5,25 @@
     or node list -> parser) -> validate -> readability metrics -> fidelity to the spec
     -> rank -> render the top K to PNG
 
-Ranking lives in `rank` alone so that the scoring stage (CNN readability, per-user kNN,
-engine/scoring/rank.py) can replace it: pass `ranker=` to `draw`.
+A Ranker orders a request's candidates and draws the ones to show: by_readability (geometric
+readability, no scorers) by default; the asking user's (engine/scoring/user_rank.py: CNN
+readability, per-user kNN, engine/scoring/rank.py) through `ranker=` to `draw`, or one per
+request to `read_many`, as the engine does.
 """
 
 from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 
+from engine.candidate import Candidate
 from engine.catalogue import catalogue
 from engine.diagram.blocks import kind_of
-from engine.diagram.fidelity import Fidelity, fidelity
-from engine.diagram.metrics import Metrics, metrics
-from engine.diagram.model import MAX_NODES, Diagram, DiagramError, Problem, Spec
+from engine.diagram.fidelity import fidelity
+from engine.diagram.metrics import metrics
+from engine.diagram.model import MAX_NODES, DiagramError, Problem, Spec
 from engine.diagram.read import to_diagram
 from engine.diagram.render import render
 from engine.diagram.sketch import looks_like_sketch, parse_sketch, structure_text, style_text
@@ -34,40 +37,12 @@ from engine.llm.load import LoadedModel
 
 MAX_DESCRIPTION = 1000  # characters
 Generator = Callable[..., list[list[Generation]]]  # engine.llm.generate.generate's signature
+# Orders one request's candidates, best first, and draws the PNGs of the ones to show.
+Ranker = Callable[[list[Candidate]], list[Candidate]]
 
 
 class BadRequest(ValueError):
     """A description the pipeline refuses, with a one-sentence reason."""
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """One sampled answer and everything measured about it.
-
-    parsed: a diagram came out of the text; valid: parsed and validation found nothing;
-    contradicts: the request states a structure (spec) and this diagram does not match it.
-    rank is 1-based after ranking (0 before); png is set for the top K only.
-    """
-
-    text: str
-    generation: Generation
-    diagram: Diagram | None = None
-    node_text: str = ""
-    problems: list[Problem] = field(default_factory=list)
-    valid: bool = False
-    metrics: Metrics | None = None
-    fidelity: Fidelity | None = None
-    contradicts: bool = False
-    rank: int = 0
-    png: bytes | None = None
-
-    @property
-    def parsed(self) -> bool:
-        return self.diagram is not None and bool(self.diagram.nodes)
-
-    @property
-    def readability(self) -> float:
-        return self.metrics.readability if self.metrics else 0.0
 
 
 @dataclass
@@ -232,18 +207,18 @@ def grafted(text: str, spec: Spec | None) -> tuple[str, list[Problem]]:
 def read(gen: Generation, spec: Spec | None) -> Candidate:
     """Everything about one candidate short of ranking and rendering."""
     text, notes = grafted(gen.text, spec)
+    wrote = Candidate(gen.text, gen, gen.finished, contradicts=True)  # nothing drawn yet
     try:
         result = to_diagram(text)
     except DiagramError as e:
-        return Candidate(gen.text, gen, problems=[Problem("unreadable", str(e))], contradicts=True)
+        return replace(wrote, problems=[Problem("unreadable", str(e))])
     diagram = result.diagram
     if not diagram.nodes:
-        return Candidate(gen.text, gen, problems=result.problems, contradicts=True)
+        return replace(wrote, problems=result.problems)
     found = validate(diagram)
     fid = fidelity(diagram, spec) if spec is not None else None
-    return Candidate(
-        text=gen.text,
-        generation=gen,
+    return replace(
+        wrote,
         diagram=diagram,
         node_text=to_text(diagram),
         problems=notes + result.problems + found,
@@ -268,6 +243,21 @@ def rank(candidates: list[Candidate]) -> list[Candidate]:
         (repeats if c.parsed and c.node_text in seen else first).append(c)
         seen.add(c.node_text)
     return first + repeats
+
+
+def by_readability(top: int | None = None) -> Ranker:
+    """The ranker without scorers: `rank`, then the first `top` readable ones drawn (None:
+    all of them)."""
+
+    def ranked(candidates: list[Candidate]) -> list[Candidate]:
+        ordered = rank(candidates)
+        keep = len(ordered) if top is None else top
+        return [
+            replace(c, png=render(c.diagram)) if c.parsed and i < keep else c
+            for i, c in enumerate(ordered)
+        ]
+
+    return ranked
 
 
 @dataclass
@@ -313,31 +303,23 @@ def sample_many(
     return Sampled(texts, specs, prompts, gens, lm.name, lm.adapter, start, seconds)
 
 
-def read_many(
-    sampled: Sampled,
-    *,
-    top: int | None = None,
-    ranker: Callable[[list[Candidate]], list[Candidate]] = rank,
-    with_png: bool = True,
-) -> list[DrawResult]:
-    """The rest of draw_many, no model needed: read, validate and rank every candidate, and
-    render the top K (the engine runs it off the model thread while the next batch samples)."""
+def read_many(sampled: Sampled, rankers: Sequence[Ranker]) -> list[DrawResult]:
+    """The rest of draw_many, no model needed: read and validate every candidate, then each
+    request's ranker orders them and draws the ones to show (the engine runs it off the
+    model thread while the next batch samples, with each asking user's ranker)."""
     results = []
-    zipped = zip(sampled.texts, sampled.specs, sampled.prompts, sampled.generations, strict=True)
-    for text, spec, p, batch in zipped:
+    zipped = zip(
+        sampled.texts, sampled.specs, sampled.prompts, sampled.generations, rankers, strict=True
+    )
+    for text, spec, p, batch, ranker in zipped:
         t0 = time.perf_counter()
-        ranked = ranker([read(g, spec) for g in batch])
-        ranked = [replace(c, rank=i + 1) for i, c in enumerate(ranked)]
+        candidates = [read(g, spec) for g in batch]
         t1 = time.perf_counter()
-        keep = len(ranked) if top is None else top
-        if with_png:
-            ranked[:keep] = [
-                replace(c, png=render(c.diagram)) if c.parsed else c for c in ranked[:keep]
-            ]
+        ranked = [replace(c, rank=i + 1) for i, c in enumerate(ranker(candidates))]
         timings = {
             "generate": sampled.generate_s,
             "read": round(t1 - t0, 3),
-            "render": round(time.perf_counter() - t1, 3),
+            "rank": round(time.perf_counter() - t1, 3),  # with drawing the shown ones
         }
         results.append(DrawResult(text, spec, p, ranked, timings, sampled.model, sampled.adapter))
     total = round(time.perf_counter() - sampled.started, 3)
@@ -356,11 +338,15 @@ def draw_many(
     top_p: float = 0.95,
     max_new_tokens: int = 160,
     seed: int | None = None,
-    ranker: Callable[[list[Candidate]], list[Candidate]] = rank,
+    ranker: Ranker | None = None,
     with_png: bool = True,
     generator: Generator = fast.generate,
 ) -> list[DrawResult]:
     """Several requests in one generation batch; each result ranked, top K rendered.
+
+    ranker: by_readability(top) when None (with_png=False: by_readability(0), ranked but
+    none drawn, for the benchmarks); `diagrammer draw --user` gives the user's
+    (engine/scoring/user_rank.py), which draws its own top K.
 
     generator: engine.llm.fast.generate (the default: static cache, CUDA graphs on a GPU, and
     the plain path when the model is not one it can run) or engine.llm.generate.generate.
@@ -375,7 +361,8 @@ def draw_many(
         seed=seed,
         generator=generator,
     )
-    return read_many(sampled, top=top, ranker=ranker, with_png=with_png)
+    ranker = ranker or by_readability(top if with_png else 0)
+    return read_many(sampled, [ranker] * len(descriptions))
 
 
 def draw(lm: LoadedModel, description: str, n: int = 4, **kwargs: object) -> DrawResult:

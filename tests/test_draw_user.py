@@ -16,7 +16,7 @@ from diagrammer.commands.draw import table
 from diagrammer.errors import UserError
 from diagrammer.user_ratings import engine_population, from_file, load, read_ratings
 from engine.diagram.read import to_diagram
-from engine.diagram.render import render_array
+from engine.diagram.render import render, render_array
 from engine.diagram.sketch import Sketch, sketch_to_text
 from engine.diagram.text import to_text
 from engine.llm import tiny
@@ -80,23 +80,27 @@ def test_the_ranker_scores_as_the_engine_does_with_the_shipped_models(models) ->
     theirs = profile.score(
         [render_array(c.diagram) for c in drawn], None, "cpu", [c.diagram for c in drawn]
     )
-    for a, b in zip(ranker.scores, theirs, strict=False):
-        assert a.readability == pytest.approx(b.readability)
-        assert a.expected == pytest.approx(b.expected)
+    for a, b in zip(drawn, theirs, strict=True):
+        assert a.cnn_readability == pytest.approx(b.readability)
+        assert a.expected_rating == pytest.approx(b.expected)
         np.testing.assert_allclose(a.embedding, b.embedding, atol=1e-6)
-    assert ranker.scores[0].embedding.shape == (models.dim,)
+    assert ranked[0].embedding.shape == (models.dim,)
+    # The shown ones' PNG is the drawing that was scored, encoded once.
+    assert [c.png is not None for c in ranked] == [True] * 3 + [False] * 2
+    assert all(c.png == render(c.diagram) for c in ranked[:3])
 
 
 def test_without_ratings_the_order_follows_readability_spec_first(models) -> None:
     cands = _candidates()
     ranker = UserRanker(models, Profile.empty(models.dim), top=2)
     ranked = ranker(cands)
-    assert {id(c) for c in ranked[:3]} == {id(c) for c in cands[:3]}
-    readability = [s.readability for s in ranker.scores[:3]]
+    assert {c.text for c in ranked[:3]} == {c.text for c in cands[:3]}
+    readability = [c.cnn_readability for c in ranked[:3]]
     assert readability == sorted(readability, reverse=True)
     # The wrong layer sizes go after every match, however readable; the unreadable last.
-    assert ranked[3] is cands[3] and ranked[4] is cands[4] and ranker.scores[4] is None
-    assert all(s.confidence == 0 for s in ranker.scores[:4])  # no ratings: the prior alone
+    assert ranked[3].text == cands[3].text and ranked[4].text == cands[4].text
+    assert ranked[4].cnn_readability is None and ranked[4].embedding is None
+    assert all(c.confidence == 0 for c in ranked)  # no ratings: the prior alone
 
 
 def _write_ratings(path: Path, liked: str) -> None:
@@ -117,8 +121,8 @@ def test_a_ratings_file_puts_the_users_style_first(models, tmp_path: Path) -> No
     ranker = UserRanker(taste.models, taste.profile, top=2, population=taste.population)
     ranked = ranker(_candidates())
     assert _shape(ranked[0]) == liked
-    assert ranker.scores[0].expected > ranker.scores[1].expected + 1.0
-    assert ranker.scores[0].confidence > 0 and notes == []
+    assert ranked[0].expected_rating > ranked[1].expected_rating + 1.0
+    assert ranked[0].confidence > 0 and notes == []
 
 
 def test_bad_lines_are_reported_by_number_and_skipped(models, tmp_path: Path) -> None:

@@ -59,7 +59,7 @@ def test_draw_runs_every_stage_and_ranks_n_candidates(tmp_path):
     assert result.spec == Spec("network", layers=(3, 5, 2))
     assert "hint: layers 3 5 2" in result.prompt
     assert all(c.generation.tokens <= 6 for c in result.candidates)
-    assert set(result.timings) == {"generate", "read", "render", "total"}
+    assert set(result.timings) == {"generate", "read", "rank", "total"}  # rank: with drawing
     assert result.candidates[2].png is None  # only the top K are rendered
 
 

@@ -13,11 +13,11 @@ from engine.diagram.sketch import Sketch, sketch_to_text
 from engine.llm import tiny
 from engine.llm.generate import Generation
 from engine.llm.load import load
-from engine.pipeline import DrawResult, read, spec_of
+from engine.pipeline import Sampled, spec_of
 from engine.scoring import autoencoder, content
 from engine.scoring.cnn import ReadabilityCNN
 from engine.service.app import create_app
-from engine.service.backend import Ask
+from engine.service.backend import Answer, Ask
 from engine.service.config import Settings
 from engine.service.pipeline_backend import PipelineBackend
 from training.trainer import PipelineTrainer
@@ -36,10 +36,14 @@ def backend(tmp_path_factory: pytest.TempPathFactory) -> PipelineBackend:
     return PipelineBackend(lm, ReadabilityCNN(width=4).eval(), embedder, None, 0.7, 8)
 
 
-def _generated(texts: list[str], description: str) -> DrawResult:
-    spec = spec_of(description)
+def _answer(backend: PipelineBackend, ask: Ask, texts: list[str], description: str) -> Answer:
+    """The backend's answer to `ask`, as if the model had written `texts`."""
     gens = [Generation(t, tokens=5, finished=True, seconds=0.0) for t in texts]
-    return DrawResult(description, spec, "prompt", [read(g, spec) for g in gens], {}, "m", None)
+    sampled = Sampled([description], [spec_of(description)], ["prompt"], [gens], "m", None, 0, 0)
+    stages: list[str] = []
+    (answer,) = backend.score([ask], [([ask], sampled)], lambda _, stage: stages.append(stage))
+    assert stages == ["ranking"] and answer is not None
+    return answer
 
 
 def test_candidates_are_scored_for_the_user_and_ranked_exact_first(backend) -> None:
@@ -47,19 +51,20 @@ def test_candidates_are_scored_for_the_user_and_ranked_exact_first(backend) -> N
     also = sketch_to_text(Sketch(layers=(3, 5, 2), shape="circle", size=(40, 40)))
     wrong = sketch_to_text(Sketch(layers=(3, 4, 2)))
     texts = ["garbage", wrong, exact, also]
-    result = _generated(texts, "an MLP with 3 inputs, a hidden layer of 5 and 2 outputs")
     liked = backend.embed([_png(exact)], [_node_list(exact)])
     ask = Ask("r", "u", "-", 4, 2, np.repeat(liked, 3, 0), np.full(3, 5.0), np.full(3, np.nan))
-    answer = backend._answer(ask, result)
+    answer = _answer(backend, ask, texts, "an MLP with 3 inputs, a hidden layer of 5 and 2 outputs")
     order = [c.text for c in answer.candidates]
     assert set(order[:2]) == {exact, also} and order[2:] == [wrong, "garbage"]
     assert [c.png is not None for c in answer.candidates] == [True, True, False, False]
     first = answer.candidates[0]
-    assert first.fidelity_exact and first.valid and first.embedding.shape == liked[0].shape
+    assert first.fidelity.exact and first.valid and first.embedding.shape == liked[0].shape
+    assert first.png == _png(first.text)  # drawn once, for scoring and for the picture
     by_text = {c.text: c for c in answer.candidates}
     assert by_text[exact].expected_rating > by_text[also].expected_rating  # the user liked it
     assert by_text[exact].confidence > 0 and answer.spec["layers"] == (3, 5, 2)
-    assert by_text["garbage"].node_list is None and by_text["garbage"].problems
+    assert by_text["garbage"].node_text == "" and by_text["garbage"].problems
+    assert by_text["garbage"].expected_rating == 1.0 and by_text["garbage"].confidence == 0.0
 
 
 def _node_list(text: str) -> str:
@@ -108,8 +113,8 @@ def test_a_user_who_likes_arrows_gets_arrows_first(backend) -> None:
     rated = np.concatenate([np.repeat(liked, 4, 0), np.repeat(disliked, 4, 0)])
     scores = np.array([5.0] * 4 + [1.0] * 4)
     ask = Ask("r", "u", "-", 2, 1, rated, scores, np.full(8, np.nan))
-    result = _generated([plain, arrows], "an MLP with 3 inputs, a hidden layer of 5 and 2 outputs")
-    answer = backend._answer(ask, result)
+    description = "an MLP with 3 inputs, a hidden layer of 5 and 2 outputs"
+    answer = _answer(backend, ask, [plain, arrows], description)
     assert [c.text for c in answer.candidates] == [arrows, plain]
     first, second = answer.candidates
     assert first.expected_rating > second.expected_rating + 1.0

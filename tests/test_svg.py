@@ -24,7 +24,7 @@ from engine.diagram.render import title_strip
 from engine.diagram.sketch import Sketch, sketch_to_text
 from engine.diagram.svg import render_svg
 from engine.llm.generate import Generation
-from engine.pipeline import Sampled, read_many, spec_of
+from engine.pipeline import Sampled, by_readability, read_many, spec_of
 from engine.service.app import ENGINE, create_app
 from engine.service.config import Settings
 from engine.service.demo_backend import DemoBackend, DemoTrainer
@@ -338,7 +338,7 @@ def test_draw_writes_an_svg_beside_each_png(tmp_path: Path) -> None:
     texts = [sketch_to_text(Sketch(layers=(2, 3, 1), shape=s)) for s in shapes]
     gens = [Generation(t, tokens=5, finished=True, seconds=0.0) for t in texts]
     sampled = Sampled([description], [spec_of(description)], [""], [gens], "m", None, 0.0, 0.0)
-    (result,) = read_many(sampled, top=3)
+    (result,) = read_many(sampled, [by_readability(3)])
     result.candidates[2] = replace(result.candidates[2], png=None)  # as if it could not be drawn
     rows = write(result, 3, tmp_path)
     assert rows[2]["file"] is None and rows[2]["svg"] is None

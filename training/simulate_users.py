@@ -74,7 +74,7 @@ from engine.diagram.render import render_array
 from engine.scoring import cnn, content, knn, neighbours
 from engine.scoring.autoencoder import Embedder
 from engine.scoring.population import History
-from engine.scoring.rank import Candidate, rank
+from engine.scoring.rank import Ranked, rank
 
 CANDIDATES, SHOWN = 8, 3
 CHECKPOINTS = (1, 5, 10, 20, 50)
@@ -403,7 +403,7 @@ def ranked(pool: Pool, fitted: knn.Taste, cands: list[int]) -> tuple[list[int], 
     """The ranker's order of `cands` (pool indices), and their expected ratings."""
     exp = knn.predict(fitted, pool.embeddings[cands], pool.prior[cands]).rating
     items = [
-        Candidate(float(pool.cnn[c]), float(e), embedding=pool.embeddings[c], key=pool.keys[c])
+        Ranked(float(pool.cnn[c]), float(e), embedding=pool.embeddings[c], key=pool.keys[c])
         for c, e in zip(cands, exp, strict=True)
     ]
     return [cands[i] for i in rank(items, fitted.n, top_k=SHOWN)], exp

@@ -121,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
         f"drawn and ranked in {result.timings['total']:.1f} s "
         f"(generation {result.timings['generate']:.1f} s); writing the top {args.top} to {args.out}"
     )
-    rows = write(result, args.top, args.out, None if ranker is None else ranker.scores)
+    rows = write(result, args.top, args.out, user=ranker is not None)
     if args.json:
         payload = {
             "description": result.description,
@@ -164,14 +164,14 @@ def _spec_json(spec: object) -> dict | None:
     return {"kind": spec.kind, "layers": list(spec.layers), "steps": list(spec.steps)}
 
 
-def write(result: object, top: int, out: Path, scores: list | None = None) -> list[dict]:
-    """Write the top candidates (PNG and SVG, node list, sketch); one summary row each. scores:
-    the user's (engine.scoring.profile.Scores or None, in result order) when ranked for one."""
+def write(result: object, top: int, out: Path, user: bool = False) -> list[dict]:
+    """Write the top candidates (PNG and SVG, node list, sketch); one summary row each, with
+    the user's scores when ranked for one."""
     from engine.diagram.svg import render_svg
 
     out.mkdir(parents=True, exist_ok=True)
     rows = []
-    for position, c in enumerate(result.top(top)):
+    for c in result.top(top):
         stem = out / f"rank{c.rank}"
         (stem.with_suffix(".sketch.txt")).write_text(c.text + "\n", encoding="utf-8")
         if c.parsed:
@@ -194,19 +194,19 @@ def write(result: object, top: int, out: Path, scores: list | None = None) -> li
                 "problems": [p.why for p in c.problems][:5],
             }
         )
-        if scores is not None:
-            rows[-1] |= _user_columns(scores[position])
+        if user:
+            rows[-1] |= _user_columns(c)
     return rows
 
 
-def _user_columns(s: object) -> dict:
+def _user_columns(c: object) -> dict:
     """CNN readability (0..5), expected rating (1..5) and its confidence (0..1)."""
-    if s is None:  # an unreadable candidate: nothing was drawn to score
+    if c.cnn_readability is None:  # an unreadable candidate: nothing was drawn to score
         return {"cnn_readability": None, "expected_rating": None, "confidence": None}
     return {
-        "cnn_readability": round(s.readability, 3),
-        "expected_rating": round(s.expected, 3),
-        "confidence": round(s.confidence, 3),
+        "cnn_readability": round(c.cnn_readability, 3),
+        "expected_rating": round(c.expected_rating, 3),
+        "confidence": round(c.confidence, 3),
     }
 
 

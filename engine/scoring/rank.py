@@ -17,7 +17,12 @@
    picked waits until after the top K. Only when fewer than K distinct candidates match the
    spec does a contradicting one enter the top K; a duplicate never does.
 
-Pure function over plain data: the engine, the CLI and the benchmark all call it.
+4. As a request's candidates are served (`order`): invalid drawings after valid ones, and
+   texts nothing could be drawn from last, the order above kept within each.
+
+`rank` is a pure function over plain data (the personalization benchmark calls it);
+`order` is the one ordering of a request's scored candidates, which the engine
+(engine/scoring/user_rank.py), `diagrammer draw --user` and the demo backend all use.
 """
 
 from __future__ import annotations
@@ -27,13 +32,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from engine.candidate import Candidate
+
 HALF_WEIGHT_AT = 3
 DUPLICATE_DISTANCE = 0.05
 
 
 @dataclass(frozen=True)
-class Candidate:
-    """What the ranker needs to know about one candidate.
+class Ranked:
+    """What `rank` needs to know about one candidate.
 
     readability: CNN readability 0..5; expected: the user's expected rating 1..5 (the prior
     when they have none); contradicts_spec: the request states a structure this one breaks;
@@ -52,13 +59,13 @@ def user_weight(n_ratings: int) -> float:
     return n_ratings / (n_ratings + HALF_WEIGHT_AT) if n_ratings > 0 else 0.0
 
 
-def blended_score(c: Candidate, n_ratings: int) -> float:
+def blended_score(c: Ranked, n_ratings: int) -> float:
     w = user_weight(n_ratings)
     return (1.0 - w) * (1.0 + 0.8 * c.readability) + w * c.expected
 
 
 def rank(
-    candidates: Sequence[Candidate],
+    candidates: Sequence[Ranked],
     n_ratings: int,
     top_k: int,
     duplicate_distance: float = DUPLICATE_DISTANCE,
@@ -77,7 +84,26 @@ def rank(
     return picked + [i for i in order if i not in picked]
 
 
-def _duplicates(a: Candidate, b: Candidate, max_distance: float) -> bool:
+def order(candidates: Sequence[Candidate], n_ratings: int, top_k: int) -> list[int]:
+    """Indices of a request's scored candidates, best first (rules 1 to 4). An unscored
+    candidate (nothing drawn) counts as readability 0 and expected rating 1."""
+    ranked = [
+        Ranked(
+            readability=c.cnn_readability or 0.0,
+            expected=1.0 if c.expected_rating is None else c.expected_rating,
+            contradicts_spec=c.contradicts or not c.parsed,
+            embedding=c.embedding,
+            key=c.node_text or None,
+        )
+        for c in candidates
+    ]
+    picked = rank(ranked, n_ratings, top_k)
+    # Stable sort: the rank order holds within valid, invalid and unreadable candidates.
+    picked.sort(key=lambda i: (not candidates[i].parsed, not candidates[i].valid))
+    return picked
+
+
+def _duplicates(a: Ranked, b: Ranked, max_distance: float) -> bool:
     if a.key is not None and a.key == b.key:
         return True
     if a.embedding is None or b.embedding is None:

@@ -16,6 +16,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from engine.candidate import Candidate
+
 # Called from the model thread as a request moves on: stage is "ranking".
 StageFn = Callable[[str, str], None]
 
@@ -37,27 +39,10 @@ class Ask:
 
 
 @dataclass(frozen=True)
-class Candidate:
-    text: str  # what the model wrote
-    node_list: str | None  # the interchange node list; None when nothing could be read
-    valid: bool
-    natural_stop: bool | None  # ended by itself (not cut at the token limit)
-    png: bytes | None
-    embedding: np.ndarray | None = None
-    readability: float | None = None  # geometric, 0..1
-    cnn_readability: float | None = None  # 0..5
-    expected_rating: float | None = None  # 1..5, this user's
-    confidence: float | None = None  # 0..1
-    fidelity: float | None = None  # 0..1 match with the request's stated structure
-    fidelity_exact: bool | None = None
-    problems: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
 class Answer:
     prompt: str  # the exact text the model was given (kept for preference pairs)
     spec: dict[str, Any] | None
-    candidates: list[Candidate]  # all of them, best first
+    candidates: list[Candidate]  # all of them, best first, the shown ones with their PNG
     timings: dict[str, float] = field(default_factory=dict)
 
 

@@ -26,17 +26,18 @@ from typing import Any
 import cv2
 import numpy as np
 
+from engine.candidate import Candidate
+from engine.diagram.fidelity import Fidelity
 from engine.diagram.layout import layout
-from engine.diagram.metrics import metrics, readability
-from engine.diagram.model import RGB, DiagramError
+from engine.diagram.metrics import metrics
+from engine.diagram.model import RGB, DiagramError, Problem
 from engine.diagram.render import encode_png, render_array
 from engine.diagram.sketch import Sketch, parse_sketch, sketch_to_text
 from engine.diagram.text import to_text
 from engine.diagram.validate import validate
+from engine.scoring import rank
 from engine.scoring.knn import expected_ratings
-from engine.scoring.rank import Candidate as Ranked
-from engine.scoring.rank import rank
-from engine.service.backend import Answer, Ask, Candidate, Skipped, StageFn
+from engine.service.backend import Answer, Ask, Skipped, StageFn
 
 SHAPES = ("circle", "round rectangle", "rectangle")
 FILLS: tuple[RGB, ...] = ((173, 216, 230), (255, 224, 178))
@@ -46,6 +47,8 @@ EVERY_INVALID = 5
 EMBED_SIZE = (16, 10)  # the embedding: the render shrunk to 16 x 10 RGB
 EMBEDDING_DIM = EMBED_SIZE[0] * EMBED_SIZE[1] * 3
 ADAPTER_FILE = "adapter.json"
+FAITHFUL = Fidelity(True, 1.0, "the structure is the request's")
+UNFAITHFUL = Fidelity(False, 0.0, "nothing valid was drawn")
 EVAL_DESCRIPTIONS = (
     "an MLP with 3 inputs, hidden layers of 5 and 4 and 2 outputs",
     "a network 2 4 6 1",
@@ -128,16 +131,14 @@ class DemoBackend:
         drawn = [once[written] for written in texts]
         t2 = time.perf_counter()
         embeddings = [_embed(image) if image is not None else None for _, image in drawn]
-        ranked, confidence = _score(ask, [c for c, _ in drawn], embeddings)
-        order = rank(ranked, len(ask.ratings), ask.top)
+        scored = _scored(ask, [c for c, _ in drawn], embeddings)
+        order = rank.order(scored, len(ask.ratings), ask.top)
         structure = structure_of(ask.description)
         spec = {"kind": "network", "layers": list(structure.layers)} if structure.layers else None
         return Answer(
             prompt=f"Write the diagram sketch.\n{ask.description}",
             spec=spec,
-            candidates=[
-                _with_scores(drawn[i][0], embeddings[i], ranked[i], confidence[i]) for i in order
-            ],
+            candidates=[scored[i] for i in order],
             timings={
                 "generate_s": generate_s,
                 "render_s": t2 - t1,
@@ -247,28 +248,31 @@ def _styled(structure: Sketch, style: tuple) -> Sketch:
 
 
 def _draw(text: str, natural: bool) -> tuple[Candidate, np.ndarray | None]:
-    """Read, lay out, validate and render one text."""
+    """Read, lay out, validate and render one text (its PNG from that one drawing). The
+    structure is the request's own, so a valid drawing is faithful to it: fidelity 1."""
+    wrote = Candidate(text, natural_stop=natural, fidelity=UNFAITHFUL, contradicts=True)
     try:
         sketch, read_problems = parse_sketch(text)
         if sketch is None:
             raise DiagramError(read_problems[0].why if read_problems else "nothing to read")
         diagram = layout(sketch)
     except DiagramError as e:
-        return Candidate(text, None, False, natural, None, problems=(str(e),)), None
-    problems = [p.why for p in read_problems + validate(diagram)]
+        return replace(wrote, problems=[Problem("unreadable", str(e))]), None
+    problems = read_problems + validate(diagram)
     image = render_array(diagram)
-    return (
-        Candidate(
-            text=text,
-            node_list=to_text(diagram),
-            valid=not problems,
-            natural_stop=natural,
-            png=encode_png(image),
-            readability=readability(metrics(diagram)),
-            problems=tuple(problems),
-        ),
-        image,
+    valid = not problems
+    drawn = replace(
+        wrote,
+        diagram=diagram,
+        node_text=to_text(diagram),
+        problems=problems,
+        valid=valid,
+        metrics=metrics(diagram),
+        fidelity=FAITHFUL if valid else UNFAITHFUL,
+        contradicts=not valid,
+        png=encode_png(image),
     )
+    return drawn, image
 
 
 def _embed(image: np.ndarray) -> np.ndarray:
@@ -277,9 +281,10 @@ def _embed(image: np.ndarray) -> np.ndarray:
     return (255.0 - small.reshape(-1)) / (255.0 * np.sqrt(small.size) * 0.15)
 
 
-def _score(ask: Ask, drawn: list[Candidate], embeddings: list) -> tuple[list[Ranked], list[float]]:
-    """What the ranker needs per candidate, and the confidence of each expected rating."""
-    cnn = [5 * c.readability if c.readability is not None else 0.0 for c in drawn]
+def _scored(ask: Ask, drawn: list[Candidate], embeddings: list) -> list[Candidate]:
+    """The candidates with the demo's cheap scores: readability (the geometric one on the
+    CNN's 0..5 scale), the shrunk picture as the embedding, the user's kNN expected rating."""
+    cnn = [5 * c.readability if c.parsed else 0.0 for c in drawn]
     present = [i for i, e in enumerate(embeddings) if e is not None]
     expected = [1.0 + 0.8 * s for s in cnn]  # the prior: what the readability suggests
     confidence = [0.0] * len(drawn)
@@ -291,28 +296,13 @@ def _score(ask: Ask, drawn: list[Candidate], embeddings: list) -> tuple[list[Ran
         for j, i in enumerate(present):
             expected[i] = float(got.rating[j])
             confidence[i] = float(got.confidence[j])
-    ranked = [
-        Ranked(
-            readability=cnn[i],
-            expected=expected[i],
-            contradicts_spec=not c.valid,
+    return [
+        replace(
+            c,
+            cnn_readability=cnn[i] if c.parsed else None,
+            expected_rating=expected[i],
+            confidence=confidence[i],
             embedding=embeddings[i],
-            key=c.node_list,
         )
         for i, c in enumerate(drawn)
     ]
-    return ranked, confidence
-
-
-def _with_scores(
-    c: Candidate, embedding: np.ndarray | None, r: Ranked, confidence: float
-) -> Candidate:
-    return replace(
-        c,
-        embedding=embedding,
-        cnn_readability=r.readability if c.valid else None,
-        expected_rating=r.expected,
-        confidence=confidence,
-        fidelity=1.0 if c.valid else 0.0,
-        fidelity_exact=c.valid,
-    )

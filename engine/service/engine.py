@@ -28,13 +28,14 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from engine.diagram.metrics import metrics, readability
+from engine.candidate import Candidate
+from engine.diagram.metrics import metrics
 from engine.diagram.model import DiagramError
 from engine.diagram.read import to_diagram
 from engine.diagram.render import preview_png, render
 from engine.diagram.text import to_text
 from engine.diagram.validate import validate
-from engine.service.backend import Answer, Ask, Backend, Candidate, Trainer
+from engine.service.backend import Answer, Ask, Backend, Trainer
 from engine.service.config import Settings
 from engine.service.errors import ServiceError, not_found
 from engine.service.jobs import JobContext
@@ -284,16 +285,21 @@ class Engine:
         await self.db.diagrams.save_answer(
             request_id, Answered(answer.prompt, answer.spec, version, answer.timings), rows
         )
-        shown = sorted((r for r in rows if r.rank is not None), key=lambda r: r.rank or 0)
-        by_id = {r.id: c for r, c in zip(rows, answer.candidates, strict=True)}
-        pngs = [by_id[r.id].png for r in shown]
-        previews = await asyncio.to_thread(lambda: [p and preview_png(p) for p in pngs])
+        shown = sorted(
+            (r.rank, r.id, c)
+            for c, r in zip(answer.candidates, rows, strict=True)
+            if r.rank is not None
+        )
+        previews = await asyncio.to_thread(
+            lambda: [c.png and preview_png(c.png) for *_, c in shown]
+        )
         return {
             "request_id": request_id,
             "model_version": version,
             "spec": answer.spec,
             "results": [
-                result_json(r, p, v) for r, p, v in zip(shown, pngs, previews, strict=True)
+                result_json(c, diagram_id, rank, v)
+                for (rank, diagram_id, c), v in zip(shown, previews, strict=True)
             ],
             "timings": answer.timings,
         }
@@ -323,7 +329,7 @@ class Engine:
         answer = Answer("", None, [candidate], {"render_s": time.monotonic() - started})
         as_request = DiagramRequest(req.user_id, req.description, 1, 1)
         kept = await asyncio.shield(self._keep(request_id, as_request, RENDER_VERSION, answer))
-        return kept | {"problems": list(candidate.problems)}
+        return kept | {"problems": [p.why for p in candidate.problems]}
 
     async def diagram(self, diagram_id: str) -> dict[str, Any]:
         row = await self.db.diagrams.get(diagram_id)
@@ -401,12 +407,12 @@ def drawn(text: str) -> Candidate:
     found = validate(diagram)
     return Candidate(
         text=text,
-        node_list=to_text(diagram),
+        diagram=diagram,
+        node_text=to_text(diagram),
+        problems=result.problems + found,
         valid=not found,
-        natural_stop=None,
+        metrics=metrics(diagram),
         png=render(diagram),
-        readability=readability(metrics(diagram)),
-        problems=tuple(p.why for p in result.problems + found),
     )
 
 
@@ -429,18 +435,13 @@ def _rows(candidates: list[Candidate], images: list[str | None], top: int) -> li
                 position=position,
                 rank=rank,
                 text=c.text,
-                node_list=c.node_list,
+                node_list=c.node_text or None,
                 valid=c.valid,
                 natural_stop=c.natural_stop,
                 image=image,
                 embedding=None if embedding is None else embedding.tobytes(),
-                readability=c.readability,
-                cnn_readability=c.cnn_readability,
-                expected_rating=c.expected_rating,
-                confidence=c.confidence,
-                fidelity=c.fidelity,
-                fidelity_exact=c.fidelity_exact,
-                problems=list(c.problems),
+                problems=[p.why for p in c.problems],
+                **c.scores(),
             )
         )
     return rows
@@ -449,24 +450,24 @@ def _rows(candidates: list[Candidate], images: list[str | None], top: int) -> li
 SCORES = ("readability", "cnn_readability", "expected_rating", "confidence", "fidelity")
 
 
-def result_json(row: NewDiagram, png: bytes | None, preview: bytes | None) -> dict[str, Any]:
-    """A shown diagram: the whole render (png_base64, as stored) and the one to post where it
-    is shown small (preview_base64: cropped to the drawing, engine/diagram/render.py)."""
+def result_json(c: Candidate, diagram_id: str, rank: int, preview: bytes | None) -> dict[str, Any]:
+    """A shown candidate, stored as `diagram_id`: the whole render (png_base64) and the one
+    to post where it is shown small (preview_base64: cropped to the drawing,
+    engine/diagram/render.py)."""
 
     def b64(data: bytes | None) -> str | None:
         return None if data is None else base64.b64encode(data).decode("ascii")
 
     return {
-        "id": row.id,
-        "rank": row.rank,
-        "png_url": f"/v1/diagrams/{row.id}.png",
-        "png_base64": b64(png),
+        "id": diagram_id,
+        "rank": rank,
+        "png_url": f"/v1/diagrams/{diagram_id}.png",
+        "png_base64": b64(c.png),
         "preview_base64": b64(preview),
-        "text": row.node_list,
-        "sketch": row.text,
-        "valid": row.valid,
-        **{key: getattr(row, key) for key in SCORES},
-        "fidelity_exact": row.fidelity_exact,
+        "text": c.node_text or None,
+        "sketch": c.text,
+        "valid": c.valid,
+        **c.scores(),
     }
 
 

@@ -2,11 +2,12 @@
 
 A batch of requests is one `sample_many` call per candidate count (all their candidates
 sampled together, on the model thread). Then, on the scoring thread while the next batch
-samples, every candidate is read and, per request, every readable one rendered and scored
-(CNN readability; the taste embedding: auto-encoder embedding of the picture plus the node
-list's content blocks, engine/scoring/content.py; the asking user's kNN expected rating,
-with what everyone's ratings taught it when the profiles job has learnt a population) and
-engine/scoring/rank.py orders them; the shown ones get a PNG.
+samples, every candidate is read and, per request, the asking user's ranker
+(engine/scoring/user_rank.py) draws every readable one once, scores it (CNN readability; the
+taste embedding: auto-encoder embedding of the picture plus the node list's content blocks;
+the user's kNN expected rating, with what everyone's ratings taught it when the profiles job
+has learnt a population) and orders them (engine/scoring/rank.py); the shown ones get the
+PNG of that drawing.
 
 "base" serves the built-in adapter (ENGINE_ADAPTER: the latest shipped one by default);
 promoted versions are LoRA folders switched on the loaded model without a restart.
@@ -14,7 +15,6 @@ promoted versions are LoRA folders switched on the loaded model without a restar
 
 from __future__ import annotations
 
-import time
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import asdict
@@ -24,21 +24,18 @@ from typing import Any
 import cv2
 import numpy as np
 
+from engine.candidate import Candidate
 from engine.diagram.model import Diagram, DiagramError
 from engine.diagram.parse import parse
-from engine.diagram.render import render, render_array
 from engine.llm import fast, prompt
 from engine.llm.load import latest_adapter
 from engine.llm.load import load as load_model
-from engine.pipeline import BadRequest, check, read_many, sample_many, spec_of
+from engine.pipeline import BadRequest, DrawResult, Ranker, check, read_many, sample_many, spec_of
 from engine.scoring import autoencoder, cnn, population
-from engine.scoring.cnn import target_to_rating
-from engine.scoring.knn import expected_ratings
 from engine.scoring.priors import UNKNOWN_READABILITY
-from engine.scoring.profile import Models
-from engine.scoring.rank import Candidate as Ranked
-from engine.scoring.rank import rank
-from engine.service.backend import Answer, Ask, Candidate, StageFn
+from engine.scoring.profile import Models, Profile
+from engine.scoring.user_rank import UserRanker
+from engine.service.backend import Answer, Ask, StageFn
 from engine.service.config import Settings
 
 WARM_PROMPT_TOKENS = 512  # a 1,000-character description and the prompt around it
@@ -165,72 +162,46 @@ class PipelineBackend:
     def score(
         self, asks: Sequence[Ask], generated: list[tuple[list[Ask], Any]], on_stage: StageFn
     ) -> list[Answer | None]:
-        """Read every candidate, then score and rank each request's for its user (a request
-        withdrawn meanwhile is not scored: None)."""
+        """Read every candidate, then score, rank and draw each request's for its user (a
+        request withdrawn meanwhile is not scored: None)."""
 
         answers: dict[str, Answer] = {}
         for group, sampled in generated:
-            results = read_many(sampled, ranker=list, with_png=False)  # ranked per user below
+            results = read_many(sampled, [self._ranker(ask, on_stage) for ask in group])
             for ask, result in zip(group, results, strict=True):
-                if ask.withdrawn():
-                    continue
-                on_stage(ask.request_id, "ranking")
-                answers[ask.request_id] = self._answer(ask, result)
+                if not ask.withdrawn():
+                    answers[ask.request_id] = _answer(result)
         return [answers.get(a.request_id) for a in asks]
 
-    def _answer(self, ask: Ask, result: Any) -> Answer:
-        t0 = time.perf_counter()
-        # One set of scorers for the whole answer: the model thread may swap them meanwhile.
+    def _ranker(self, ask: Ask, on_stage: StageFn) -> Ranker:
+        """The asking user's ranker (engine/scoring/user_rank.py); one set of scorers for the
+        whole request, as the model thread may swap them meanwhile."""
+
         models, population = self.models(), self.population
-        cands = result.candidates
-        drawn = [i for i, c in enumerate(cands) if c.parsed]
-        images = [render_array(cands[i].diagram) for i in drawn]
-        readable = np.zeros(len(cands))
-        embeddings: list[np.ndarray | None] = [None] * len(cands)
-        expected, confidence = np.ones(len(cands)), np.zeros(len(cands))
-        if images:
-            scores = cnn.score_images(models.cnn, images)
-            vectors = models.taste(images, [cands[i].diagram for i in drawn])
-            prior = cnn.target_to_rating(scores)
-            got, conf = _expected(ask, vectors, prior, models.blocks, population)
-            for j, i in enumerate(drawn):
-                readable[i], embeddings[i] = scores[j], vectors[j]
-                expected[i], confidence[i] = got[j], conf[j]
-        ranked = [
-            Ranked(
-                readability=float(readable[i]),
-                expected=float(expected[i]),
-                contradicts_spec=c.contradicts or not c.parsed,
-                embedding=embeddings[i],
-                key=c.node_text or None,
-            )
-            for i, c in enumerate(cands)
-        ]
-        order = rank(ranked, len(ask.ratings), ask.top)
-        # Invalid drawings after valid ones, unreadable texts last (stable: rank order kept).
-        order.sort(key=lambda i: (not cands[i].parsed, not cands[i].valid))
-        shown = set([i for i in order if cands[i].parsed][: ask.top])
-        out = [
-            Candidate(
-                text=cands[i].text,
-                node_list=cands[i].node_text or None,
-                valid=cands[i].valid,
-                natural_stop=cands[i].generation.finished,
-                png=render(cands[i].diagram) if i in shown else None,
-                embedding=embeddings[i],
-                readability=cands[i].readability if cands[i].parsed else None,
-                cnn_readability=float(readable[i]) if cands[i].parsed else None,
-                expected_rating=float(expected[i]),
-                confidence=float(confidence[i]),
-                fidelity=None if cands[i].fidelity is None else cands[i].fidelity.score,
-                fidelity_exact=None if cands[i].fidelity is None else cands[i].fidelity.exact,
-                problems=tuple(p.why for p in cands[i].problems),
-            )
-            for i in order
-        ]
-        spec = None if result.spec is None else asdict(result.spec)
-        timings = dict(result.timings) | {"score_s": round(time.perf_counter() - t0, 3)}
-        return Answer(prompt=result.prompt, spec=spec, candidates=out, timings=timings)
+
+        def ranked(candidates: list[Candidate]) -> list[Candidate]:
+            if ask.withdrawn():
+                return candidates  # its answer is dropped: not worth scoring
+            on_stage(ask.request_id, "ranking")
+            return UserRanker(models, profile_of(ask, models.dim), ask.top, population)(candidates)
+
+        return ranked
+
+
+def _answer(result: DrawResult) -> Answer:
+    spec = None if result.spec is None else asdict(result.spec)
+    return Answer(result.prompt, spec, result.candidates, result.timings)
+
+
+def profile_of(ask: Ask, dim: int) -> Profile:
+    """The asking user's ratings as a Profile; empty with no history (or one from an older
+    embedder: the engine re-embeds those rows)."""
+
+    if len(ask.ratings) == 0 or ask.rated.shape[1] != dim:
+        return Profile.empty(dim)
+    # Each rating's prior: the CNN readability stored when that diagram was served.
+    stored = np.nan_to_num(ask.rated_readability, nan=UNKNOWN_READABILITY)
+    return Profile(ask.rated, ask.ratings, stored)
 
 
 def base_adapter(settings: Settings) -> str | None:
@@ -239,21 +210,6 @@ def base_adapter(settings: Settings) -> str | None:
     if settings.adapter == "latest":
         return latest_adapter()
     return None if settings.adapter == "none" else settings.adapter
-
-
-def _expected(
-    ask: Ask, vectors: np.ndarray, prior: np.ndarray, blocks: Sequence[slice], population: Any
-) -> tuple[np.ndarray, np.ndarray]:
-    """The asking user's expected ratings of the candidates and their confidence."""
-
-    if len(ask.ratings) == 0 or ask.rated.shape[1] != vectors.shape[1]:
-        return prior, np.zeros(len(prior))  # no history (or one from an older embedder)
-    # Each rating's prior: the CNN readability stored when that diagram was served.
-    stored = np.nan_to_num(ask.rated_readability, nan=UNKNOWN_READABILITY)
-    rated_prior = target_to_rating(stored)
-    # The embedding is blocks (AE latent, descriptors, content); kNN runs per block.
-    got = expected_ratings(ask.rated, ask.ratings, vectors, prior, rated_prior, blocks, population)
-    return got.rating, got.confidence
 
 
 def diagram_of(node_list: str | None) -> Any:
