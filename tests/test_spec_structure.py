@@ -4,6 +4,8 @@ forks and joins read from the request's own words, and None where only a chain i
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engine.diagram.spec import extract_spec
 from engine.diagram.spec_structure import Graph, read_structure
@@ -161,3 +163,95 @@ def test_extract_spec_draws_the_graph() -> None:
     )
     assert spec is not None and spec.kind == "graph"
     assert "good enough?" in spec.steps and "ship" in spec.steps
+
+
+@pytest.mark.parametrize(
+    ("text", "edge"),
+    [
+        # a question's next piece is its yes branch; "not cached?" is its no branch
+        (
+            "pipeline: get request; cached? return it. not cached? compute embedding, store it",
+            ("cached?", "compute embedding", "not"),
+        ),
+        (
+            "preprocess → model → confidence < 0.5 ? send to human : auto label",
+            ("confidence < 0.5?", "auto label", "no"),
+        ),
+        (
+            "beam search: expand beams → score → stop if all beams hit eos else expand again",
+            ("all beams hit eos?", "stop", "yes"),
+        ),
+        (
+            "fraud gating:\n- score txn\n- score > 0.9 → block\n- below 0.5 → allow",
+            ("score txn", "allow", "below 0.5"),
+        ),
+        (
+            "retry: send request, if 429 wait and resend, if 200 parse body",
+            ("send request", "parse body", "200"),
+        ),
+    ],
+)
+def test_branches_said_in_other_ways(text: str, edge: tuple[str, str, str]) -> None:
+    assert edge in edges(read(text))
+
+
+def test_an_empty_branch_passes_its_label_and_the_branches_meet() -> None:
+    g = read("if the img is grayscale convert to rgb, otherwise leave it. then resize → model")
+    assert edges(g) >= {
+        ("img is grayscale?", "convert to rgb", "yes"),
+        ("img is grayscale?", "resize", "otherwise"),
+        ("convert to rgb", "resize", ""),
+    }
+
+
+def test_titles_chat_and_requests_are_no_steps() -> None:
+    g = read("SE block?? x -> pool -> fc -> sigmoid, then multiply x by that")
+    assert "se block?" not in g.steps and (0, g.steps.index("multiply")) in g.edges
+    g = read("hparam sweep\n* pick lr\n* train 3 epochs\n* log val acc\n* repeat for all lrs")
+    assert g.steps[0] == "pick lr"
+    g = read("wait how do i show this... prompt → llm → valid json? if not, call the llm again")
+    assert g.steps[0] == "prompt"
+
+
+def test_pairs_and_lists_fork() -> None:
+    g = read("vae: x -> encoder -> mu and logvar -> reparam -> decoder")
+    assert {("encoder", "mu", ""), ("encoder", "logvar", ""), ("logvar", "reparam", "")} <= edges(g)
+    g = read("image → backbone, backbone feeds 3 heads: cls head, box head, mask head")
+    assert {("backbone", h, "") for h in ("cls head", "box head", "mask head")} <= edges(g)
+    g = read(
+        "server sends global model to clients A, B and C, each trains locally, server "
+        "aggregates the updates, next round"
+    )
+    assert {"clients a", "clients b", "clients c"} <= set(g.steps)
+
+
+def test_labels_never_name_a_step() -> None:
+    g = read(
+        "the classic: init params, then loop { forward, loss, backward, step } until val "
+        "loss stops improving, then test"
+    )
+    assert all("loss" not in label for label in g.labels)
+
+
+PARTS = [
+    *"abcxy ,;.:?()-§\n*1",
+    "->",
+    "if ",
+    "else ",
+    "then ",
+    "yes ",
+    "both ",
+    "repeat ",
+    "go back to ",
+]
+
+
+@settings(max_examples=300, deadline=1000)
+@given(st.lists(st.sampled_from(PARTS), max_size=120).map("".join))
+def test_any_text_reads_without_error(text: str) -> None:
+    g = read_structure(text)
+    assert g is None or all(0 <= a < len(g.steps) and 0 <= b < len(g.steps) for a, b in g.edges)
+
+
+def test_a_protected_list_with_no_space_is_read_once() -> None:
+    read_structure("a§b§c and d, x -> y")  # used to recurse forever

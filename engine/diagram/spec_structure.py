@@ -1,33 +1,51 @@
 """Read a request's structure in general: its steps and the branches, loops, skips, forks
-and joins between them (`read_structure(text)` -> Graph or None).
+and joins between them (`read_structure(text)` -> Graph or None). spec_graph.loop_first
+and spec_graph.fork_join ask it first (see there for when spec.py calls them).
 
 One clause grammar instead of a pattern per wording:
 
-1. Clauses. The text is cut into lines (bullets and numbers dropped, kept as step numbers),
-   sentences, `;`, `,` and the connectives "then", "after that", "finally"; each clause into
-   items at arrows (`->`, `→`, `=>`). A question ("tests pass?") ends its clause.
+1. Clauses. Verbs of passing are arrows first ("goes into", "is fed to", "feeds", "which
+   outputs", "goes through"). The text is cut into lines (bullets, `1.`, `step 1:`, `stage
+   1`, " - " lists; a title line before a list, chat such as "wait how do i show this...",
+   and a request question "could you draw ...?" are no steps), sentences, `;`, `,` and the
+   connectives "then", "after that", "finally"; each clause into items at arrows (`->`,
+   `→`, `=>`; not inside parentheses). A question ends its clause. A list after "to" / "into"
+   or after "feeds 3 heads:" stays one clause, for a fork.
 2. Steps. An item is shortened to a label of the request's own words (no articles,
    pronouns or connectives). A name said again is the same step ("... -> stuff into
    prompt", later "web search -> stuff into prompt"), unless going there would close a
    cycle that no loop word asks for ("conv, relu, conv": two convs).
 3. Relations, from the words of a clause:
-   - conditions: a question, or "if/when/in case of <cond>" with "else/otherwise" (a
-     decision step "<cond>?", its edges labelled "yes" and "else"); "yes/no/✅/❌ ...",
-     "<cond> ? a : b"; several "if"s without an else label the edges of the step before
-     ("if they pass merge, if they fail fix"), and so does a one-word condition;
+   - conditions: a question ("tests pass?", "does x have y?" -> "x has y?") is a decision
+     step; what follows it is its yes branch unless "yes / no / else / ✅ / ❌ / <outcome>
+     ->" says which; "q ? a : b" and "a if c else b" are ternaries. "if <cond> a, else b" is
+     a decision step "<cond>?" with edges "yes" and "else"; an "if" with no else anywhere,
+     several "if"s, a one-word or pronoun condition ("if they pass"), or a condition about
+     a drawn step ("if dedupe removes ...") label an edge from the step before with the
+     condition's predicate ("if the output is good" -> good); "did it improve?" is decided
+     by the step before. Outcomes said alone ("high risk -> block", "< 7 -> regenerate",
+     "patience hits 3 -> stop") label edges too. An empty branch ("otherwise leave it")
+     passes its label to what follows, which the other branches meet in a later sentence;
+     "go straight to x" ends the other branches at x.
    - loops: "repeat / again / go back to <x> / back to step N / until / loop / N times /
-     alternate / next round" close an edge back to the named step, else to the first step
-     of the loop (after a set-up step); "for each x: ...", "while x: ...", "loop { ... }",
-     "repeat: ..." wrap the steps of their sentence;
-   - forks: "<x> splits into / goes to / feeds <a>, <b> and <c>", "<a> and <b> in
-     parallel", a clause that starts from a step already drawn ("x -> 1x1 conv -> add");
-   - joins: "both / all three / their outputs ... concatenated / merged / go into <y>";
-     a step after a fork joins every open branch;
+     alternate / next round / re-<step>" close an edge back to the named step, else to
+     the first step of the loop (after a set-up step); "for each x: ...", "for each x
+     <verb> ...", "while x: ...", "loop { ... }", "repeat: ..." wrap the steps of their
+     sentence. A lone "re-<verb>" branch ("< 7 -> regenerate") is a step, then the loop.
+   - forks: "<x> splits into / goes to / feeds / sends ... to <a>, <b> and <c>", "<a> and
+     <b> in parallel", "<a>, <b> and <c> each ...", a pair in a chain ("mu and logvar",
+     "expert 1 or expert 2"), a clause that starts from a drawn step ("x -> 1x1 conv -> add").
+   - joins: "both / all three / their outputs ... concatenated / merged / go into <y>",
+     "<a> and <b> -> <c>", "which also receives <x>", a clause whose chain reaches a
+     drawn step (a second path).
    - skips: a clause naming two drawn steps ("shortcut from the input to the add", "l1 into
      l3", "x also goes straight to the multiply"), an add / sum / concat / multiply "with
-     <x>" or "+ x", and "(identity / residual)" on an add with no source named.
+     <x>", "+ x", "multiply x by that", notes in parentheses or in the intro, and
+     "(identity / residual)" on an add with no source named.
+   Edge labels keep no word of a step (a label naming a step would be drawn as one).
 4. It returns None unless the result is more than a chain (a plain list is the flow
-   reader's) and every step is short enough to be a step.
+   reader's), every step is short enough to be a step, and the text is no network (layer
+   sizes) and at most MAX_CHARS long.
 """
 
 from __future__ import annotations
@@ -686,7 +704,7 @@ class _Reader:
         if not p:
             return
         if "§" in p:
-            listed = p.replace(" §", ",")
+            listed = re.sub(r"\s*§", ",", p)  # no § is left: the parts are read once each
             if not (FORK.match(listed) or PARALLEL.search(listed) or EACH.match(listed)):
                 for part in re.split(r"\s*,\s*(?:and\s+)?", listed):  # no fork: a plain list
                     self.piece(part)
