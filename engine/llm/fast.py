@@ -14,9 +14,10 @@ work (docs/notes-latency.md). This path keeps the plain path's contract (same ar
 - on CUDA, one decode step per bucket is captured as a CUDA graph and replayed: one launch a
   step instead of ~700. On the CPU the same loop runs eagerly (the weights dominate there).
 
-- on the CPU, the linear layers (the head too) run as int8 matrix products (fbgemm, weights
-  quantized per output channel, activations per call), the MLP's down projection in bf16:
-  ~30% of float32's bytes and ~4x faster per step (docs/notes-latency.md, "CPU int8").
+- on the CPU, every linear layer (the head too) runs as an int8 matrix product (fbgemm or
+  oneDNN; weights quantized per output channel, activations per call, the down projection's
+  input outliers smoothed into its weights first): a quarter of float32's bytes and ~4x
+  faster per step (docs/notes-latency.md, "CPU int8").
 
 Sampling repeats the plain path's processing exactly (pad suppressed, temperature, top-p); a
 temperature of 0 means greedy. A model this path does not cover (another architecture,
@@ -41,6 +42,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from engine.llm import generate as plain
+from engine.llm import prompt
 from engine.llm.generate import Generation
 from engine.llm.load import LoadedModel
 from engine.llm.stopping import BLANK_LINE, end_ids
@@ -103,16 +105,6 @@ class Int8Linear:
 
     def __call__(self, x: Tensor) -> Tensor:
         return torch.ops.quantized.linear_dynamic(x, self.packed, False)
-
-
-class BF16Linear(Linear):
-    """y = x W^T + b in bfloat16 (float32 in and out), for a layer int8 activations hurt."""
-
-    def __init__(self, weight: Tensor, bias: Tensor | None) -> None:
-        super().__init__(weight.bfloat16(), None if bias is None else bias.bfloat16())
-
-    def __call__(self, x: Tensor) -> Tensor:
-        return F.linear(x.bfloat16(), self.weight, self.bias).float()
 
 
 def int8_available() -> bool:
@@ -183,6 +175,55 @@ def _check(model: nn.Module) -> None:
         raise Unsupported("sliding-window attention")
 
 
+# A request and a sketch the default model writes for it: text to measure activations on.
+CALIBRATION = (
+    "an MLP with 3 inputs, two hidden layers of 5 and 2 outputs",
+    "layers: 3 5 5 2\ndirection: right\nshape: circle 39x39\nfill: 255 255 255\n"
+    "line: solid arrow 0 0 0",
+)
+
+
+def calibration_ids(tok: object) -> Tensor:
+    text = prompt.build(tok, CALIBRATION[0], None) + CALIBRATION[1]
+    return tok(text, add_special_tokens=False, return_tensors="pt")["input_ids"][0]
+
+
+def _down_input_peaks(model: nn.Module, ids: Tensor) -> list[Tensor]:
+    """Per layer, the largest |input| of each channel of the MLP's down projection, with the
+    active adapter, over the calibration text."""
+    peaks: list[Tensor] = []
+
+    def keep(_module: nn.Module, args: tuple[Tensor, ...]) -> None:
+        peaks.append(args[0].detach().abs().amax(dim=(0, 1)).float())
+
+    hooks = [layer.mlp.down_proj.register_forward_pre_hook(keep) for layer in model.model.layers]
+    try:
+        with torch.inference_mode():
+            model(input_ids=ids[None].to(model.device), use_cache=False)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return peaks
+
+
+def _smooth(
+    gate_up: tuple[Tensor, Tensor | None], down: tuple[Tensor, Tensor | None], peak: Tensor
+) -> tuple[tuple[Tensor, Tensor | None], tuple[Tensor, Tensor | None]]:
+    """Move the down projection's input outliers into its weights (SmoothQuant, alpha 0.5).
+
+    Its input is silu(gate) * up, so dividing up's row j by s_j divides input channel j by
+    s_j, and multiplying down's column j by s_j undoes it: the same function, with inputs
+    that quantize per tensor without the few huge channels drowning the rest.
+    """
+    (gu, gu_bias), (w, bias) = gate_up, down
+    s = (peak.clamp_min(1e-5) / w.detach().abs().amax(0).float().clamp_min(1e-5)).sqrt()
+    half = gu.shape[0] // 2
+    scale = torch.cat([s.new_ones(half), 1 / s])
+    gu = gu.detach() * scale[:, None].to(gu.dtype)
+    gu_bias = None if gu_bias is None else gu_bias.detach() * scale.to(gu_bias.dtype)
+    return (gu, gu_bias), (w.detach() * s.to(w.dtype), bias)
+
+
 # ----------------------------------------------------------------------------- the decoder
 
 
@@ -208,12 +249,18 @@ class Decoder:
     """
 
     def __init__(
-        self, model: nn.Module, adapter: str | None, graphs: bool = True, int8: bool = False
+        self,
+        model: nn.Module,
+        adapter: str | None,
+        graphs: bool = True,
+        calibration: Tensor | None = None,
     ) -> None:
+        """calibration: token ids to measure activations on, for int8 layers (CPU only)."""
         _check(model)
-        if int8 and (model.device.type != "cpu" or not int8_available()):
+        self.int8 = calibration is not None
+        if self.int8 and (model.device.type != "cpu" or not int8_available()):
             raise ValueError("int8 layers need the CPU and torch's fbgemm kernels")
-        self.int8 = int8
+        peaks = _down_input_peaks(model, calibration) if self.int8 else None
         config, inner = model.config, model.model
         self.device, self.dtype = model.device, model.dtype
         self.heads = config.num_attention_heads
@@ -225,36 +272,31 @@ class Decoder:
         self.embed = _weight(inner.embed_tokens, adapter)[0]
         self.head = self._linear(_weight(model.lm_head, adapter))
         self.norm = inner.norm
-        self.layers = [self._layer(layer, adapter) for layer in inner.layers]
+        self.layers = [
+            self._layer(layer, adapter, peaks[i] if peaks else None)
+            for i, layer in enumerate(inner.layers)
+        ]
         self.graphs_on = graphs and self.device.type == "cuda"
         self.round_rows = self.graphs_on  # batch buckets of 1, 2, 4, ... rows
         self.graphs: dict[int, tuple[torch.cuda.CUDAGraph, Tensor]] = {}
         self.rows = self.length = 0
         self.lock = threading.Lock()
 
-    def _linear(
-        self, weight_bias: tuple[Tensor, Tensor | None], outliers: bool = False
-    ) -> Linear | Int8Linear:
-        """int8 where asked, except for a layer whose inputs have outlier channels (the MLP's
-        down projection): quantizing those per tensor made adapter v1 drop a repeated layer
-        ('2 11 11 11 2' -> '2 11 11 2') in 4 of 24 requests; bf16 there (float32 where the
-        CPU lacks bf16 kernels) kept all (docs/notes-latency.md, "CPU int8")."""
-        if not self.int8:
-            return Linear(*weight_bias)
-        if not outliers:
-            return Int8Linear(*weight_bias)
-        return (BF16Linear if torch.ops.mkldnn._is_mkldnn_bf16_supported() else Linear)(
-            *weight_bias
-        )
+    def _linear(self, weight_bias: tuple[Tensor, Tensor | None]) -> Linear | Int8Linear:
+        return (Int8Linear if self.int8 else Linear)(*weight_bias)
 
-    def _layer(self, layer: nn.Module, adapter: str | None) -> Layer:
+    def _layer(self, layer: nn.Module, adapter: str | None, peak: Tensor | None) -> Layer:
+        """peak (int8 only): the down projection's input peaks, smoothed away before
+        quantizing; without it adapter v1 dropped a repeated layer ('2 11 11 11 2' ->
+        '2 11 11 2') in 4 of 24 requests (docs/notes-latency.md, "CPU int8")."""
         att, mlp = layer.self_attn, layer.mlp
         qkv = _fuse([_weight(m, adapter) for m in (att.q_proj, att.k_proj, att.v_proj)])
         gate_up = _fuse([_weight(m, adapter) for m in (mlp.gate_proj, mlp.up_proj)])
         o, down = _weight(att.o_proj, adapter), _weight(mlp.down_proj, adapter)
+        if peak is not None:
+            gate_up, down = _smooth(gate_up, down, peak)
         norms = (layer.input_layernorm, layer.post_attention_layernorm)
-        linears = self._linear(qkv), self._linear(o), self._linear(gate_up)
-        return Layer(*norms, *linears, self._linear(down, outliers=True))
+        return Layer(*norms, *map(self._linear, (qkv, o, gate_up, down)))
 
     @property
     def weight_bytes(self) -> int:
@@ -536,7 +578,8 @@ def decoder(lm: LoadedModel, graphs: bool | None = None, int8: bool | None = Non
         held = _decoders.get(model)
         if held is None or held[0] != key:
             _decoders.pop(model, None)  # free the old one before building
-            held = _decoders[model] = (key, Decoder(model, lm.adapter, graphs, int8))
+            calibration = calibration_ids(lm.tokenizer) if int8 else None
+            held = _decoders[model] = (key, Decoder(model, lm.adapter, graphs, calibration))
         return held[1]
 
 
