@@ -114,7 +114,6 @@ def engine_population(data_dir: Path, say: Say) -> knn.Population | None:
 
 def from_store(data_dir: Path, user_id: str, dim: int, say: Say) -> Profile:
     """The user's ratings as the engine stored them (embeddings of dim columns expected)."""
-    from engine.scoring.priors import UNKNOWN_READABILITY
     from engine.service.engine import history_arrays
 
     try:
@@ -131,11 +130,7 @@ def from_store(data_dir: Path, user_id: str, dim: int, say: Say) -> Profile:
             f"{rated.shape[1]} wide, not {dim} (an older embedder's; the engine's embeddings "
             "job re-embeds them)"
         )
-        return Profile.empty(dim)
-    if not len(ratings):
-        return Profile.empty(dim)
-    # The engine's prior for a rating stored without the diagram's CNN readability.
-    return Profile(rated, ratings, np.nan_to_num(readability, nan=UNKNOWN_READABILITY))
+    return Profile.stored(rated, ratings, readability, dim)  # as the engine ranks with them
 
 
 async def _history(data_dir: Path, user_id: str) -> list[tuple[bytes, int, float | None]]:

@@ -23,6 +23,7 @@ from engine.llm import tiny
 from engine.llm.generate import Generation
 from engine.pipeline import Candidate, read, spec_of
 from engine.scoring import knn, population, profile
+from engine.scoring.priors import UNKNOWN_READABILITY
 from engine.scoring.profile import Models, Profile, score
 from engine.scoring.user_rank import UserRanker
 from engine.store.diagrams import Answered, NewDiagram
@@ -265,3 +266,14 @@ def test_user_options_are_checked_before_loading_anything(tmp_path: Path, capsys
     missing = str(tmp_path / "r.jsonl")
     assert main(["draw", "an MLP 2-3-1", "--user", "alice", "--ratings", missing]) == 2
     assert "no such file" in capsys.readouterr().err
+
+
+def test_stored_ratings_become_the_profile_the_engine_ranks_with() -> None:
+    """A rating stored without its CNN readability gets the prior's stand-in; embeddings of
+    another width (an older embedder's) or no ratings leave the profile empty."""
+    rated, stars = np.ones((2, 3), np.float32), np.array([5.0, 1.0])
+    got = Profile.stored(rated, stars, np.array([np.nan, 4.0]), dim=3)
+    assert got.n == 2 and list(got.readability) == [UNKNOWN_READABILITY, 4.0]
+    assert Profile.stored(rated, stars, np.array([1.0, 2.0]), dim=4).n == 0
+    empty = Profile.stored(np.zeros((0, 0), np.float32), np.zeros(0), np.zeros(0), dim=3)
+    assert empty.n == 0 and empty.embeddings.shape == (0, 3)

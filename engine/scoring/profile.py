@@ -21,6 +21,7 @@ import numpy as np
 from engine.diagram.model import Diagram
 from engine.scoring import knn
 from engine.scoring.cnn import target_to_rating
+from engine.scoring.priors import UNKNOWN_READABILITY
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,18 @@ class Profile:
     @classmethod
     def empty(cls, dim: int) -> Profile:
         return cls(np.zeros((0, dim), np.float32), np.zeros(0), np.zeros(0))
+
+    @classmethod
+    def stored(
+        cls, embeddings: np.ndarray, ratings: np.ndarray, readability: np.ndarray, dim: int
+    ) -> Profile:
+        """A user's ratings as the engine stores them (engine.service.engine.history_arrays):
+        empty with none, or when another embedder made them (not `dim` wide: the engine
+        re-embeds those); a rating stored without its diagram's CNN readability (NaN) takes
+        UNKNOWN_READABILITY as its prior."""
+        if len(ratings) == 0 or embeddings.shape[1] != dim:
+            return cls.empty(dim)
+        return cls(embeddings, ratings, np.nan_to_num(readability, nan=UNKNOWN_READABILITY))
 
     @property
     def n(self) -> int:

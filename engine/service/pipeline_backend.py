@@ -32,7 +32,6 @@ from engine.llm.load import latest_adapter
 from engine.llm.load import load as load_model
 from engine.pipeline import BadRequest, DrawResult, Ranker, check, read_many, sample_many, spec_of
 from engine.scoring import autoencoder, cnn, population
-from engine.scoring.priors import UNKNOWN_READABILITY
 from engine.scoring.profile import Models, Profile
 from engine.scoring.user_rank import UserRanker
 from engine.service.backend import Answer, Ask, StageFn
@@ -183,7 +182,8 @@ class PipelineBackend:
             if ask.withdrawn():
                 return candidates  # its answer is dropped: not worth scoring
             on_stage(ask.request_id, "ranking")
-            return UserRanker(models, profile_of(ask, models.dim), ask.top, population)(candidates)
+            profile = Profile.stored(ask.rated, ask.ratings, ask.rated_readability, models.dim)
+            return UserRanker(models, profile, ask.top, population)(candidates)
 
         return ranked
 
@@ -191,17 +191,6 @@ class PipelineBackend:
 def _answer(result: DrawResult) -> Answer:
     spec = None if result.spec is None else asdict(result.spec)
     return Answer(result.prompt, spec, result.candidates, result.timings)
-
-
-def profile_of(ask: Ask, dim: int) -> Profile:
-    """The asking user's ratings as a Profile; empty with no history (or one from an older
-    embedder: the engine re-embeds those rows)."""
-
-    if len(ask.ratings) == 0 or ask.rated.shape[1] != dim:
-        return Profile.empty(dim)
-    # Each rating's prior: the CNN readability stored when that diagram was served.
-    stored = np.nan_to_num(ask.rated_readability, nan=UNKNOWN_READABILITY)
-    return Profile(ask.rated, ask.ratings, stored)
 
 
 def base_adapter(settings: Settings) -> str | None:
