@@ -3,9 +3,11 @@
 It stands in for the LLM where none may run (tests, the bot's development, the CPU
 benchmark) and does the rest of the real work: the structure comes from the numbers or
 steps in the description, each candidate takes a style from STYLES, and then it is laid
-out, rendered, scored (geometric readability, a small image embedding, the user's kNN
-expected rating) and ranked by the project's own code. Every EVERY_INVALID-th candidate is
-cut short, as a model that runs into its token limit would be, so invalid candidates exist.
+out, rendered once (the PNG encoded from the drawing it scores), scored with cheap stand-ins
+(geometric readability, a small image embedding, the user's kNN expected rating) and put
+in order by the engine's own ordering (engine/scoring/rank.order). Every EVERY_INVALID-th
+candidate is cut short, as a model that runs into its token limit would be, so invalid
+candidates exist.
 
 Its "adapter" is a JSON file of style weights; DemoTrainer's "ORPO" moves weight from the
 rejected style of each preference pair to the chosen one, so the whole loop (ratings ->
