@@ -7,8 +7,9 @@ rejected) it adds to the usual NLL of the chosen answer a term that widens the o
     odds(y)  = p / (1 - p)  with p = exp(logp(y))
     loss     = NLL(chosen) - beta * log sigmoid(log odds(chosen) - log odds(rejected))
 
-Our own short loop (as training/sft.py) rather than TRL's ORPOTrainer: the lent GPU's image
-has neither `trl` nor `datasets`, and the memory that the original project ran out of is
+Our own short loop (as training/sft.py) rather than TRL's ORPOTrainer: in TRL 1.16 it lives
+in `trl.experimental.orpo`, outside TRL's stable API (its wheels and their dependencies, 2.5
+MB, would travel to the GPU easily), and the memory that the original project ran out of is
 easiest to keep small where it is visible:
 - LoRA only: a copy of the current adapter keeps training (or a fresh LoRA on the bare
   model); the base weights stay frozen, in bf16 on a GPU;

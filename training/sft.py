@@ -7,10 +7,12 @@ went wrong in the original project are easiest to get right where they are visib
 - the end token stays in the labels (and padding uses a different token), so the model
   learns where its answer ends.
 
-Adapter v2 (2026-12-03) kept this loop rather than TRL's SFTTrainer: `trl` needs `datasets`,
-which needs `dill`, `multiprocess`, `xxhash` and `fsspec`, none on the GPU image, and every
-wheel carried eats the 64 MiB a device call may bring beside the 98 MB base model (split in
-three parts); the whole v2 job (data 131 s, 800 steps 218 s) fits one 10-minute call as is.
+Adapter v2 (2026-12-03) kept this loop rather than TRL's SFTTrainer. Measured since: the
+wheels TRL 1.16 needs beyond the GPU image (trl, datasets, dill, multiprocess, xxhash, fsspec)
+are 2.5 MB in all, so carrying them is no obstacle; what keeps this loop is that a switch
+must show results at least as good as v1's (a retrain and the dev-set benchmark on the GPU,
+~10 device minutes this project has not yet spent on it), and that TRL's ORPO lives in
+`trl.experimental.orpo` (not its stable API), so only half the training would move.
 
 Deterministic by seed (data order, hint dropout, LoRA init), resumable from the last
 checkpoint (adapter, optimizer, scheduler, step), with a tqdm bar, a JSON-lines log and a
