@@ -74,14 +74,14 @@ SIZE = int(_STOPS[-1])
 IMAGE_KEPT = ("latent", "layout")
 # Standardisation (mean, sd) of the log values: fit_scales(sample_diagrams(2000, seed=0)).
 STANDARD = {
-    "node area": (-4.93, 0.89), "canvas use": (-1.38, 0.7),
-    "coverage": (-2.68, 0.51), "nodes": (2.23, 0.62),
+    "node area": (-4.55, 1.21), "canvas use": (-1.04, 0.54),
+    "coverage": (-2.3, 0.76), "nodes": (2.23, 0.63),
 }  # fmt: skip
 SCALES = {
-    "kind": 1.14, "shapes": 1.12, "lightness": 0.28, "chroma": 0.33, "hue": 1.16,
-    "lines": 1.06, "labels": 0.85, "size": 2.0, "density": 1.99,
-    "flow": 0.87, "kind x shape": 1.28, "kind x colour": 1.07, "kind x style": 1.21,
-    "kind x flow": 1.06,
+    "kind": 1.14, "shapes": 1.12, "lightness": 0.28, "chroma": 0.33, "hue": 1.15,
+    "lines": 1.06, "labels": 0.87, "size": 1.99, "density": 1.99,
+    "flow": 0.73, "kind x shape": 1.28, "kind x colour": 1.07, "kind x style": 1.21,
+    "kind x flow": 0.89,
 }  # fmt: skip
 # Line colours on the fill's scales: the generator's lines are nearly all dark, and their own
 # spread (0.18 for the lightness) would put black and dark grey lines 5 bandwidths apart.
