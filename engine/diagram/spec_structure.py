@@ -68,7 +68,7 @@ SETUP = re.compile(
 LEAD = re.compile(  # connectives and request words before a step
     r"^(?:and|then|so|also|plus|finally|lastly|first(?:ly)?(?!\s+\d)|next(?!\s+\d)|after that"
     r"|afterwards|once done|at (?:each|every) (?:step|time)|each time|every time"
-    r"|(?:go |skip |jump )?(?:straight|directly)(?: to)?"
+    r"|(?:go |skip |jump )?(?:straight|directly)(?: to)?|to(?=\s+\S)"
     r"|at the end|we|i|you|just|pls|please|plz|ok so|basically|now|draw|step \d+\s*[:.)-]?"
     r"|stage \d+\s*[:.)-]?|\d+[.)]|after (?:the last|all|each|every) \w+|once done"
     r"|go(?:es)? (?:to|into)|goes through|feeds? into|fed (?:in)?to|which (?:then )?goes to"
@@ -87,68 +87,15 @@ NO = r"(?:no|nope|if not|if no|not|false|if false)"
 ELSE = r"(?:else|otherwise|or else)"
 COND = re.compile(r"^(?:if|when|whenever|in case of|in case|on|unless)\s+(?P<c>.+)$")
 # where a condition without a comma ends: before an action verb or a pronoun subject
-ACTION = [
-    "deploy",
-    "ship",
-    "save",
-    "merge",
-    "promote",
-    "stop",
-    "return",
-    "call",
-    "use",
-    "send",
-    "fix",
-    "tune",
-    "retrain",
-    "keep",
-    "collect",
-    "trigger",
-    "give",
-    "rewrite",
-    "go",
-    "continue",
-    "load",
-    "run",
-    "log",
-    "alert",
-    "approve",
-    "reject",
-    "publish",
-    "release",
-    "discard",
-    "retry",
-    "restart",
-    "skip",
-    "flag",
-    "notify",
-    "escalate",
-    "accept",
-    "push",
-    "wait",
-    "resend",
-    "subsample",
-    "convert",
-    "block",
-    "page",
-    "drop",
-    "add",
-    "tweak",
-    "raise",
-    "reply",
-    "print",
-    "write",
-    "train",
-    "evaluate",
-    "report",
-    "parse",
-    "cluster",
-    "apply",
-    "switch",
-    "fall",
-    "try",
-    "show",
-]
+ACTION_WORDS = (
+    "deploy ship save merge promote stop return call use send fix tune retrain keep collect "
+    "trigger give rewrite go continue load run log alert approve reject publish release "
+    "discard retry restart skip flag notify escalate accept push wait resend subsample "
+    "convert block page drop add tweak raise reply print write train evaluate report parse "
+    "cluster apply switch fall try show place buy sell sleep ping email open close mark tag "
+    "route answer cache emit queue schedule archive delete remove blur "
+)
+ACTION = ACTION_WORDS.split()
 COND_ENDS = [  # where a condition with no comma ends, in order of trust
     re.compile(r"\s*(?:,|:|\bthen\b|->)\s*"),
     re.compile(r"\s+(?=(?:we|i|you|they)\b)"),
@@ -166,13 +113,14 @@ def _cond_end(cond: str) -> re.Match[str] | None:
 
 COND_END = re.compile(
     r"\s*(?:,|:|\bthen\b|->)\s*|\s+(?=(?:we|i|you|they)\b)"
-    r"|(?<![\w.])(?:\d[\d.,]*(?:%|[kmb]|ms|s)?|\^\w+)\s+"
+    r"|(?<![\w.])(?:\d[\d.,]*(?:%|[kmb]|ms|s)?(?:\s+[a-z]+s\b)?|\^\w+)\s+"
     r"|\s+(?=(?:" + "|".join(ACTION) + r")\b(?!\s+(?:after|before|below|above|by|more|less)\b))"
 )
 LOOP_WORDS = re.compile(
     r"\b(?:repeat\w*|again|loop\w*|^iterate$|until|till|go back|back to|return to|alternate|"
     r"back in(?:to)?|back as|"
-    r"next round|keep going|do (?:that|this) \d+|\d+\s*(?:x|times)\b|start over|for \d+ epochs)"
+    r"next round|keep going|do (?:that|this) \d+|\d+\s*(?:x|times)\b|start over|for \d+ epochs|"
+    r"^\d+k?\s*(?:trials|rounds|iterations|iters)$)"
 )
 LOOP_INTRO = re.compile(
     r"^(?P<how>(?:for (?:each|every|all) [^:,]+?|while [^:]+?|do until [^:]+?|"
@@ -204,7 +152,8 @@ FORK = re.compile(
     r"paths|parts|heads|streams|parallel branches)?\s*)?(?::|\s)\s*(?P<list>.+)$"
 )
 FORK_SIGNAL = re.compile(
-    r"\b(?:branch\w*|parallel|heads|both|fork\w*|(?:two|three|2|3) (?:paths|ways|towers))\b"
+    r"\b(?:branch\w*|parallel|heads|both|fork\w*|(?:two|three|2|3) (?:paths|ways|towers)|"
+    r"at the same time|simultaneously)\b"
 )
 NETWORK = re.compile(  # layer sizes: a network, the network reader's
     r"\b(?:\d+|one|two|three|four|five|six|eight|ten)\s+(?:hidden\b|input|output|neurons?\b|"
@@ -232,7 +181,8 @@ BY_THAT = re.compile(
 )
 LOOP_ONLY = re.compile(
     r"^(?:repeat\w*|loop\w*|iterate|keep going|start over|again|do (?:that|this|it) .*|"
-    r"\d+\s*(?:x|times)|until .*|for \d+ \w+|alternate.*|next round|go again.*)$"
+    r"\d+\s*(?:x|times)|until .*|for \d+ \w+|alternate.*|next round|go again.*|"
+    r"\d+k?\s*(?:trials|rounds|iterations|iters))$"
 )
 
 
@@ -358,6 +308,7 @@ def _normal(text: str) -> str:
 def _name(item: str) -> str:
     """An item as a step label: the request's words without connectives and fillers."""
     s = re.sub(r"\([^()]*\)", " ", item)
+    s = re.sub(r"\s+(?:at the same time|simultaneously|in parallel)\b", " ", s)
     s = re.sub(r"[\[\]{}\"']", " ", s).strip(" \t.,;:!")
     while (cut := LEAD.sub("", s)) != s:
         s = cut.strip()
@@ -578,7 +529,7 @@ class _Reader:
         keep = re.match(r"^(?:continue|keep)\s+(?P<x>\w+ing)\b", piece)
         if keep:
             return s.find_loose(keep["x"])
-        nxt = re.match(r"^(?P<v>\w+) (?:the |a )?next (?P<x>\w+)$", piece)
+        nxt = re.match(r"^(?P<v>\w+) (?:the |a )?(?:next|another) (?P<x>\w+)$", piece)
         if nxt:
             hit = s.find(f"{nxt['v']} {_name(nxt['x'])}")
             same_verb = [i for i, x in enumerate(s.steps) if x.split()[:1] == [nxt["v"]]]
@@ -710,6 +661,10 @@ class _Reader:
                     self.piece(part)
                 return
             p = listed
+        pair = re.fullmatch(r"(?P<a>\w+)-(?P<b>\w+)", p)
+        if pair and (a := s.find(pair["a"])) is not None and (b := s.find(pair["b"])) is not None:
+            s.add(a, b, "")  # "skip d1-u1, d2-u2": a skip between two drawn steps
+            return
         also = bool(re.match(r"^also\b", p))
         p = re.sub(r"^(?:and|then|so|also|or)\s+", "", p)
         intro = LOOP_INTRO.match(p)
@@ -1118,6 +1073,8 @@ class _Reader:
             return True
         if m is None and not parallel:
             return False
+        if m is None and "->" in p:
+            return False  # "q -> a and b at the same time": the chain forks (chain())
         if m is not None:
             names = _shared_head(_split_names(m["list"]))
             if len(names) < 2:
@@ -1125,6 +1082,9 @@ class _Reader:
             if (
                 re.search(r"\bsplit", p)
                 and not JOIN_SIGNAL.search(self.t)
+                and not re.search(
+                    r"\b(?:outputs?|results?) (?:are |get )?(?:added|concat\w*)", self.t
+                )
                 and not any(
                     re.search(
                         rf"\b{re.escape(n)}\b(?: \w+)? (?:(?:goes|go|is|are|feeds?|part|set)\b|->)",
