@@ -418,6 +418,7 @@ class _Reader:
         self.branch_ends: list[int] = []  # open ends of the branches said so far
         self.skipped = False  # the last branch said was empty ("otherwise leave it")
         self.sentence = 0  # sentences read so far
+        self.outcomes: set[str] = set()  # heads of "<label> -> <action>" pieces
         self.branch_sentence = -1  # the sentence of the last branch
 
     def subject(self, cond: str) -> int | None:
@@ -732,6 +733,11 @@ class _Reader:
             said = set(words(head))
             if said & now and not said & asked:
                 s.decision = s.ends[-1]  # "patience += 1, patience hits 3 -> stop"
+        if len(items) >= 2 and head in self.outcomes:
+            s.decision = s.decision if s.decision is not None else s.ends[-1] if s.ends else None
+            if s.decision is not None:
+                self.branch(head, items[1:])
+                return
         if len(items) >= 2 and s.decision is not None and _outcome(head, s.steps[s.decision]):
             self.branch(_label(head), items[1:])
             return
@@ -816,6 +822,12 @@ class _Reader:
             s.add(x, into)
             return
         if len(items) == 1 and self.skip_note(p):
+            return
+        tail = re.match(r"^(?P<a>.+?)\s+and\s+(?P<b>.+\b(?:also|skip\w*|directly)\b.+)$", p)
+        if tail and len(items) == 1:  # "l4 and l1 is also concatenated into l4"
+            self.piece(tail["a"])
+            if not self.skip_note(tail["b"]):
+                self.piece(tail["b"])
             return
         if self.relation(p) or self.loop(p):
             return
@@ -964,7 +976,10 @@ class _Reader:
             q = items[-1]
         asked = q.strip()
         q = re.sub(r"^(?:is|are|did|has|have|was|were)\s+", "", asked)
-        if re.match(r"^(?:it|this|that)\b", q) and s.ends:
+        thing = re.match(r"^(?:it|this|that)\s+(?:an?|the)\s+(?P<x>.+)$", q)
+        if thing and re.match(r"^(?:is|are|was)\s", asked):
+            q = thing["x"]  # "is it an error line?": a question about a thing
+        elif re.match(r"^(?:it|this|that)\b", q) and s.ends:
             s.decision = s.ends[-1]  # "did it improve?": the step before decides
             return
         q = re.sub(r"^(?:do|does|did)\s+(?:they|we)\s+", "", q)
@@ -1019,9 +1034,11 @@ class _Reader:
         if len(ends) < 2:
             return False
         into = None
-        if m["verb"]:
-            into = s.node(m["verb"].split()[0])
         y = _name((m.groupdict().get("y") or "").split(" which ")[0])
+        if m["verb"] and y and re.search(rf"{m['verb']}\s+(?:in|into)\s", p):
+            into, y = s.node(f"{m['verb']} into {y}"), ""  # "merged into the context": one step
+        elif m["verb"]:
+            into = s.node(m["verb"].split()[0])
         for e in ends:
             if into is not None:
                 s.add(e, into)
@@ -1172,7 +1189,20 @@ class _Reader:
                 sentence = intro["rest"]
                 in_intro = True
             opened = self.loop_scope is None
-            for p in _pieces(sentence):
+            pieces = _pieces(sentence)
+            heads = [
+                h
+                for p in pieces
+                if len(parts := _items(p)) == 2 and 1 <= len((h := parts[0]).split()) <= 2
+            ]
+            if (
+                len(heads) >= 2
+                and self.s.steps
+                and not JOIN_SIGNAL.search(self.t)
+                and all(self.s.find(h) is None for h in heads)
+            ):
+                self.outcomes = set(heads)  # "nsfw -> blur, violent -> remove": labels
+            for p in pieces:
                 self.piece(p)
             if (in_intro or opened) and self.loop_scope is not None:
                 self.close_loop()
