@@ -153,3 +153,8 @@ def test_a_vocabulary_wide_layer_packs_for_onednn_and_stays_close():
     ref = x @ weight.T
     assert (layer(x) - ref).norm() / ref.norm() < 0.03
     assert torch.backends.quantized.engine == engine  # packing did not change it for others
+
+
+def test_token_texts_are_batch_decodes(lm):
+    tok = lm.tokenizer
+    assert fast.token_texts(tok, len(tok)) == tok.batch_decode([[i] for i in range(len(tok))])

@@ -510,6 +510,17 @@ def sample(logits: Tensor, *, temperature: float, top_p: float, suppress: Tensor
     return choose(scores, temperature)
 
 
+def token_texts(tok: object, count: int) -> list[str]:
+    """Each of the first `count` tokens decoded alone, as `tok.batch_decode` does it; through
+    the Rust tokenizer's own batch where nothing differs (10x faster: 0.04 s for 49k tokens,
+    paid by every `diagrammer draw`)."""
+    ids = [[i] for i in range(count)]
+    rust = getattr(tok, "backend_tokenizer", None)
+    if rust is None or getattr(tok, "clean_up_tokenization_spaces", True):
+        return tok.batch_decode(ids)
+    return rust.decode_batch(ids, skip_special_tokens=False)
+
+
 @dataclass
 class Stops:
     """Per-token facts that find the end of a sketch on the device, with no decoding.
@@ -528,7 +539,7 @@ class Stops:
     @classmethod
     def of(cls, tok: object, vocab: int, device: torch.device) -> Stops:
         known = min(vocab, len(tok))
-        texts = tok.batch_decode([[i] for i in range(known)]) + [""] * (vocab - known)
+        texts = token_texts(tok, known) + [""] * (vocab - known)
 
         def table(test: object) -> Tensor:
             return torch.tensor([test(s) for s in texts], dtype=torch.bool, device=device)
