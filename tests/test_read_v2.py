@@ -149,7 +149,7 @@ def test_a_map_size_is_not_a_repeat_but_x2_is() -> None:
          "steps: train | evaluate | deploy | tune\nedges: 1>2 2>3[good] 2>4[else] 4>1"),
         ("flowchart: load data, train the model, evaluate it, then check if metrics ok: if yes "
          "deploy, if no retrain",
-         "steps: load data | train model | evaluate | metrics ok | deploy\n"
+         "steps: load data | train model | evaluate | metrics ok? | deploy\n"
          "edges: 1>2 2>3 3>4 4>5[yes] 4>2[no]"),
         ("k-fold: split the data into folds, train on k-1 folds, validate on the held-out fold, "
          "repeat for every fold, then average the scores",
@@ -159,8 +159,9 @@ def test_a_map_size_is_not_a_repeat_but_x2_is() -> None:
          "steps: run tests | merge | fix code\nedges: 1>2[pass] 1>3[fail] 3>1"),
         ("clean data, train model, check accuracy. accuracy > 0.9? yes -> ship it, no -> tune "
          "and go back to train model",
-         "steps: clean data | train model | check accuracy | ship | tune\n"
-         "edges: 1>2 2>3 3>4[yes] 3>5[no] 5>2"),
+         # the question is a step of its own (docs/sketch.md: "... | evaluate | metrics ok? | ...")
+         "steps: clean data | train model | check accuracy | accuracy > 0.9? | ship | tune\n"
+         "edges: 1>2 2>3 3>4 4>5[yes] 4>6[no] 6>2"),
         ("input -> conv 3x3 -> batch norm -> relu -> conv 3x3 -> add -> relu, with a skip "
          "connection from input to add",
          "blocks: input | conv 3x3 | batch norm | relu | conv 3x3 | add | relu\n"

@@ -274,6 +274,11 @@ def _normal(text: str) -> str:
     t = re.sub(ARROW, " -> ", t)
     t = re.sub(r"\?+", "?", t)
     t = re.sub(
+        r"\b(?:check|see|test)\s+(?:if|whether)\s+([^:?,;.\n]+?)\s*(?:[:?]|(?=[,;.\n]|$))",
+        r"\1?",
+        t,
+    )  # "then check if metrics ok: if yes ...": the question
+    t = re.sub(
         r"(?:(?<=-> )|(?<=, )|^)(?P<a>[^,>;.?\n]+?)\s+if\s+(?P<c>[^,;.?\n]+?)\s+else\s+",
         lambda m: f"if {m['c']}, {m['a']}, else ",
         t,
@@ -419,6 +424,7 @@ class _Reader:
         self.skipped = False  # the last branch said was empty ("otherwise leave it")
         self.sentence = 0  # sentences read so far
         self.outcomes: set[str] = set()  # heads of "<label> -> <action>" pieces
+        self.unknown = False  # a loop named a step that is not there: read nothing
         self.branch_sentence = -1  # the sentence of the last branch
 
     def subject(self, cond: str) -> int | None:
@@ -570,6 +576,9 @@ class _Reader:
         if not LOOP_WORDS.search(piece) or not s.ends:
             return False
         target = self.loop_target(piece)
+        if target is None and BACK.search(piece):
+            self.unknown = True  # "go back to the banana stand": a step that is not there
+            return False
         if target is None:
             target = self.loop_start()
         if target is None:
@@ -861,13 +870,6 @@ class _Reader:
             return
         s.ends = [decision]
         first, back = True, False
-        if len(items) == 1 and re.match(r"^re-?[a-z]{3,}\b", items[0].strip()):
-            target = self.loop_target(items[0])
-            n = self.attach(items[0], label) if target is not None else None
-            if n is not None:  # "< 7 -> regenerate": a step of its own, then back
-                s.add(n, target, "")
-                s.ends, s.decision = [], decision
-                return
         for i, item in enumerate(items):
             if re.fullmatch(r"(?:go|loop|come|jump) back", item.strip()):
                 back = True  # "go back and tune": tune, then the loop
@@ -1224,7 +1226,7 @@ class _Reader:
 
     def graph(self) -> Graph | None:
         s = self.s
-        if len(s.steps) < 2 or len(s.steps) > MAX_STEPS:
+        if self.unknown or len(s.steps) < 2 or len(s.steps) > MAX_STEPS:
             return None
         if any(not x or len(x.split()) > MAX_STEP_WORDS for x in s.steps):
             return None
@@ -1244,10 +1246,13 @@ class _Reader:
             return None
         names = {w for x in s.steps for w in words(x)}
         for k, label in enumerate(s.labels):
+            named = any(matches(x, label) or matches(label, x) for x in s.steps)
+            if not label or (not named and kind_of(label) == "step"):
+                continue  # a label that reads as a pill stays
             kept = [w for w in label.split() if not (w.isalpha() and set(words(w)) & names)]
+            kept = kept if kind_of(" ".join(kept) or "x") == "step" else []
             a, b = s.edges[k]
-            if kept != label.split():
-                s.labels[k] = " ".join(kept) if kept or b > a else ""
+            s.labels[k] = " ".join(kept) if kept or b > a else ""
         outs = [a for a, _ in s.edges]
         ins = [b for _, b in s.edges]
         branchy = any(outs.count(i) > 1 or ins.count(i) > 1 for i in range(len(s.steps)))
@@ -1360,8 +1365,10 @@ def _label(cond: str) -> str:
 def _loop_label(how: str) -> str:
     """How a loop repeats, as its edge label; none where the words name a block ("image",
     "loss"): a label must read as an edge label, not as a step."""
-    label = _label(re.sub(r"\b(?:repeat\w*|for|each|every|loop\w*|over|do)\b", " ", how))
-    return label if label and kind_of(label) == "step" else ""
+    label = _label(re.sub(r"\b(?:repeat\w*|loop\w*|do)\b", " ", how))
+    if not label:
+        return "repeat"
+    return label if kind_of(label) == "step" else ""
 
 
 def _outcome(head: str, decision: str) -> bool:
