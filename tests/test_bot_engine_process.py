@@ -15,7 +15,7 @@ from fake_discord import until
 
 from bot.reactions import KEYCAPS
 from engine.diagram.read import to_diagram
-from engine.diagram.render import render
+from engine.diagram.render import preview_png, render
 
 ALICE = 5000  # who sends a command unless told (fake_discord.interaction)
 BOB = 5001
@@ -50,7 +50,8 @@ async def test_from_interaction_to_a_rating_stored_by_the_engine_process(monkeyp
         diagram_id = png["filename"][len("diagram-") : -len(".png")]
         uploads = [p for c in h.discord.paths("/webhooks/", "POST") for p in c["parts"]]
         [received] = [d for _, f, d in uploads if f == png["filename"]]
-        assert received == render(to_diagram(SKETCH).diagram)  # the sketch the model learned
+        # the preview of the sketch the model learned (its render cropped to the drawing)
+        assert received == preview_png(render(to_diagram(SKETCH).diagram))
         stored = "SELECT text, rank FROM diagrams WHERE id = ?"
         assert query(engine.database, stored, diagram_id) == [(SKETCH, 1)]
 
