@@ -255,3 +255,35 @@ def test_any_text_reads_without_error(text: str) -> None:
 
 def test_a_protected_list_with_no_space_is_read_once() -> None:
     read_structure("a§b§c and d, x -> y")  # used to recurse forever
+
+
+@pytest.mark.parametrize(
+    ("text", "wanted"),
+    [
+        (
+            "densenet block: each layer gets the concatenation of all previous layers: "
+            "conv1, conv2, conv3, conv4",
+            {("conv1", "conv3"), ("conv1", "conv4"), ("conv2", "conv4")},
+        ),
+        (
+            "u-net with 3 levels: enc1, enc2, enc3, bottleneck, dec3, dec2, dec1, "
+            "each decoder gets a skip from the encoder at its level",
+            {("enc1", "dec1"), ("enc2", "dec2"), ("enc3", "dec3")},
+        ),
+        (
+            "two inputs: image -> cnn, text -> lstm; concatenate both and feed a dense layer",
+            {("cnn", "concatenate"), ("lstm", "concatenate"), ("concatenate", "dense layer")},
+        ),
+        ("x -> layer norm -> attention -> add x -> mlp", {("x", "add"), ("add", "mlp")}),
+    ],
+)
+def test_dense_level_and_op_skips(text: str, wanted: set[tuple[str, str]]) -> None:
+    g = read(text)
+    assert wanted <= {(g.steps[a], g.steps[b]) for a, b in g.edges}
+
+
+def test_a_loop_to_a_step_not_there_reads_nothing() -> None:
+    assert (
+        read_structure("load data, clean it, train, evaluate, then go back to the banana stand")
+        is None
+    )

@@ -65,7 +65,7 @@ _SKIP = re.compile(
 )
 _AROUND = re.compile(
     r"\b(?:residual|skip|shortcut)(?: connection)?s?\s+(?:around|over|skipping)\s+(?:the\s+)?"
-    r"(?P<x>[\w #&-]+?)(?=[,.;)]|$|\s+and\b)"
+    r"(?P<x>[\w #&-]+?(?:\s+and\s+(?:the\s+)?[\w#&-]+)?)(?=[,.;)]|$|\s+and\b)"
 )
 _ADDED = re.compile(r"\(?\s*(?:the\s+)?(?P<x>[\w -]+?)\s+is\s+(?:also\s+)?added(?: here)?\s*\)?")
 _CONCAT_WITH = re.compile(
@@ -284,7 +284,8 @@ def _skips(t: str, g: _Builder) -> bool | None:
         g.add(a, b, "skip")
         found = True
     for around in _AROUND.finditer(t):
-        hits = [i for i, s in enumerate(g.chain) if matches(around["x"], s)]
+        names = re.split(r"\s+and\s+(?:the\s+)?", around["x"])  # "around the attention and the mlp"
+        hits = [i for i, s in enumerate(g.chain) if any(matches(x, s) for x in names)]
         if not hits:
             return None
         for i in hits:

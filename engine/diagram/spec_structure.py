@@ -144,7 +144,10 @@ JOIN = re.compile(
     r"are fed|get fed|have to pass before|pass into|feed into)\b)"
     r"(?:\s+(?:\w+\s+)?(?:into|in|to|at|before|->|→)?\s*(?P<y>.*))?$"
 )
-JOIN_SELF = re.compile(r"^(?P<verb>concat\w*|merge|combine|sum|add|average)\s+(?:them|all)\b")
+JOIN_SELF = re.compile(
+    r"^(?P<verb>concat\w*|merge|combine|sum|add|average)\s+(?:them|all|both)\b"
+    r"(?:\s+and\s+(?:feed|send|pass|give)\w*\s+(?:(?:in)?to\s+)?(?P<y>.+))?"
+)
 FORK = re.compile(
     r"^(?:(?P<x>.+?)\s+)?(?:splits?|is split|gets split|goes|go|feeds?|branches(?: out)?|fans out|"
     r"forks?|is sent|are sent|sends \w+(?: \w+)? to|is fed|passes|picks)\s*"
@@ -156,8 +159,8 @@ FORK_SIGNAL = re.compile(
     r"at the same time|simultaneously)\b"
 )
 NETWORK = re.compile(  # layer sizes: a network, the network reader's
-    r"\b(?:\d+|one|two|three|four|five|six|eight|ten)\s+(?:hidden\b|input|output|neurons?\b|"
-    r"nodes?\b|units?\b)|\bhidden layers?\b"
+    r"\b(?:\d+|one|two|three|four|five|six|eight|ten)\s+(?:hidden\b|neurons?\b|nodes?\b|units?\b)"
+    r"|\bhidden layers?\b|\b\d+\s+inputs?\b.*\b\d+\s+outputs?\b"
 )
 JOIN_SIGNAL = re.compile(
     r"\b(?:both|all (?:three|four|of them)|concat\w*|merged?|combined|meet|joined|summed|"
@@ -596,6 +599,14 @@ class _Reader:
         by = BY_THAT.match(re.sub(r"\s*\([^()]*\)", "", piece).strip())
         if by and (source := s.find_loose(by["x"])) is not None:
             n = self.attach(by["op"])  # "multiply x by that": the op, with x skipping to it
+            if n is not None:
+                s.add(source, n, "")
+            return True
+        bare = re.match(
+            r"^(?P<op>add|sum|concat\w*|multiply)\s+(?P<x>[\w-]+)$", _name(piece) or "x"
+        )
+        if bare and (source := s.find(bare["x"])) is not None and s.ends:
+            n = self.attach(bare["op"])  # "... -> add x -> ...": the add, x skipping to it
             if n is not None:
                 s.add(source, n, "")
             return True
@@ -1301,6 +1312,36 @@ def _items(piece: str) -> list[str]:
     return [*out, piece[start:]]
 
 
+def _chain_of(s: _State) -> list[int]:
+    """The first path from the first step, following first edges."""
+    path = [0] if s.steps else []
+    while path and (nxt := [b for a, b in s.edges if a == path[-1] and b not in path]):
+        path.append(nxt[0])
+    return path
+
+
+def _dense(s: _State) -> None:
+    """'each layer gets the concatenation of all previous layers': every earlier step feeds
+    every later one."""
+    path = _chain_of(s)
+    for i, a in enumerate(path):
+        for b in path[i + 2 :]:
+            s.add(a, b, "")
+
+
+def _levels(s: _State) -> None:
+    """'each decoder gets a skip from the encoder at its level': enc2 -> dec2, down1 -> up1."""
+    level = {}
+    for i, step in enumerate(s.steps):
+        m = re.fullmatch(r"(?P<side>enc\w*|down\w*|e|d|dec\w*|up\w*|u)\s*(?P<n>\d+)", step)
+        if m:
+            side = "in" if re.match(r"enc|down|e$", m["side"]) else "out"
+            level[(side, m["n"])] = i
+    for (side, n), i in level.items():
+        if side == "in" and ("out", n) in level:
+            s.add(i, level[("out", n)], "")
+
+
 def _drop(s: _State, i: int) -> None:
     """Remove step i and its edges, renumbering the rest."""
     kept = [(a, b, lab) for (a, b), lab in zip(s.edges, s.labels, strict=True) if i not in (a, b)]
@@ -1407,11 +1448,29 @@ def read_structure(text: str) -> Graph | None:
     ):
         t = t[intro.end() :]
     t = re.sub(r"^(?:draw|show|make)?[^,:\n]{0,40}?\bwhere\s+", "", t)
+    dense = re.search(
+        r"\b(?:each|every) (?:layer|block) (?:gets|receives|takes|sees)\b[^:.;]*\ball (?:the )?"
+        r"previous(?: \w+)?\s*:?",
+        t,
+    )
+    levels = re.search(
+        r",?\s*(?:each|every) (?:decoder|up)\w* (?:block |level |stage )?"
+        r"(?:gets|receives|takes|has)\b[^.;]*\b(?:level|same|matching)\b[^.;]*"
+        r"|,?\s*skips? (?:between|at) (?:each|every|matching|the same) levels?",
+        t,
+    )
+    for m in (dense, levels):
+        if m:
+            t = t.replace(m[0], " ")
     reader = _Reader(t)
     try:
         reader.read()
     except (IndexError, ValueError):
         return None
+    if dense:
+        _dense(reader.s)
+    if levels:
+        _levels(reader.s)
     if intro and SKIP_WORDS.search(intro[1]):
         reader.skip_note(intro[1])  # "bert with a shortcut from the embeddings to the pooler: ..."
     return reader.graph()
