@@ -38,6 +38,7 @@ import difflib
 import re
 from collections import deque
 from dataclasses import dataclass
+from functools import lru_cache
 from statistics import mean
 
 from engine.diagram.layout import marker_units
@@ -157,6 +158,7 @@ def words(text: str) -> list[str]:
     return out
 
 
+@lru_cache(maxsize=16384)  # pure; a request's candidates compare the same words again
 def _same(a: str, b: str) -> bool:
     return a == b or (
         min(len(a), len(b)) >= 4 and difflib.SequenceMatcher(None, a, b).ratio() >= SAME_WORD
@@ -248,14 +250,24 @@ def signature(diagram: Diagram) -> tuple[list[str], set[tuple[str, str]]]:
     return labels, edges
 
 
+@lru_cache(maxsize=256)
+def _wanted(structure: str) -> tuple[tuple[str, ...], frozenset[tuple[str, str]]] | str:
+    """The signature of the structure laid out, or why it does not draw: once per request,
+    not once per candidate (laying it out was half of reading a stack or a data flow)."""
+    try:
+        labels, edges = signature(to_diagram(structure).diagram)
+    except DiagramError as e:
+        return str(e)
+    return tuple(labels), frozenset(edges)
+
+
 def _structure(diagram: Diagram, structure: str) -> Fidelity:
     """exact: the diagram states the same labels and edges as the structure laid out (any
     style); score: the mean of the shares of its labels and of its edges that are drawn."""
-    try:
-        expected = to_diagram(structure).diagram
-    except DiagramError as e:  # pragma: no cover - the readers write valid structures
-        return _result(False, 0.0, f"the request's structure does not draw: {e}")
-    want_labels, want_edges = signature(expected)
+    want = _wanted(structure)
+    if isinstance(want, str):  # pragma: no cover - the readers write valid structures
+        return _result(False, 0.0, f"the request's structure does not draw: {want}")
+    want_labels, want_edges = list(want[0]), set(want[1])
     got_labels, got_edges = signature(diagram)
     left = list(got_labels)
     found = 0
