@@ -17,6 +17,7 @@ import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 from engine.candidate import Candidate
 from engine.catalogue import catalogue
@@ -303,22 +304,43 @@ def sample_many(
     return Sampled(texts, specs, prompts, gens, lm.name, lm.adapter, start, seconds)
 
 
-def read_many(sampled: Sampled, rankers: Sequence[Ranker]) -> list[DrawResult]:
+def read_many(
+    sampled: Sampled, rankers: Sequence[Ranker], pool: Any | None = None
+) -> list[DrawResult]:
     """The rest of draw_many, no model needed: read and validate every candidate, then each
     request's ranker orders them and draws the ones to show (the engine runs it off the
-    model thread while the next batch samples, with each asking user's ranker)."""
+    model thread while the next batch samples, with each asking user's ranker).
+
+    pool: an engine.scoring.workers.Pool: every candidate of the batch is read and drawn in
+    its worker processes at once, and each ranker is called with them drawn too
+    (ranker(candidates, drawn): user_rank.UserRanker takes that); "read" is then that
+    shared time."""
+    prepared: list[list[tuple[Candidate, Any]]] | None = None
+    shared = 0.0
+    if pool is not None:
+        t0 = time.perf_counter()
+        items = [(g, s) for s, batch in zip(sampled.specs, sampled.generations, strict=True)
+                 for g in batch]  # fmt: skip
+        flat = iter(pool.prepare(items))
+        prepared = [[next(flat) for _ in batch] for batch in sampled.generations]
+        shared = round(time.perf_counter() - t0, 3)
     results = []
     zipped = zip(
         sampled.texts, sampled.specs, sampled.prompts, sampled.generations, rankers, strict=True
     )
-    for text, spec, p, batch, ranker in zipped:
+    for k, (text, spec, p, batch, ranker) in enumerate(zipped):
         t0 = time.perf_counter()
-        candidates = [read(g, spec) for g in batch]
+        if prepared is None:
+            candidates = [read(g, spec) for g in batch]
         t1 = time.perf_counter()
-        ranked = [replace(c, rank=i + 1) for i, c in enumerate(ranker(candidates))]
+        if prepared is None:
+            ordered = ranker(candidates)
+        else:
+            ordered = ranker([c for c, _ in prepared[k]], [d for _, d in prepared[k]])
+        ranked = [replace(c, rank=i + 1) for i, c in enumerate(ordered)]
         timings = {
             "generate": sampled.generate_s,
-            "read": round(t1 - t0, 3),
+            "read": shared if prepared is not None else round(t1 - t0, 3),
             "rank": round(time.perf_counter() - t1, 3),  # with drawing the shown ones
         }
         results.append(DrawResult(text, spec, p, ranked, timings, sampled.model, sampled.adapter))

@@ -14,7 +14,7 @@ from engine.llm import tiny
 from engine.llm.generate import Generation
 from engine.llm.load import load
 from engine.pipeline import Sampled, spec_of
-from engine.scoring import autoencoder, content
+from engine.scoring import autoencoder, cnn, content
 from engine.scoring.cnn import ReadabilityCNN
 from engine.service.app import create_app
 from engine.service.backend import Answer, Ask
@@ -119,3 +119,27 @@ def test_a_user_who_likes_arrows_gets_arrows_first(backend) -> None:
     first, second = answer.candidates
     assert first.expected_rating > second.expected_rating + 1.0
     assert first.png is not None and second.png is None  # top 1 shown
+
+
+def test_with_worker_processes_the_answer_is_the_same(backend, tmp_path: Path) -> None:
+    """ENGINE_SCORE_WORKERS: the batch's candidates read, drawn and scored in a pool give the
+    scoring thread's order, PNG bytes and scores; the pool is made again for new scorers."""
+    pooled = PipelineBackend(backend.lm, backend.cnn, backend.embedder, None, 0.7, 8, workers=2)
+    texts = [
+        sketch_to_text(Sketch(layers=(3, 5, 2), shape=shape, size=(48, 40)))
+        for shape in ("circle", "round rectangle", "rectangle")
+    ] + ["garbage", sketch_to_text(Sketch(layers=(3, 4, 2)))]
+    liked = backend.embed([_png(texts[1])], [_node_list(texts[1])])
+    ask = Ask("r", "u", "-", 5, 2, np.repeat(liked, 3, 0), np.full(3, 5.0), np.full(3, np.nan))
+    description = "an MLP with 3 inputs, a hidden layer of 5 and 2 outputs"
+    alone, got = _answer(backend, ask, texts, description), _answer(pooled, ask, texts, description)
+    assert [c.text for c in got.candidates] == [c.text for c in alone.candidates]
+    assert [c.png for c in got.candidates] == [c.png for c in alone.candidates]
+    for a, b in zip(alone.candidates, got.candidates, strict=True):
+        assert a.expected_rating == pytest.approx(b.expected_rating, abs=1e-5)
+    first = pooled._pool
+    cnn.save(backend.cnn, tmp_path / "cnn")
+    pooled.use_scorer("cnn", tmp_path / "cnn")  # a fine-tuned CNN: the old pool can't score
+    again = _answer(pooled, ask, texts, description)
+    assert pooled._pool is not first and len(again.candidates) == len(texts)
+    pooled._pool.close()

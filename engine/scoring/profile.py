@@ -130,17 +130,54 @@ def score(
     """Score rendered candidates (HxWx3 uint8 RGB) for one user, with these models (None:
     the shipped ones on `device`); with their Diagrams, the embedding gets the content blocks
     (see the module docstring)."""
-    from engine.scoring import cnn
+    from engine.scoring import drawing
 
     if not images:
         return []
     models = models if models is not None else Models.shipped(device)
-    readability = cnn.score_images(models.cnn, images)
+    drawn = [drawing.of_image(im, models.cnn.input_size) for im in images]
+    return score_drawn(drawn, profile, diagrams, population, models)
+
+
+def score_drawn(
+    drawn: Sequence[Any],
+    profile: Profile | None,
+    diagrams: Sequence[Diagram] | None,
+    population: knn.Population | None,
+    models: Models,
+) -> list[Scores]:
+    """score() of candidates already drawn (drawing.Drawn): the CNN and the auto-encoder's
+    encoder run here, in one batch, for those a worker did not score."""
+    from engine.scoring import autoencoder, cnn, descriptors
+    from engine.scoring.drawing import as_float
+
+    if not drawn:
+        return []
+    readability = np.array([np.nan if d.readability is None else d.readability for d in drawn])
+    todo = [i for i, d in enumerate(drawn) if d.readability is None]
+    if todo:
+        readability[todo] = cnn.score_batch(
+            models.cnn, as_float([drawn[i].cnn_input for i in todo])
+        )
+    latents = np.zeros((len(drawn), models.embedder.model.latent), np.float32)
+    todo = [i for i, d in enumerate(drawn) if d.latent is None]
+    for i, d in enumerate(drawn):
+        if d.latent is not None:
+            latents[i] = d.latent
+    if todo:
+        latents[todo] = models.embedder.latents(as_float([drawn[i].ae_input for i in todo]))
+    desc = np.stack([d.descriptors for d in drawn])
+    raw = {"latent": latents, **{name: desc[:, s] for name, s in descriptors.BLOCKS.items()}}
+    image = autoencoder.combine(raw, models.embedder.stats)
     if diagrams is not None:
-        embeddings, blocks = models.taste(images, diagrams), models.blocks
+        from engine.scoring import content
+
+        embeddings = content.combine(image, models.embedder.blocks, diagrams)
+        blocks = models.blocks
     else:
-        embeddings, blocks = models.embedder.embed(images), models.embedder.blocks
+        embeddings, blocks = image, models.embedder.blocks
     profile = profile if profile is not None else Profile.empty(embeddings.shape[1])
+    readability = readability.astype(np.float32)
     exp = profile.expected(embeddings, readability, blocks, population)
     return [
         Scores(float(r), e, float(x), float(c))

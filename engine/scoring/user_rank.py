@@ -9,7 +9,9 @@ out of the top K, invalid drawings after valid ones and unreadable texts last. T
 readable ones get their PNG, encoded from the same drawing.
 
 UserRanker is an engine.pipeline.Ranker: the engine's PipelineBackend gives one per request
-to read_many, `diagrammer draw --user` one to draw.
+to read_many, `diagrammer draw --user` one to draw. Given the candidates already drawn
+(drawing.Drawn, from read_many's worker pool: engine/scoring/workers.py), it draws none
+itself and scores what the workers left unscored in one batch.
 """
 
 from __future__ import annotations
@@ -17,9 +19,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from engine.candidate import Candidate
-from engine.diagram.render import encode_png, render_array
-from engine.scoring import knn
-from engine.scoring.profile import Models, Profile, score
+from engine.scoring import drawing, knn
+from engine.scoring.profile import Models, Profile, score_drawn
 from engine.scoring.rank import order
 
 
@@ -43,19 +44,25 @@ class UserRanker:
         self.top = top
         self.population = population
 
-    def __call__(self, candidates: list[Candidate]) -> list[Candidate]:
-        drawn = [i for i, c in enumerate(candidates) if c.parsed]
-        images = {i: render_array(candidates[i].diagram) for i in drawn}
-        got = score(
-            list(images.values()),
+    def __call__(
+        self, candidates: list[Candidate], drawn: list[drawing.Drawn | None] | None = None
+    ) -> list[Candidate]:
+        parsed = [i for i, c in enumerate(candidates) if c.parsed]
+        if drawn is None:
+            size = self.models.cnn.input_size
+            pictures = {i: drawing.draw(candidates[i].diagram, size) for i in parsed}
+        else:
+            pictures = {i: drawn[i] for i in parsed}
+        got = score_drawn(
+            list(pictures.values()),
             self.profile,
-            diagrams=[candidates[i].diagram for i in drawn],
-            population=self.population,
-            models=self.models,
+            [candidates[i].diagram for i in parsed],
+            self.population,
+            self.models,
         )
         # Nothing drawn, nothing scored: the lowest expected rating, no confidence.
         scored = [replace(c, expected_rating=1.0, confidence=0.0) for c in candidates]
-        for i, s in zip(drawn, got, strict=True):
+        for i, s in zip(parsed, got, strict=True):
             scored[i] = replace(
                 candidates[i],
                 cnn_readability=s.readability,
@@ -66,6 +73,6 @@ class UserRanker:
         picked = order(scored, self.profile.n, self.top)
         shown = set([i for i in picked if scored[i].parsed][: self.top])
         return [
-            replace(scored[i], png=encode_png(images[i])) if i in shown else scored[i]
+            replace(scored[i], png=pictures[i].png_bytes()) if i in shown else scored[i]
             for i in picked
         ]

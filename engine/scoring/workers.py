@@ -1,0 +1,104 @@
+"""Worker processes that read, draw and (on a CPU host) score a batch's candidates side by side.
+
+Reading a candidate (sketch parse, layout, validation, metrics, fidelity), drawing it and
+its picture's descriptors are Python and OpenCV per candidate, most of it under the GIL: one
+thread does them one after another however many cores there are (on the GPU host it was
+the engine's bound: ~1.9 s a batch of ~63 candidates). A pool of os.cpu_count() processes
+does them side by side, each candidate once (engine.pipeline.read_many hands the pool all
+of a batch's candidates, then each request's ranker gets them read and drawn).
+
+With the scorers on the CPU, the workers also run the CNN and the auto-encoder's encoder, one
+torch thread each: two threads per op beside the model thread's own oversubscribe the
+cores (the CNN's 8 images took 80 ms of CPU on one thread, 360 ms on two, on 2 busy cores).
+With them on a GPU, the ranker runs them in one batch in the engine's process. What comes
+back is small: the PNG (the same bytes as render()), the models' small inputs, the
+descriptors, the scores. Workers are spawned, not forked: a fork of a process whose torch
+and OpenMP threads are running can hang. The scorers a pool holds are the ones it was made
+with (`serves`): the engine makes a new pool when it swaps them.
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
+from typing import Any
+
+from engine.candidate import Candidate
+from engine.diagram.model import Spec
+from engine.scoring.drawing import Drawn, as_float, draw
+from engine.scoring.preprocess import DEFAULT_SIZE, Size
+
+_models: Any = None  # in a worker: the CPU scorers (profile.Models) or None
+_cnn_size: Size = DEFAULT_SIZE
+
+
+class Pool:
+    """read + draw (+ CNN and auto-encoder on a CPU host) for many candidates at once."""
+
+    def __init__(self, models: Any, workers: int | None = None) -> None:
+        """models: the profile.Models the rankers will score with (the CNN's input size)."""
+        self.workers = workers or os.cpu_count() or 1
+        self.models = models
+        on_cpu = _device(models) == "cpu"
+        size = tuple(models.cnn.input_size)
+        self._executor = ProcessPoolExecutor(
+            self.workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_start,
+            initargs=(models if on_cpu else None, size),
+        )
+
+    def serves(self, models: Any) -> bool:
+        """Whether this pool's workers score with these models (the same objects)."""
+        return self.models.cnn is models.cnn and self.models.embedder is models.embedder
+
+    def warm(self) -> None:
+        """Start every worker now (each imports the engine: seconds), not on the first batch."""
+        list(self._executor.map(_ready, range(self.workers)))
+
+    def prepare(self, items: list[tuple[Any, Spec | None]]) -> list[tuple[Candidate, Drawn | None]]:
+        """(generation, spec) pairs -> each read (engine.pipeline.read) and, when a diagram
+        came out, drawn, in order."""
+        chunk = max(1, math.ceil(len(items) / (2 * self.workers)))
+        return list(self._executor.map(_prepare, items, chunksize=chunk))
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _device(models: Any) -> str:
+    return next(models.cnn.parameters()).device.type
+
+
+def _start(models: Any, cnn_size: Size) -> None:
+    import cv2
+    import torch
+
+    global _models, _cnn_size
+    torch.set_num_threads(1)  # the pool is the parallelism: one thread a process
+    cv2.setNumThreads(1)
+    _models, _cnn_size = models, cnn_size
+
+
+def _ready(_: int) -> int:
+    return os.getpid()
+
+
+def _prepare(item: tuple[Any, Spec | None]) -> tuple[Candidate, Drawn | None]:
+    from engine.pipeline import read
+
+    candidate = read(*item)
+    if not candidate.parsed:
+        return candidate, None
+    drawn = draw(candidate.diagram, _cnn_size)
+    drawn = replace(drawn, png=drawn.png_bytes(), image=None)
+    if _models is not None:
+        from engine.scoring import cnn
+
+        readability = float(cnn.score_batch(_models.cnn, as_float([drawn.cnn_input]))[0])
+        latent = _models.embedder.latents(as_float([drawn.ae_input]))[0]
+        drawn = replace(drawn, readability=readability, latent=latent)
+    return candidate, drawn
