@@ -57,6 +57,20 @@ def test_read_many_with_the_pool_ranks_and_draws_the_same(models, pool) -> None:
             np.testing.assert_allclose(x.embedding, y.embedding, atol=1e-5)
 
 
+def test_scorers_left_to_the_engine_process_score_the_batch_at_once(models, pool) -> None:
+    """As on a GPU host: the workers read and draw, the pool scores the whole batch here."""
+    sampled = _sampled(_requests(2, 0, 9))
+    items = [(g, s) for s, b in zip(sampled.specs, sampled.generations, strict=True) for g in b]
+    here = Pool(models, 2, score_there=False)
+    try:
+        for (a, x), (b, y) in zip(pool.prepare(items), here.prepare(items), strict=True):
+            assert a.node_text == b.node_text and x.png == y.png
+            assert x.readability == pytest.approx(y.readability, abs=1e-5)
+            np.testing.assert_allclose(x.latent, y.latent, atol=1e-5)
+    finally:
+        here.close()
+
+
 def test_a_pool_serves_only_the_scorers_it_was_made_with(models, pool) -> None:
     assert pool.serves(Models(models.cnn, models.embedder))
     assert not pool.serves(Models(models.cnn, None))

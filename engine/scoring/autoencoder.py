@@ -116,7 +116,7 @@ class Embedder:
         batch = to_batch(images)
         desc = np.zeros((len(images), descriptors.SIZE), np.float32)
         pairs = list(zip(images, batch, strict=True))
-        run = _pool().map if len(pairs) > 1 else map
+        run = describe_pool().map if len(pairs) > 1 else map
         for i, values in enumerate(run(lambda pair: descriptors.describe(*pair), pairs)):
             desc[i] = values
         blocks = {name: desc[:, s] for name, s in descriptors.BLOCKS.items()}
@@ -177,7 +177,7 @@ def default_embedder(device: str | None = None) -> Embedder:
 
 
 @cache
-def _pool() -> ThreadPoolExecutor:
+def describe_pool() -> ThreadPoolExecutor:
     """Threads that describe a batch's images side by side: OpenCV and numpy's whole-array
     operations release the GIL, so this scales with the cores (21.5 -> 12.9 ms an image on 2
     cores) and the engine's model thread spends less of each batch on it. Same values."""

@@ -47,6 +47,15 @@ def draw(diagram: Diagram, cnn_size: Size) -> Drawn:
     return of_image(render_array(diagram), cnn_size)
 
 
+def draw_many(diagrams: list[Diagram], cnn_size: Size) -> list[Drawn]:
+    """draw() of each, on the auto-encoder's describe threads (OpenCV releases the GIL: the
+    scoring thread's own parallelism when there is no worker pool)."""
+    from engine.scoring.autoencoder import describe_pool
+
+    run = describe_pool().map if len(diagrams) > 1 else map
+    return list(run(lambda d: draw(d, cnn_size), diagrams))
+
+
 def as_float(inputs: list[np.ndarray]) -> np.ndarray:
     """uint8 model inputs -> the N x 3 x h x w float32 batch preprocess.to_batch makes."""
     return np.stack(inputs).astype(np.float32) / 255.0

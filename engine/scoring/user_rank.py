@@ -50,7 +50,8 @@ class UserRanker:
         parsed = [i for i, c in enumerate(candidates) if c.parsed]
         if drawn is None:
             size = self.models.cnn.input_size
-            pictures = {i: drawing.draw(candidates[i].diagram, size) for i in parsed}
+            made = drawing.draw_many([candidates[i].diagram for i in parsed], size)
+            pictures = dict(zip(parsed, made, strict=True))
         else:
             pictures = {i: drawn[i] for i in parsed}
         got = score_drawn(

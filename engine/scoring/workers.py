@@ -10,7 +10,8 @@ of a batch's candidates, then each request's ranker gets them read and drawn).
 With the scorers on the CPU, the workers also run the CNN and the auto-encoder's encoder, one
 torch thread each: two threads per op beside the model thread's own oversubscribe the
 cores (the CNN's 8 images took 80 ms of CPU on one thread, 360 ms on two, on 2 busy cores).
-With them on a GPU, the ranker runs them in one batch in the engine's process. What comes
+With them on a GPU, the pool runs them in the engine's process, one batch for all of the
+batch's candidates. What comes
 back is small: the PNG (the same bytes as render()), the models' small inputs, the
 descriptors, the scores. Workers are spawned, not forked: a fork of a process whose torch
 and OpenMP threads are running can hang. The scorers a pool holds are the ones it was made
@@ -38,11 +39,14 @@ _cnn_size: Size = DEFAULT_SIZE
 class Pool:
     """read + draw (+ CNN and auto-encoder on a CPU host) for many candidates at once."""
 
-    def __init__(self, models: Any, workers: int | None = None) -> None:
-        """models: the profile.Models the rankers will score with (the CNN's input size)."""
+    def __init__(
+        self, models: Any, workers: int | None = None, score_there: bool | None = None
+    ) -> None:
+        """models: the profile.Models the rankers will score with; score_there: the workers
+        run the CNN and the auto-encoder (None: when the models are on the CPU)."""
         self.workers = workers or os.cpu_count() or 1
         self.models = models
-        on_cpu = _device(models) == "cpu"
+        on_cpu = _device(models) == "cpu" if score_there is None else score_there
         size = tuple(models.cnn.input_size)
         self._executor = ProcessPoolExecutor(
             self.workers,
@@ -61,9 +65,20 @@ class Pool:
 
     def prepare(self, items: list[tuple[Any, Spec | None]]) -> list[tuple[Candidate, Drawn | None]]:
         """(generation, spec) pairs -> each read (engine.pipeline.read) and, when a diagram
-        came out, drawn, in order."""
+        came out, drawn and scored, in order. What the workers did not score (the scorers
+        are on a GPU) is scored here, all of the batch in one call per model."""
         chunk = max(1, math.ceil(len(items) / (2 * self.workers)))
-        return list(self._executor.map(_prepare, items, chunksize=chunk))
+        out = list(self._executor.map(_prepare, items, chunksize=chunk))
+        todo = [i for i, (_, d) in enumerate(out) if d is not None and d.readability is None]
+        if todo:
+            from engine.scoring import cnn
+
+            drawn = [out[i][1] for i in todo]
+            scores = cnn.score_batch(self.models.cnn, as_float([d.cnn_input for d in drawn]))
+            latents = self.models.embedder.latents(as_float([d.ae_input for d in drawn]))
+            for i, d, r, z in zip(todo, drawn, scores, latents, strict=True):
+                out[i] = (out[i][0], replace(d, readability=float(r), latent=z))
+        return out
 
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
