@@ -198,6 +198,21 @@ def test_named_flow_entry_compares_labels() -> None:
     assert not judge(d(other), "named", gold, False, expected=d(rag)).faithful
 
 
+@pytest.mark.parametrize(
+    "style", ["", "\nshape: rectangle 140x50\nfill: 255 224 178", "\nshape: circle 80x80"]
+)
+def test_a_branch_label_sharing_words_with_a_step_is_still_a_label(style: str) -> None:
+    """'significant' after 'significance test' is the branch's label, drawn as one (a white
+    round rectangle unlike the steps), whatever the steps' style: the entry and its drawing
+    read alike."""
+    ab = (
+        "steps: users | split | significance test | ship B | keep A\n"
+        "edges: 1>2 2>3 3>4[significant] 3>5[not]" + style
+    )
+    v = judge(d(ab), "named", {"entry": "A/B"}, False, expected=d(ab), text="draw A/B testing")
+    assert v.faithful, v.why
+
+
 # ---- structure ---------------------------------------------------------------------------
 
 

@@ -39,6 +39,7 @@ are not words here: sizes are the rules' business.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
 from statistics import median
 
@@ -106,18 +107,27 @@ def graph(diagram: Diagram, gold_names: list[str]) -> Graph:
         if a.id in nodes and b.id in nodes and b.id not in succ[a.id]:
             succ[a.id].append(b.id)
             into[b.id] += 1
-    areas = [n.width * n.height for n in nodes.values() if n.label.strip()]
+    labelled = [n for n in nodes.values() if n.label.strip()]
+    areas = [n.width * n.height for n in labelled]
     typical = median(areas) if areas else 0
+    looks = Counter((n.fill, n.shape) for n in labelled).most_common(1)
+    step_look = looks[0][0] if looks else None
 
     def pill(n: Node) -> bool:
         said = words(n.label)
         if not n.label.strip() or into[n.id] != 1 or len(succ[n.id]) != 1 or len(said) > 3:
             return False
-        if kind_of(n.label) != "step" or any(is_named(g, n.label) for g in gold_names):
+        if kind_of(n.label) != "step":
             return False
-        if n.fill == EDGE_LABEL_FILL and n.shape == "round rectangle":
-            return True  # the documented look of an edge label (docs/format.md)
-        return set(said) <= PILL_STEMS or n.width * n.height <= typical / 2
+        labels_look = n.fill == EDGE_LABEL_FILL and n.shape == "round rectangle"
+        if labels_look and (n.fill, n.shape) != step_look:
+            # The documented look of an edge label (docs/format.md), unlike the steps: a
+            # label that shares words with a step ("significant" after "significance
+            # test", "gates" out of "gating network") is still the edge's label.
+            return True
+        if any(is_named(g, n.label) for g in gold_names):
+            return False
+        return labels_look or set(said) <= PILL_STEMS or n.width * n.height <= typical / 2
 
     passing = {i for i, n in nodes.items() if is_bend(n)}
     pills = {i for i, n in nodes.items() if i not in passing and pill(n)}
