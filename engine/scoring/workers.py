@@ -25,6 +25,7 @@ import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from engine.candidate import Candidate
@@ -80,6 +81,18 @@ class Pool:
                 out[i] = (out[i][0], replace(d, readability=float(r), latent=z))
         return out
 
+    def cpu_seconds(self) -> float:
+        """CPU time the live workers have used so far (Linux /proc; 0 elsewhere), for the
+        benchmark's CPU accounting."""
+        total = 0.0
+        for pid in list(getattr(self._executor, "_processes", None) or {}):
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return total
+
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
 
@@ -95,6 +108,8 @@ def _start(models: Any, cnn_size: Size) -> None:
     global _models, _cnn_size
     torch.set_num_threads(1)  # the pool is the parallelism: one thread a process
     cv2.setNumThreads(1)
+    if models is not None:  # oneDNN's channels-last convolutions: 5.6 -> 3.9 ms an image
+        models.cnn.eval().to(memory_format=torch.channels_last)  # (scores within 1e-6)
     _models, _cnn_size = models, cnn_size
 
 
@@ -111,9 +126,13 @@ def _prepare(item: tuple[Any, Spec | None]) -> tuple[Candidate, Drawn | None]:
     drawn = draw(candidate.diagram, _cnn_size)
     drawn = replace(drawn, png=drawn.png_bytes(), image=None)
     if _models is not None:
-        from engine.scoring import cnn
+        import torch
 
-        readability = float(cnn.score_batch(_models.cnn, as_float([drawn.cnn_input]))[0])
+        x = torch.from_numpy(as_float([drawn.cnn_input])).contiguous(
+            memory_format=torch.channels_last
+        )
+        with torch.inference_mode():
+            readability = float(_models.cnn(x)[0])
         latent = _models.embedder.latents(as_float([drawn.ae_input]))[0]
         drawn = replace(drawn, readability=readability, latent=latent)
     return candidate, drawn
