@@ -6,13 +6,14 @@ import numpy as np
 import pytest
 import torch
 from aiohttp.test_utils import TestClient, TestServer
+from transformers import GPT2Config, GPT2LMHeadModel
 
 from engine.diagram.layout import layout
 from engine.diagram.render import render_array
 from engine.diagram.sketch import Sketch, sketch_to_text
-from engine.llm import tiny
+from engine.llm import fast, prompt, tiny
 from engine.llm.generate import Generation
-from engine.llm.load import load
+from engine.llm.load import LoadedModel, load, prepare_tokenizer
 from engine.pipeline import Sampled, spec_of
 from engine.scoring import autoencoder, cnn, content
 from engine.scoring.cnn import ReadabilityCNN
@@ -97,6 +98,29 @@ async def test_the_service_runs_the_pipeline_end_to_end(backend, tmp_path: Path)
         assert r.status == 400 and "over the limit" in (await r.json())["error"]
         st = await (await client.get("/v1/stats", headers=AUTH)).json()
         assert st["requests"] == {"total": 1, "done": 1} and st["diagrams"] == 3
+
+
+async def test_stats_count_the_fast_decoders_fallbacks(backend, tmp_path: Path) -> None:
+    """/v1/stats says how often the fast decoder handed a call to the plain path, and why: an
+    architecture it declares unsupported (GPT-2) counts, the served llama model does not."""
+    settings = Settings(secret=SECRET, data_dir=tmp_path, retrain_interval_min=0.0)
+    app = create_app(settings, backend, PipelineTrainer(settings))
+    fast.fallbacks.clear()
+    async with TestClient(TestServer(app, host="127.0.0.1")) as client:
+        body = {"user_id": "u", "description": "an MLP 3-5-2", "candidates": 2, "top": 1}
+        assert (await client.post("/v1/diagrams", json=body, headers=AUTH)).status == 200
+        st = await (await client.get("/v1/stats", headers=AUTH)).json()
+        assert st["decoder_fallbacks"] == {"count": 0, "reasons": {}}
+        tok = prepare_tokenizer(tiny.tokenizer())
+        config = GPT2Config(vocab_size=len(tok), n_embd=32, n_layer=1, n_head=2, n_positions=64)
+        gpt2 = LoadedModel(GPT2LMHeadModel(config).eval(), tok, "gpt2")
+        fast.generate(gpt2, [prompt.build(tok, "a", None)], 1, max_new_tokens=3)
+        st = await (await client.get("/v1/stats", headers=AUTH)).json()
+        assert st["decoder_fallbacks"] == {
+            "count": 1,
+            "reasons": {"gpt2: architecture 'gpt2'": 1},
+        }
+    fast.fallbacks.clear()
 
 
 def test_a_user_who_likes_arrows_gets_arrows_first(backend) -> None:

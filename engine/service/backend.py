@@ -54,6 +54,10 @@ class Backend(Protocol):
         """Why this description cannot be drawn (one sentence), or None. Called before
         queueing, on the event loop: must be cheap."""
 
+    def decoder_fallbacks(self) -> dict[str, int]:
+        """Calls the fast decoder handed to the plain path, by "model: reason" (declared
+        unsupported cases only; engine/llm/fast.py): {} when it never fell back."""
+
     def generate(self, asks: Sequence[Ask]) -> Any:
         """The model's part of a batch (model thread): whatever score() needs. Raising fails
         every request of the batch."""

@@ -77,6 +77,9 @@ class DemoBackend:
     def refuse(self, description: str) -> str | None:
         return None
 
+    def decoder_fallbacks(self) -> dict[str, int]:
+        return {}  # the demo has no decoder
+
     def use_scorer(self, kind: str, folder: Path) -> None:
         """The demo scores with fixed functions; there is nothing to load."""
 

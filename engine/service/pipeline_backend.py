@@ -127,6 +127,9 @@ class PipelineBackend:
         else:
             raise ValueError(f"unknown scorer {kind!r}")
 
+    def decoder_fallbacks(self) -> dict[str, int]:
+        return dict(fast.fallbacks)
+
     def refuse(self, description: str) -> str | None:
         try:
             spec_of(check(description))

@@ -41,5 +41,11 @@ async def collect(engine: Engine) -> dict[str, Any]:
         "ratings": await db.ratings.count(),
         "users": await db.users(),
         "model_version": engine.backend.model_version,
+        "decoder_fallbacks": _fallbacks(engine.backend.decoder_fallbacks()),
         "jobs_running": dict(engine.jobs.active) if engine.jobs else {},
     }
+
+
+def _fallbacks(reasons: dict[str, int]) -> dict[str, Any]:
+    """How often the fast decoder handed a call to the plain path, and why."""
+    return {"count": sum(reasons.values()), "reasons": reasons}
