@@ -23,6 +23,7 @@ from engine.candidate import Candidate
 from engine.catalogue import catalogue
 from engine.diagram.blocks import kind_of
 from engine.diagram.fidelity import fidelity
+from engine.diagram.layout import check_layers
 from engine.diagram.metrics import metrics
 from engine.diagram.model import MAX_NODES, DiagramError, Problem, Spec
 from engine.diagram.read import to_diagram
@@ -35,9 +36,11 @@ from engine.diagram.validate import validate
 from engine.llm import fast, prompt
 from engine.llm.generate import Generation
 from engine.llm.load import LoadedModel
+from engine.llm.sampling import DEFAULT, SamplingParams
 
 MAX_DESCRIPTION = 1000  # characters
-Generator = Callable[..., list[list[Generation]]]  # engine.llm.generate.generate's signature
+# engine.llm.generate.generate's signature: (lm, prompts, n, sampling)
+Generator = Callable[[LoadedModel, list[str], int, SamplingParams], list[list[Generation]]]
 # Orders one request's candidates, best first, and draws the PNGs of the ones to show.
 Ranker = Callable[[list[Candidate]], list[Candidate]]
 
@@ -159,8 +162,6 @@ def spec_of(text: str) -> Spec | None:
     or 10,000 units are served; refused are a layer over layout.MAX_UNITS and more layers
     than MAX_NODES drawn nodes hold. A flow draws every step: at most MAX_NODES of them.
     """
-    from engine.diagram.layout import check_layers
-
     # What the request states wins over a name it mentions ("an LSTM: embedding 128, lstm 64,
     # dense 1" is that stack, not the catalogue's LSTM cell); a bare name is the entry.
     spec = extract_spec(text)
@@ -280,10 +281,7 @@ def sample_many(
     descriptions: list[str],
     n: int = 4,
     *,
-    temperature: float = 0.7,
-    top_p: float = 0.95,
-    max_new_tokens: int = 160,
-    seed: int | None = None,
+    sampling: SamplingParams = DEFAULT,
     generator: Generator = fast.generate,
 ) -> Sampled:
     """The model's part of draw_many: n candidates for each description in one batch."""
@@ -291,15 +289,7 @@ def sample_many(
     texts = [check(d) for d in descriptions]
     specs = [spec_of(t) for t in texts]
     prompts = [prompt.build(lm.tokenizer, t, s) for t, s in zip(texts, specs, strict=True)]
-    gens = generator(
-        lm,
-        prompts,
-        n,
-        temperature=temperature,
-        top_p=top_p,
-        max_new_tokens=max_new_tokens,
-        seed=seed,
-    )
+    gens = generator(lm, prompts, n, sampling)
     seconds = round(time.perf_counter() - start, 3)
     return Sampled(texts, specs, prompts, gens, lm.name, lm.adapter, start, seconds)
 
@@ -356,10 +346,7 @@ def draw_many(
     n: int = 4,
     *,
     top: int | None = None,
-    temperature: float = 0.7,
-    top_p: float = 0.95,
-    max_new_tokens: int = 160,
-    seed: int | None = None,
+    sampling: SamplingParams = DEFAULT,
     ranker: Ranker | None = None,
     with_png: bool = True,
     generator: Generator = fast.generate,
@@ -373,16 +360,7 @@ def draw_many(
     generator: engine.llm.fast.generate (the default: static cache, CUDA graphs on a GPU, and
     the plain path when the model is not one it can run) or engine.llm.generate.generate.
     """
-    sampled = sample_many(
-        lm,
-        descriptions,
-        n,
-        temperature=temperature,
-        top_p=top_p,
-        max_new_tokens=max_new_tokens,
-        seed=seed,
-        generator=generator,
-    )
+    sampled = sample_many(lm, descriptions, n, sampling=sampling, generator=generator)
     ranker = ranker or by_readability(top if with_png else 0)
     return read_many(sampled, [ranker] * len(descriptions))
 

@@ -6,6 +6,7 @@ from engine.diagram.model import Spec
 from engine.llm import tiny
 from engine.llm.generate import Generation
 from engine.llm.load import load
+from engine.llm.sampling import SamplingParams
 from engine.pipeline import BadRequest, check, draw, rank, read, spec_of
 
 MLP = "layers: 2 4 6 1\ndirection: right\nshape: circle 40x40\nfill: 255 224 178"
@@ -54,7 +55,7 @@ def test_bad_descriptions_are_refused_with_a_reason():
 
 def test_draw_runs_every_stage_and_ranks_n_candidates(tmp_path):
     lm = load(str(tiny.save(tmp_path / "m", "llama")))
-    result = draw(lm, "an MLP 3-5-2", 3, top=2, max_new_tokens=6, seed=1)
+    result = draw(lm, "an MLP 3-5-2", 3, top=2, sampling=SamplingParams(max_new_tokens=6, seed=1))
     assert [c.rank for c in result.candidates] == [1, 2, 3]
     assert result.spec == Spec("network", layers=(3, 5, 2))
     assert "hint: layers 3 5 2" in result.prompt
@@ -70,12 +71,13 @@ def test_draw_takes_its_generator_and_both_paths_sample_alike_on_the_cpu(tmp_pat
     lm = load(str(tiny.save(tmp_path / "m", "llama")))
     calls = []
 
-    def counting(*args, **kwargs):
-        calls.append(kwargs["max_new_tokens"])
-        return plain.generate(*args, **kwargs)
+    def counting(lm, prompts, n, sampling):
+        calls.append(sampling.max_new_tokens)
+        return plain.generate(lm, prompts, n, sampling)
 
-    by_plain = draw(lm, "an MLP 3-5-2", 3, max_new_tokens=8, seed=5, generator=counting)
-    by_fast = draw(lm, "an MLP 3-5-2", 3, max_new_tokens=8, seed=5, generator=fast.generate)
+    sampling = SamplingParams(max_new_tokens=8, seed=5)
+    by_plain = draw(lm, "an MLP 3-5-2", 3, sampling=sampling, generator=counting)
+    by_fast = draw(lm, "an MLP 3-5-2", 3, sampling=sampling, generator=fast.generate)
     assert calls == [8]
     # Same seed, same sampler (engine/llm/fast.py `choose`): the very same candidates.
     assert sorted(c.text for c in by_plain.candidates) == sorted(c.text for c in by_fast.candidates)
