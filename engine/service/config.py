@@ -47,7 +47,7 @@ class Settings:
     inflight_per_user: int = 2
     batch_window_ms: float = 50.0
     batch_max_candidates: int = 64
-    score_workers: int = -1  # processes reading and scoring candidates; -1: one per core
+    score_workers: int = -1  # processes scoring candidates; -1: one per core on a GPU host
     # Scheduled rebuilds
     retrain_interval_min: float = 360.0  # 0 = only on admin demand
     preference_margin: int = 2

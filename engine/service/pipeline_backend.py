@@ -7,10 +7,11 @@ samples, every candidate is read and, per request, the asking user's ranker
 taste embedding: auto-encoder embedding of the picture plus the node list's content blocks;
 the user's kNN expected rating, with what everyone's ratings taught it when the profiles job
 has learnt a population) and orders them (engine/scoring/rank.py); the shown ones get the
-PNG of that drawing. With `workers` (ENGINE_SCORE_WORKERS: one per core by default), every
-candidate of a batch is read, drawn and, with the scorers on the CPU, scored by the CNN
-and the auto-encoder in worker processes side by side (engine/scoring/workers.py); the
-same rankings and PNG bytes as on the scoring thread alone.
+PNG of that drawing. With `workers` (ENGINE_SCORE_WORKERS; by default one per core when the
+model is on a GPU, none on a CPU host), every candidate of a batch is read, drawn and, with
+the scorers on the CPU, scored by the CNN and the auto-encoder in worker processes side by
+side (engine/scoring/workers.py); the same rankings and PNG bytes as on the scoring thread
+alone.
 
 "base" serves the built-in adapter (ENGINE_ADAPTER: the latest shipped one by default);
 promoted versions are LoRA folders switched on the loaded model without a restart.
@@ -82,7 +83,7 @@ class PipelineBackend:
             base_adapter(settings),
             settings.temperature,
             settings.max_new_tokens,
-            workers=score_workers(settings),
+            workers=score_workers(settings, device),
         )
         backend.warm(settings.batch_max_candidates)
         if (pool := backend._pool_for(backend.models())) is not None:
@@ -229,10 +230,14 @@ def base_adapter(settings: Settings) -> str | None:
     return None if settings.adapter == "none" else settings.adapter
 
 
-def score_workers(settings: Settings) -> int:
-    """ENGINE_SCORE_WORKERS: -1 (the default) one per core, 0 none; on a 2-core machine the
-    pool scored 8 candidates ~1.8x faster than the scoring thread (docs/notes-engine.md)."""
-    return (os.cpu_count() or 1) if settings.score_workers < 0 else settings.score_workers
+def score_workers(settings: Settings, device: str) -> int:
+    """ENGINE_SCORE_WORKERS, or with -1 (the default) one per core when the model runs on a
+    GPU and none on a CPU host: there the model thread needs the cores while the previous
+    batch scores (on 2 cores a pool of 2 took the engine at 4 clients from 34 to 26
+    requests/min, though it scores a batch alone 1.3-1.8x faster: docs/notes-engine.md)."""
+    if settings.score_workers >= 0:
+        return settings.score_workers
+    return (os.cpu_count() or 1) if device.startswith("cuda") else 0
 
 
 def diagram_of(node_list: str | None) -> Any:
