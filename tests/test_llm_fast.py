@@ -20,6 +20,7 @@ from engine.llm.generate import generate as plain_generate
 from engine.llm.load import LoadedModel, load, prepare_tokenizer
 from engine.llm.openai_backend import RemoteError, RemoteModel
 from engine.llm.openai_backend import generate as remote_generate
+from engine.llm.sampling import SamplingParams
 
 TEXTS = ["an MLP 2 3", "a flow: load data, clean it, train a model, evaluate it", "x"]
 
@@ -97,7 +98,7 @@ def test_batch_buckets_with_filler_rows_change_nothing(lm):
     dec.round_rows = True
     try:
         ours = fast.decode(lm, ps, 1, temperature=0, max_new_tokens=12, stop=False).ids
-        out = fast.generate(lm, ps, 3, max_new_tokens=12, temperature=1.0)
+        out = fast.generate(lm, ps, 3, sampling=SamplingParams(max_new_tokens=12, temperature=1.0))
     finally:
         dec.round_rows = False
     assert torch.equal(ours, ref)
@@ -172,15 +173,17 @@ def test_same_seed_same_samples_as_the_plain_path(lm):
     """torch.multinomial draws one sample as argmax(p / Exp(1)), as `choose` does, so with the
     same seed both paths sample the very same candidates (until the fast batch shrinks)."""
     ps = prompts(lm)
-    ours = fast.generate(lm, ps, 3, max_new_tokens=12, seed=11)
-    theirs = plain_generate(lm, ps, 3, max_new_tokens=12, seed=11)
+    ours = fast.generate(lm, ps, 3, sampling=SamplingParams(max_new_tokens=12, seed=11))
+    theirs = plain_generate(lm, ps, 3, sampling=SamplingParams(max_new_tokens=12, seed=11))
     assert [[(g.text, g.tokens) for g in row] for row in ours] == [
         [(g.text, g.tokens) for g in row] for row in theirs
     ]
 
 
 def test_candidates_are_valid_bounded_and_differ(lm):
-    out = fast.generate(lm, prompts(lm), 4, max_new_tokens=8, temperature=1.0)
+    out = fast.generate(
+        lm, prompts(lm), 4, sampling=SamplingParams(max_new_tokens=8, temperature=1.0)
+    )
     assert [len(row) for row in out] == [4, 4, 4]
     for row in out:
         assert len({g.text for g in row}) > 1
@@ -190,9 +193,15 @@ def test_candidates_are_valid_bounded_and_differ(lm):
 
 def test_every_call_differs_unless_seeded(lm):
     ps = prompts(lm, ["an MLP 2 3"])
-    a, b = (fast.generate(lm, ps, 3, max_new_tokens=10, temperature=1.0)[0] for _ in range(2))
+    a, b = (
+        fast.generate(lm, ps, 3, sampling=SamplingParams(max_new_tokens=10, temperature=1.0))[0]
+        for _ in range(2)
+    )
     assert [g.text for g in a] != [g.text for g in b]
-    c, d = (fast.generate(lm, ps, 3, max_new_tokens=10, seed=7)[0] for _ in range(2))
+    c, d = (
+        fast.generate(lm, ps, 3, sampling=SamplingParams(max_new_tokens=10, seed=7))[0]
+        for _ in range(2)
+    )
     assert [g.text for g in c] == [g.text for g in d]
 
 
@@ -201,7 +210,7 @@ def test_each_candidate_stops_at_the_end_token_and_the_batch_shrinks(lm):
     head = biased(lm, tok.eos_token_id, 5.0)  # about one step in three ends
     try:
         ps = prompts(lm, ["a", "b", "c", "d"])
-        out = fast.generate(lm, ps, 8, max_new_tokens=60, temperature=1.0)
+        out = fast.generate(lm, ps, 8, sampling=SamplingParams(max_new_tokens=60, temperature=1.0))
         ids = fast.decode(lm, ps, 8, max_new_tokens=60, temperature=1.0).ids
     finally:
         lm.model.lm_head = head
@@ -218,8 +227,10 @@ def test_a_blank_line_ends_a_sketch_like_the_plain_path(lm):
     newline = lm.tokenizer("\n", add_special_tokens=False)["input_ids"][-1]
     head = biased(lm, newline, 50.0)
     try:
-        ours = fast.generate(lm, prompts(lm, ["a"]), 2, max_new_tokens=20)
-        theirs = plain_generate(lm, prompts(lm, ["a"]), 2, max_new_tokens=20)
+        ours = fast.generate(lm, prompts(lm, ["a"]), 2, sampling=SamplingParams(max_new_tokens=20))
+        theirs = plain_generate(
+            lm, prompts(lm, ["a"]), 2, sampling=SamplingParams(max_new_tokens=20)
+        )
     finally:
         lm.model.lm_head = head
         fast.forget(lm)
@@ -234,7 +245,9 @@ def test_unsupported_models_fall_back_to_the_plain_path(caplog):
     gpt2 = LoadedModel(GPT2LMHeadModel(config).eval(), tok, "gpt2")
     fast.fallbacks.clear()
     for _ in range(2):
-        out = fast.generate(gpt2, prompts(gpt2, ["a"]), 2, max_new_tokens=5)
+        out = fast.generate(
+            gpt2, prompts(gpt2, ["a"]), 2, sampling=SamplingParams(max_new_tokens=5)
+        )
         assert len(out[0]) == 2 and all(1 <= g.tokens <= 5 for g in out[0])
     assert caplog.text.count("architecture 'gpt2'") == 1  # said once, counted every time
     assert fast.fallbacks == {"gpt2: architecture 'gpt2'": 2}
@@ -247,7 +260,7 @@ def test_a_failure_of_the_fast_path_raises_instead_of_falling_back(lm):
     good, dec.layers[0].qkv = dec.layers[0].qkv, fast.Linear(torch.zeros(5, 7), None)
     try:
         with pytest.raises(RuntimeError):
-            fast.generate(lm, prompts(lm, ["a"]), 2, max_new_tokens=5)
+            fast.generate(lm, prompts(lm, ["a"]), 2, sampling=SamplingParams(max_new_tokens=5))
     finally:
         dec.layers[0].qkv = good
     assert not fast.fallbacks
@@ -315,7 +328,12 @@ def server():
 def test_remote_candidates_come_back_grouped_by_prompt(server):
     remote = RemoteModel(server, "v1", tiny.tokenizer(), api_key="k3y")
     ps = ["short prompt", "a longer prompt!"]
-    out = remote_generate(remote, ps, 3, temperature=0.5, top_p=0.9, max_new_tokens=40, seed=4)
+    out = remote_generate(
+        remote,
+        ps,
+        3,
+        sampling=SamplingParams(temperature=0.5, top_p=0.9, max_new_tokens=40, seed=4),
+    )
     path, headers, body = FakeCompletions.seen[0]
     assert path == "/v1/completions" and headers["Authorization"] == "Bearer k3y"
     assert body == {

@@ -6,6 +6,7 @@ import torch
 
 from engine.llm import fast, prompt, tiny
 from engine.llm.load import load
+from engine.llm.sampling import SamplingParams
 
 TEXTS = ["an MLP 2 3", "a flow: load data, clean it, train a model, evaluate it", "x"]
 pytestmark = pytest.mark.skipif(not fast.int8_available(), reason="no fbgemm int8 kernels")
@@ -79,10 +80,13 @@ def test_int8_logits_stay_close_to_the_float_ones(lm):
 
 def test_int8_candidates_are_valid_bounded_and_seeded(lm):
     ps = prompts(lm)
-    out = fast.generate(lm, ps, 4, max_new_tokens=8, temperature=1.0)
+    out = fast.generate(lm, ps, 4, sampling=SamplingParams(max_new_tokens=8, temperature=1.0))
     assert [len(row) for row in out] == [4, 4, 4]
     assert all(1 <= g.tokens <= 8 and (g.finished or g.tokens == 8) for row in out for g in row)
-    a, b = (fast.generate(lm, ps[:1], 3, max_new_tokens=10, seed=5)[0] for _ in range(2))
+    a, b = (
+        fast.generate(lm, ps[:1], 3, sampling=SamplingParams(max_new_tokens=10, seed=5))[0]
+        for _ in range(2)
+    )
     assert [g.text for g in a] == [g.text for g in b]
 
 

@@ -7,6 +7,7 @@ from engine.diagram.model import Spec
 from engine.llm import prompt, tiny
 from engine.llm.generate import generate
 from engine.llm.load import load
+from engine.llm.sampling import SamplingParams
 
 
 @pytest.fixture(scope="module", params=["llama", "qwen2"])
@@ -40,8 +41,7 @@ def test_several_prompts_share_one_batch_with_n_candidates_each(lm):
         lm,
         prompts(lm, ["an MLP 2 3", "a flow: a, b, c", "x"]),
         4,
-        max_new_tokens=8,
-        temperature=1.0,
+        sampling=SamplingParams(max_new_tokens=8, temperature=1.0),
     )
     assert [len(row) for row in out] == [4, 4, 4]
     for row in out:
@@ -54,14 +54,20 @@ def test_several_prompts_share_one_batch_with_n_candidates_each(lm):
 
 def test_every_call_differs_unless_seeded(lm):
     p = prompts(lm, ["an MLP 2 3"])
-    a, b = (generate(lm, p, 3, max_new_tokens=10, temperature=1.0)[0] for _ in range(2))
+    a, b = (
+        generate(lm, p, 3, sampling=SamplingParams(max_new_tokens=10, temperature=1.0))[0]
+        for _ in range(2)
+    )
     assert [g.text for g in a] != [g.text for g in b]
-    c, d = (generate(lm, p, 3, max_new_tokens=10, temperature=1.0, seed=7)[0] for _ in range(2))
+    c, d = (
+        generate(lm, p, 3, sampling=SamplingParams(max_new_tokens=10, temperature=1.0, seed=7))[0]
+        for _ in range(2)
+    )
     assert [g.text for g in c] == [g.text for g in d]
 
 
 def test_max_new_tokens_bounds_every_candidate(lm):
-    out = generate(lm, prompts(lm, ["an MLP 2 3"]), 2, max_new_tokens=3)
+    out = generate(lm, prompts(lm, ["an MLP 2 3"]), 2, sampling=SamplingParams(max_new_tokens=3))
     assert all(g.tokens <= 3 for g in out[0])
 
 
@@ -69,7 +75,12 @@ def test_stops_at_the_end_token(lm):
     tok = lm.tokenizer
     head = force_next(lm, tok.eos_token_id, 6.0)  # about one step in two ends
     try:
-        out = generate(lm, prompts(lm, ["a", "b"]), 8, max_new_tokens=40, temperature=1.0)
+        out = generate(
+            lm,
+            prompts(lm, ["a", "b"]),
+            8,
+            sampling=SamplingParams(max_new_tokens=40, temperature=1.0),
+        )
     finally:
         lm.model.lm_head = head
     gens = [g for row in out for g in row]
@@ -82,7 +93,7 @@ def test_a_chat_turn_marker_also_ends_a_candidate(lm):
     start = lm.tokenizer.convert_tokens_to_ids("<|im_start|>")
     head = force_next(lm, start, 50.0)
     try:
-        out = generate(lm, prompts(lm, ["a"]), 2, max_new_tokens=20)
+        out = generate(lm, prompts(lm, ["a"]), 2, sampling=SamplingParams(max_new_tokens=20))
     finally:
         lm.model.lm_head = head
     assert all(g.finished and g.tokens == 1 and g.text == "" for g in out[0])
@@ -92,7 +103,7 @@ def test_a_blank_line_ends_a_sketch(lm):
     newline = lm.tokenizer("\n", add_special_tokens=False)["input_ids"][-1]
     head = force_next(lm, newline, 50.0)
     try:
-        out = generate(lm, prompts(lm, ["a"]), 2, max_new_tokens=20)
+        out = generate(lm, prompts(lm, ["a"]), 2, sampling=SamplingParams(max_new_tokens=20))
     finally:
         lm.model.lm_head = head
     assert all(g.finished and g.text == "" and g.tokens <= 3 for g in out[0])

@@ -9,6 +9,7 @@ from peft import LoraConfig, get_peft_model
 from engine.llm import load as loading
 from engine.llm import tiny
 from engine.llm.load import ModelNotFound, load
+from engine.llm.sampling import SamplingParams
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +91,12 @@ def test_embedded_gguf_converts_once_then_loads_fast_and_the_shipped_adapter_dra
     assert time.perf_counter() - start < 1.0
     lm = load(adapter=loading.latest_adapter(), device="cpu")
     assert lm.tokenizer.eos_token == "<|im_end|>" and lm.tokenizer.pad_token == "<|endoftext|>"
-    result = draw(lm, "an MLP with 3 inputs, a hidden layer of 5 and 2 outputs", 2, seed=0)
+    result = draw(
+        lm,
+        "an MLP with 3 inputs, a hidden layer of 5 and 2 outputs",
+        2,
+        sampling=SamplingParams(seed=0),
+    )
     assert result.spec == Spec("network", layers=(3, 5, 2))
     best = result.candidates[0]
     assert best.generation.finished and best.fidelity.exact and best.valid and best.png

@@ -19,6 +19,7 @@ from engine.diagram.sketch import Sketch
 from engine.diagram.text import to_text
 from engine.llm import tiny
 from engine.llm.load import load
+from engine.llm.sampling import SamplingParams
 from engine.scoring import autoencoder, content
 from engine.scoring.cnn import ReadabilityCNN
 from engine.service.config import Settings
@@ -73,7 +74,9 @@ async def started(
     s = Settings(secret="s", data_dir=data_dir, retrain_interval_min=0.0, device="cpu")
     s = Settings(**{**s.__dict__, "ae_min_new_diagrams": NEEDED})
     base = autoencoder.load(base_autoencoder(data_dir), "cpu")
-    backend = PipelineBackend(lm, ReadabilityCNN(width=4).eval(), base, None, 0.7, 8)
+    backend = PipelineBackend(
+        lm, ReadabilityCNN(width=4).eval(), base, None, SamplingParams(max_new_tokens=8)
+    )
     engine = Engine(s, backend, trainer_class(s, ae=TINY_AE))
     await engine.start()
     try:

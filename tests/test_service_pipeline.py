@@ -14,6 +14,7 @@ from engine.diagram.sketch import Sketch, sketch_to_text
 from engine.llm import fast, prompt, tiny
 from engine.llm.generate import Generation
 from engine.llm.load import LoadedModel, load, prepare_tokenizer
+from engine.llm.sampling import SamplingParams
 from engine.pipeline import Sampled, spec_of
 from engine.scoring import autoencoder, cnn, content
 from engine.scoring.cnn import ReadabilityCNN
@@ -34,7 +35,9 @@ def backend(tmp_path_factory: pytest.TempPathFactory) -> PipelineBackend:
     embedder = autoencoder.Embedder(autoencoder.ConvAE(latent=4, width=4).eval(), {})
     samples = [render_array(layout(Sketch(layers=(2, k, 1)))) for k in range(1, 7)]
     embedder.stats = autoencoder.block_stats(embedder.raw(samples))
-    return PipelineBackend(lm, ReadabilityCNN(width=4).eval(), embedder, None, 0.7, 8)
+    return PipelineBackend(
+        lm, ReadabilityCNN(width=4).eval(), embedder, None, SamplingParams(max_new_tokens=8)
+    )
 
 
 def _answer(backend: PipelineBackend, ask: Ask, texts: list[str], description: str) -> Answer:
@@ -114,7 +117,9 @@ async def test_stats_count_the_fast_decoders_fallbacks(backend, tmp_path: Path) 
         tok = prepare_tokenizer(tiny.tokenizer())
         config = GPT2Config(vocab_size=len(tok), n_embd=32, n_layer=1, n_head=2, n_positions=64)
         gpt2 = LoadedModel(GPT2LMHeadModel(config).eval(), tok, "gpt2")
-        fast.generate(gpt2, [prompt.build(tok, "a", None)], 1, max_new_tokens=3)
+        fast.generate(
+            gpt2, [prompt.build(tok, "a", None)], 1, sampling=SamplingParams(max_new_tokens=3)
+        )
         st = await (await client.get("/v1/stats", headers=AUTH)).json()
         assert st["decoder_fallbacks"] == {
             "count": 1,
@@ -148,7 +153,9 @@ def test_a_user_who_likes_arrows_gets_arrows_first(backend) -> None:
 def test_with_worker_processes_the_answer_is_the_same(backend, tmp_path: Path) -> None:
     """ENGINE_SCORE_WORKERS: the batch's candidates read, drawn and scored in a pool give the
     scoring thread's order, PNG bytes and scores; the pool is made again for new scorers."""
-    pooled = PipelineBackend(backend.lm, backend.cnn, backend.embedder, None, 0.7, 8, workers=2)
+    pooled = PipelineBackend(
+        backend.lm, backend.cnn, backend.embedder, None, SamplingParams(max_new_tokens=8), workers=2
+    )
     texts = [
         sketch_to_text(Sketch(layers=(3, 5, 2), shape=shape, size=(48, 40)))
         for shape in ("circle", "round rectangle", "rectangle")

@@ -122,7 +122,7 @@ def test_dev_bench_per_kind_with_a_stub_model() -> None:
         tokenizer=SimpleNamespace(chat_template=None, bos_token=""), name="stub", adapter=None
     )
 
-    def generator(lm, prompts, n, **kwargs):
+    def generator(lm, prompts, n, sampling):
         text = "direction: right\nshape: round rectangle 150x50"
         return [[Generation(text, 5, True, 0.0) for _ in range(n)] for _ in prompts]
 

@@ -36,7 +36,8 @@ from pathlib import Path
 from engine.bench import gate, quality
 from engine.diagram.model import Diagram
 from engine.llm.load import LoadedModel, adapter_dir, load
-from engine.pipeline import DrawResult, draw_many
+from engine.llm.sampling import DEFAULT, SamplingParams
+from engine.pipeline import DrawResult
 from engine.service import preferences
 from training import orpo
 from training.data import synth
@@ -88,8 +89,8 @@ class DemoConfig:
     quality_requests: int | None = None  # None: all hand-written requests
     quality_candidates: int = 4
     batch: int = 32  # requests per generate call
-    temperature: float = 0.7
-    max_new_tokens: int = 160
+    temperature: float = DEFAULT.temperature
+    max_new_tokens: int = DEFAULT.max_new_tokens
     beta: float = 0.1
     lr: float = 2e-4
     epochs: float = 1.0
@@ -126,19 +127,10 @@ def fresh_requests(n: int, seed: int, traits: list[Trait]) -> list[quality.Reque
 
 def sample(lm: LoadedModel, requests: list[quality.Request], cfg: DemoConfig, n: int, seed: int):
     """All requests through the pipeline, cfg.batch per generate call, timed."""
-    results: list[DrawResult] = []
-    start = time.perf_counter()
-    for k in range(0, len(requests), cfg.batch):
-        results += draw_many(
-            lm,
-            [r.text for r in requests[k : k + cfg.batch]],
-            n,
-            temperature=cfg.temperature,
-            max_new_tokens=cfg.max_new_tokens,
-            seed=seed + k,
-            with_png=False,
-        )
-    return results, time.perf_counter() - start
+    sampling = SamplingParams(
+        temperature=cfg.temperature, max_new_tokens=cfg.max_new_tokens, seed=seed
+    )
+    return quality.run_set(lm, requests, n=n, batch=cfg.batch, sampling=sampling)
 
 
 def expected_stars(candidate, trait: Trait) -> float:
@@ -218,8 +210,8 @@ def hand_quality(lm: LoadedModel, name: str, hand, cfg: DemoConfig, seed: int) -
         hand,
         n=cfg.quality_candidates,
         batch=cfg.batch,
-        max_new_tokens=cfg.max_new_tokens,
-        seed=seed,
+        # at the default temperature (cfg.temperature is for the rated samples), as before
+        sampling=SamplingParams(max_new_tokens=cfg.max_new_tokens, seed=seed),
     )
     row = asdict(quality.score(name, "hand-written", hand, results, seconds))
     return row | {gate.PER_REQUEST: gate.samples(hand, results)}

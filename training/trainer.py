@@ -17,6 +17,7 @@ import torch
 from engine.bench import gate
 from engine.bench.quality import REQUESTS, read_requests, run_set, score
 from engine.llm.load import adapter_dir, load
+from engine.llm.sampling import SamplingParams
 from engine.scoring import autoencoder, cnn, content
 from engine.service.config import Settings
 from engine.service.pipeline_backend import base_adapter as builtin_adapter
@@ -43,8 +44,9 @@ class PipelineTrainer:
         else:
             lm.use_adapter(Path(adapter).name, Path(adapter))
         requests = read_requests(REQUESTS)
-        tokens = self.settings.max_new_tokens
-        results, seconds = run_set(lm, requests, seed=seed, max_new_tokens=tokens)
+        # at the default temperature, as before, whatever the served ENGINE_TEMPERATURE
+        sampling = SamplingParams(max_new_tokens=self.settings.max_new_tokens, seed=seed)
+        results, seconds = run_set(lm, requests, sampling=sampling)
         report: dict[str, Any] = asdict(score(lm.name, REQUESTS.name, requests, results, seconds))
         if len(requests) == len(results):  # read_requests keeps only what the pipeline accepts
             report[gate.PER_REQUEST] = gate.samples(requests, results)

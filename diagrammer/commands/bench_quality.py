@@ -11,6 +11,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from diagrammer.errors import UserError
+from engine.llm.sampling import DEFAULT, SamplingParams
 
 HELP = "measure parse, stop and fidelity rates of the model with and without its adapter"
 FRESH_SEED = 990_001  # never used for training data
@@ -45,7 +46,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--candidates", type=int, default=4)
     parser.add_argument("--batch", type=int, default=16, help="requests per generation call")
     parser.add_argument("--limit", type=int, default=None, help="first N requests of each set")
-    parser.add_argument("--max-new-tokens", type=int, default=160)
+    parser.add_argument("--max-new-tokens", type=int, default=DEFAULT.max_new_tokens)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda")
     parser.add_argument("--out", type=Path, default=Path("out/bench"), help="table, plot, details")
@@ -112,8 +113,7 @@ def run(args: argparse.Namespace) -> int:
                 requests,
                 n=args.candidates,
                 batch=args.batch,
-                max_new_tokens=args.max_new_tokens,
-                seed=args.seed,
+                sampling=SamplingParams(max_new_tokens=args.max_new_tokens, seed=args.seed),
                 generator=generators[engine],
             )
             if engine == "fast" and fast.fallbacks:  # the plain path answered: say so
@@ -181,8 +181,7 @@ def run_dev(args: argparse.Namespace, names: list[str]) -> int:
             label,
             n=args.candidates,
             batch=args.batch,
-            max_new_tokens=args.max_new_tokens,
-            seed=args.seed,
+            sampling=SamplingParams(max_new_tokens=args.max_new_tokens, seed=args.seed),
             generator=generator,
         )
         table += got

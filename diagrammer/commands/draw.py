@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from diagrammer.errors import UserError
+from engine.llm.sampling import DEFAULT, SamplingParams
 
 if TYPE_CHECKING:  # loaded only for --user: the default path needs no CNN or auto-encoder
     from engine.scoring.user_rank import UserRanker
@@ -29,8 +30,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--model", default="default", help="base: default, .gguf, folder, id")
     parser.add_argument("--seed", type=int, default=None, help="repeatable sampling")
-    parser.add_argument("--temperature", type=float, default=0.7)
-    parser.add_argument("--max-new-tokens", type=int, default=160)
+    parser.add_argument("--temperature", type=float, default=DEFAULT.temperature)
+    parser.add_argument("--max-new-tokens", type=int, default=DEFAULT.max_new_tokens)
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda")
     parser.add_argument(
         "--user", default=None, help="rank for this user, as the engine does, from their ratings"
@@ -112,9 +113,9 @@ def run(args: argparse.Namespace) -> int:
         args.description,
         args.candidates,
         top=args.top,
-        temperature=args.temperature,
-        max_new_tokens=args.max_new_tokens,
-        seed=args.seed,
+        sampling=SamplingParams(
+            temperature=args.temperature, max_new_tokens=args.max_new_tokens, seed=args.seed
+        ),
         **({} if ranker is None else {"ranker": ranker}),
     )
     say(

@@ -34,6 +34,7 @@ from engine.diagram.fidelity import fidelity
 from engine.llm import fast, prompt, tiny
 from engine.llm import generate as plain
 from engine.llm.load import LoadedModel, pick_device, prepare_tokenizer
+from engine.llm.sampling import DEFAULT, SamplingParams
 from engine.pipeline import read, spec_of
 
 DEEPSEEK_SHAPE = "deepseek-1.3b-shape"
@@ -153,7 +154,7 @@ def timed(
 def fast_run(lm: LoadedModel, ps: list[str], n: int, tokens: int, natural: bool) -> Callable:
     def run() -> int:
         if natural:
-            gens = fast.generate(lm, ps, n, max_new_tokens=tokens)
+            gens = fast.generate(lm, ps, n, SamplingParams(max_new_tokens=tokens))
             return sum(g.tokens for row in gens for g in row)
         return fast.decode(lm, ps, n, max_new_tokens=tokens, stop=False).ids.numel()
 
@@ -166,7 +167,7 @@ def plain_run(lm: LoadedModel, ps: list[str], n: int, tokens: int, natural: bool
 
     def run() -> int:
         if natural:
-            gens = plain.generate(lm, ps, n, max_new_tokens=tokens)
+            gens = plain.generate(lm, ps, n, SamplingParams(max_new_tokens=tokens))
             return sum(g.tokens for row in gens for g in row)
         tok = lm.tokenizer
         batch = tok(ps, return_tensors="pt", padding=True, add_special_tokens=False).to(lm.device)
@@ -174,8 +175,8 @@ def plain_run(lm: LoadedModel, ps: list[str], n: int, tokens: int, natural: bool
             out = lm.model.generate(
                 **batch,
                 do_sample=True,
-                temperature=0.7,
-                top_p=0.95,
+                temperature=DEFAULT.temperature,
+                top_p=DEFAULT.top_p,
                 top_k=0,
                 min_new_tokens=tokens,
                 max_new_tokens=tokens,

@@ -26,13 +26,17 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
+from engine.bench.faithful import judge
+from engine.catalogue import catalogue
 from engine.diagram.fidelity import fidelity
 from engine.diagram.model import Spec
+from engine.diagram.read import to_diagram
 from engine.llm import fast
 from engine.llm.load import LoadedModel
+from engine.llm.sampling import SamplingParams
 from engine.pipeline import BadRequest, DrawResult, Generator, check, draw_many, spec_of
 
 COLUMNS = (
@@ -47,6 +51,7 @@ COLUMNS = (
     "s_per_request",
 )
 REQUESTS = Path(__file__).resolve().parents[2] / "tests" / "data" / "requests.jsonl"
+SEEDED = SamplingParams(seed=0)  # the benches seed every run: the same figures each time
 
 
 @dataclass(frozen=True)
@@ -108,12 +113,11 @@ def run_set(
     *,
     n: int = 4,
     batch: int = 16,
-    temperature: float = 0.7,
-    max_new_tokens: int = 160,
-    seed: int = 0,
+    sampling: SamplingParams = SEEDED,
     generator: Generator = fast.generate,
 ) -> tuple[list[DrawResult], float]:
-    """All (accepted) requests through the pipeline, `batch` requests per generation call."""
+    """All (accepted) requests through the pipeline, `batch` requests per generation call
+    (the k-th request's batch seeded with sampling.seed + k: a run is repeatable)."""
     results: list[DrawResult] = []
     start = time.perf_counter()
     for k in range(0, len(requests), batch):
@@ -122,9 +126,7 @@ def run_set(
             lm,
             chunk,
             n,
-            temperature=temperature,
-            max_new_tokens=max_new_tokens,
-            seed=seed + k,
+            sampling=replace(sampling, seed=(sampling.seed or 0) + k),
             with_png=False,
             generator=generator,
         )
@@ -277,9 +279,6 @@ def expected_of(row: dict) -> object:
     by alias), adapted to the request, as `diagrammer bench reader` builds it; else None."""
     if row["kind"] != "named":
         return None
-    from engine.catalogue import catalogue  # noqa: PLC0415
-    from engine.diagram.read import to_diagram  # noqa: PLC0415
-
     wanted = str(row["gold"].get("entry", "")).lower()
     entry = next((e for e in catalogue.entries() if e.name.lower() == wanted), None)
     entry = entry or catalogue.find(wanted)
@@ -301,14 +300,10 @@ def run_dev(
     *,
     n: int = 8,
     batch: int = 64,
-    temperature: float = 0.7,
-    max_new_tokens: int = 160,
-    seed: int = 0,
+    sampling: SamplingParams = SEEDED,
     generator: Generator = fast.generate,
 ) -> tuple[list[KindRow], list[dict]]:
     """Every dev request through the pipeline, kind by kind; the rows and per-request details."""
-    from engine.bench.faithful import judge  # noqa: PLC0415
-
     out: list[KindRow] = []
     details: list[dict] = []
     kinds = list(dict.fromkeys(r["kind"] for r in rows))
@@ -321,9 +316,7 @@ def run_dev(
             [Request(r["text"], None) for r in taken],
             n=n,
             batch=batch,
-            temperature=temperature,
-            max_new_tokens=max_new_tokens,
-            seed=seed,
+            sampling=sampling,
             generator=generator,
         )
         top1, any_n, invented, labels = [], [], 0, 0

@@ -45,6 +45,7 @@ from engine.llm import generate as plain
 from engine.llm import prompt
 from engine.llm.generate import Generation
 from engine.llm.load import LoadedModel
+from engine.llm.sampling import DEFAULT, SamplingParams
 from engine.llm.stopping import BLANK_LINE, end_ids
 
 log = logging.getLogger(__name__)
@@ -619,9 +620,9 @@ def decode(
     prompts: list[str],
     n: int,
     *,
-    temperature: float = 0.7,
-    top_p: float = 0.95,
-    max_new_tokens: int = 160,
+    temperature: float = DEFAULT.temperature,
+    top_p: float = DEFAULT.top_p,
+    max_new_tokens: int = DEFAULT.max_new_tokens,
     seed: int | None = None,
     stop: bool = True,
     graphs: bool | None = None,
@@ -716,11 +717,7 @@ def generate(
     lm: LoadedModel,
     prompts: list[str],
     n: int = 4,
-    *,
-    temperature: float = 0.7,
-    top_p: float = 0.95,
-    max_new_tokens: int = 160,
-    seed: int | None = None,
+    sampling: SamplingParams = DEFAULT,
 ) -> list[list[Generation]]:
     """engine.llm.generate.generate, fast: n sampled candidates for each prompt.
 
@@ -728,7 +725,7 @@ def generate(
     """
     if not prompts:
         return []
-    if n < 1 or max_new_tokens < 1:
+    if n < 1 or sampling.max_new_tokens < 1:
         raise ValueError("n and max_new_tokens must be at least 1")
     try:
         start = time.perf_counter()
@@ -736,21 +733,13 @@ def generate(
             lm,
             prompts,
             n,
-            temperature=temperature,
-            top_p=top_p,
-            max_new_tokens=max_new_tokens,
-            seed=seed,
+            temperature=sampling.temperature,
+            top_p=sampling.top_p,
+            max_new_tokens=sampling.max_new_tokens,
+            seed=sampling.seed,
         )
         gens = texts(lm.tokenizer, decoded, time.perf_counter() - start)
     except Unsupported as e:  # only a model this path does not cover; a bug raises
         _fallback(lm, e)
-        return plain.generate(
-            lm,
-            prompts,
-            n,
-            temperature=temperature,
-            top_p=top_p,
-            max_new_tokens=max_new_tokens,
-            seed=seed,
-        )
+        return plain.generate(lm, prompts, n, sampling)
     return [gens[i * n : (i + 1) * n] for i in range(len(prompts))]

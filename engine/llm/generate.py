@@ -15,6 +15,7 @@ import torch
 from transformers import StoppingCriteriaList
 
 from engine.llm.load import LoadedModel
+from engine.llm.sampling import DEFAULT, SamplingParams
 from engine.llm.stopping import BLANK_LINE, BlankLine, end_ids
 
 
@@ -38,24 +39,20 @@ def generate(
     lm: LoadedModel,
     prompts: list[str],
     n: int = 4,
-    *,
-    temperature: float = 0.7,
-    top_p: float = 0.95,
-    max_new_tokens: int = 160,
-    seed: int | None = None,
+    sampling: SamplingParams = DEFAULT,
 ) -> list[list[Generation]]:
     """n sampled candidates for each prompt (built by engine.llm.prompt.build).
 
-    Different candidates on every call unless `seed` is given, which makes the call
-    repeatable (it seeds torch's global generator).
+    Different candidates on every call unless `sampling.seed` is given, which makes the
+    call repeatable (it seeds torch's global generator).
     """
     if not prompts:
         return []
-    if n < 1 or max_new_tokens < 1:
+    if n < 1 or sampling.max_new_tokens < 1:
         raise ValueError("n and max_new_tokens must be at least 1")
     tok = lm.tokenizer
-    if seed is not None:
-        torch.manual_seed(seed)
+    if sampling.seed is not None:
+        torch.manual_seed(sampling.seed)
     batch = tok(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
     batch = batch.to(lm.device)
     ends = end_ids(tok)
@@ -63,10 +60,10 @@ def generate(
     out = lm.model.generate(
         **batch,
         do_sample=True,
-        temperature=temperature,
-        top_p=top_p,
+        temperature=sampling.temperature,
+        top_p=sampling.top_p,
         top_k=0,
-        max_new_tokens=max_new_tokens,
+        max_new_tokens=sampling.max_new_tokens,
         num_return_sequences=n,
         eos_token_id=ends,
         pad_token_id=tok.pad_token_id,

@@ -20,6 +20,7 @@ import urllib.request
 from dataclasses import dataclass
 
 from engine.llm.generate import Generation
+from engine.llm.sampling import DEFAULT, SamplingParams
 from engine.llm.stopping import BLANK_LINE
 
 
@@ -83,28 +84,24 @@ def generate(
     remote: RemoteModel,
     prompts: list[str],
     n: int = 4,
-    *,
-    temperature: float = 0.7,
-    top_p: float = 0.95,
-    max_new_tokens: int = 160,
-    seed: int | None = None,
+    sampling: SamplingParams = DEFAULT,
 ) -> list[list[Generation]]:
     """n sampled candidates for each prompt, from the server (one request for the call)."""
     if not prompts:
         return []
-    if n < 1 or max_new_tokens < 1:
+    if n < 1 or sampling.max_new_tokens < 1:
         raise ValueError("n and max_new_tokens must be at least 1")
     body = {
         "model": remote.model,
         "prompt": prompts,
         "n": n,
-        "max_tokens": max_new_tokens,
-        "temperature": temperature,
-        "top_p": top_p,
+        "max_tokens": sampling.max_new_tokens,
+        "temperature": sampling.temperature,
+        "top_p": sampling.top_p,
         "stop": [BLANK_LINE],
     }
-    if seed is not None:
-        body["seed"] = seed
+    if sampling.seed is not None:
+        body["seed"] = sampling.seed
     start = time.perf_counter()
     answer = _post(remote, "/completions", body)
     seconds = time.perf_counter() - start

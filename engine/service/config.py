@@ -13,6 +13,7 @@ from pathlib import Path
 
 from common import envfile, limits
 from common.envfile import ConfigError
+from engine.llm.sampling import DEFAULT, SamplingParams
 
 PREFIX = "ENGINE_"
 BACKENDS = ("pipeline", "demo")  # the LLM pipeline; a stand-in without a model
@@ -30,8 +31,8 @@ class Settings:
     adapter: str = "latest"  # the built-in ("base") adapter: latest | none | a shipped version
     device: str = "auto"  # auto | cpu | cuda
     bits: int = 0  # 0 = full precision, 4 or 8 = bitsandbytes quantisation (GPU)
-    temperature: float = 0.7
-    max_new_tokens: int = 160
+    temperature: float = DEFAULT.temperature
+    max_new_tokens: int = DEFAULT.max_new_tokens
     # Requests
     max_body_bytes: int = 64 * 1024
     max_description_chars: int = limits.MAX_DESCRIPTION_CHARS
@@ -65,6 +66,11 @@ class Settings:
         settings = envfile.load(cls, lambda name: PREFIX + name.upper(), env, env_file)
         settings.check()
         return settings
+
+    @property
+    def sampling(self) -> SamplingParams:
+        """How the engine samples: these two settings, SamplingParams' top-p, no seed."""
+        return SamplingParams(temperature=self.temperature, max_new_tokens=self.max_new_tokens)
 
     def check(self) -> None:
         if not self.secret:

@@ -35,6 +35,7 @@ from engine.diagram.parse import parse
 from engine.llm import fast, prompt
 from engine.llm.load import latest_adapter
 from engine.llm.load import load as load_model
+from engine.llm.sampling import SamplingParams
 from engine.pipeline import BadRequest, DrawResult, Ranker, check, read_many, sample_many, spec_of
 from engine.scoring import autoencoder, cnn, population
 from engine.scoring.profile import Models, Profile
@@ -53,8 +54,7 @@ class PipelineBackend:
         cnn_model: Any,
         embedder: Any,
         base_adapter: str | None,
-        temperature: float,
-        max_new_tokens: int,
+        sampling: SamplingParams,
         workers: int = 0,
     ) -> None:
         """workers: processes that read, draw and score candidates (0: none, the scoring
@@ -63,8 +63,7 @@ class PipelineBackend:
         self.cnn = cnn_model
         self.embedder = embedder
         self.base_adapter = base_adapter
-        self.temperature = temperature
-        self.max_new_tokens = max_new_tokens
+        self.sampling = sampling
         self.population: Any = None  # knn.Population learnt by the profiles job; None: defaults
         self._version = "base"
         self.warmed = 0  # batch rows the fast decoder was warmed for (warm)
@@ -81,8 +80,7 @@ class PipelineBackend:
             cnn.default_model(device),
             autoencoder.default_embedder(device),
             base_adapter(settings),
-            settings.temperature,
-            settings.max_new_tokens,
+            settings.sampling,
             workers=score_workers(settings, device),
         )
         backend.warm(settings.batch_max_candidates)
@@ -112,7 +110,7 @@ class PipelineBackend:
             return
         dec = fast.decoder(self.lm)
         with dec.lock:  # the longest cache a request can need: graphs survive growing it
-            dec.reserve(rows, WARM_PROMPT_TOKENS + self.max_new_tokens)
+            dec.reserve(rows, WARM_PROMPT_TOKENS + self.sampling.max_new_tokens)
         ask = prompt.build(self.lm.tokenizer, "an MLP with 2 inputs and 1 output", None)
         for bucket in sorted({dec.bucket(r) for r in range(1, rows + 1)}):
             fast.decode(self.lm, [ask], bucket, max_new_tokens=2, stop=False)
@@ -164,13 +162,7 @@ class PipelineBackend:
         return [
             (
                 group,
-                sample_many(
-                    self.lm,
-                    [a.description for a in group],
-                    n,
-                    temperature=self.temperature,
-                    max_new_tokens=self.max_new_tokens,
-                ),
+                sample_many(self.lm, [a.description for a in group], n, sampling=self.sampling),
             )
             for n, group in by_n.items()
         ]
