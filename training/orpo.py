@@ -222,15 +222,17 @@ def stream(n: int, cfg: OrpoConfig) -> list[int]:
     return order
 
 
-def load_model(cfg: OrpoConfig, device: torch.device) -> tuple[torch.nn.Module, object]:
-    """The base model with a trainable LoRA: a copy of cfg.base_adapter, or a fresh one."""
+def load_model(cfg: OrpoConfig) -> tuple[torch.nn.Module, object]:
+    """The base model with a trainable LoRA (a copy of cfg.base_adapter, or a fresh one) on
+    cfg.device."""
     from peft import LoraConfig, PeftModel, get_peft_model  # noqa: PLC0415
     from transformers import AutoModelForCausalLM, AutoTokenizer  # noqa: PLC0415
 
     # Deferred like transformers above: engine.llm.load imports it (seconds), and reading
     # pairs or the loss needs none of it.
-    from engine.llm.load import prepare_tokenizer, resolve  # noqa: PLC0415
+    from engine.llm.load import pick_device, prepare_tokenizer, resolve  # noqa: PLC0415
 
+    device = pick_device(cfg.device)
     where = resolve(cfg.base)
     tok = prepare_tokenizer(AutoTokenizer.from_pretrained(where, local_files_only=True))
     dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
@@ -275,14 +277,12 @@ def plot_loss(log: list[dict], path: Path) -> None:
 
 def train(cfg: OrpoConfig) -> dict:
     """One ORPO run; writes the adapter (peft folder), log, plot and summary into cfg.out."""
-    from engine.llm.load import pick_device  # noqa: PLC0415  (transformers: see load_model)
-
     torch.manual_seed(cfg.seed)
     random.seed(cfg.seed)
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
-    device = pick_device(cfg.device)
-    model, tok = load_model(cfg, device)
+    model, tok = load_model(cfg)
+    device = model.device
     pairs = read_pairs(cfg.pairs, tok, cfg.max_len)
     total = steps_of(len(pairs), cfg)
     params = [p for p in model.parameters() if p.requires_grad]

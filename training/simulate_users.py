@@ -75,6 +75,11 @@ from engine.scoring import cnn, content, knn, neighbours
 from engine.scoring.autoencoder import Embedder
 from engine.scoring.population import History
 from engine.scoring.rank import Ranked, rank
+from training.data.degrade import KINDS as DEGRADATIONS
+from training.data.degrade import degrade
+from training.data.styles import FILLS, choose_style
+from training.data.synth import KIND_WEIGHTS, LABEL_SETS, answer
+from training.data.synth import KINDS as SYNTH_KINDS
 
 CANDIDATES, SHOWN = 8, 3
 CHECKPOINTS = (1, 5, 10, 20, 50)
@@ -137,8 +142,6 @@ class Pool:
 
 
 def _fill_families() -> dict[tuple[int, int, int], str]:
-    from training.data.styles import FILLS
-
     out = {}
     for family, (light, dark) in FILLS.items():
         out |= {c: family for c in light} | {c: f"dark {family}" for c in dark}
@@ -214,11 +217,6 @@ def build_pool(
     progress: bool = True,
     n_candidates: int = CANDIDATES,
 ) -> Pool:
-    from training.data.degrade import KINDS, degrade
-    from training.data.styles import choose_style
-    from training.data.synth import KIND_WEIGHTS, LABEL_SETS, answer
-    from training.data.synth import KINDS as SYNTH_KINDS
-
     rng = random.Random(seed)
     families = _fill_families()
     diagrams: list[Diagram] = []
@@ -245,7 +243,7 @@ def build_pool(
             )  # fmt: skip
             d = layout(sketch)
             if rng.random() < DEGRADED_SHARE:
-                d = degrade(d, rng.choice(KINDS), rng)
+                d = degrade(d, rng.choice(DEGRADATIONS), rng)
             requests[-1].append(len(diagrams))
             diagrams.append(d)
             looks.append(_look(d, s.shape, families.get(fill, "other"), s.line_style,

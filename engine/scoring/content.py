@@ -52,6 +52,7 @@ import numpy as np
 
 from engine.diagram.label_fit import fit_label
 from engine.diagram.model import CANVAS_H, CANVAS_W, Diagram, Node
+from engine.scoring.autoencoder import BLOCKS as IMAGE
 
 KINDS = ("network", "stack", "flow")
 SHAPES = ("circle", "round rectangle", "rectangle")
@@ -186,8 +187,6 @@ def blocks(image_blocks: Sequence[slice]) -> tuple[slice, ...]:
 def block_names(image_blocks: Sequence[slice]) -> tuple[str, ...]:
     """The names of blocks()'s blocks, in the same order (image ones by autoencoder.BLOCKS
     when the embedder has those, else by number)."""
-    from engine.scoring.autoencoder import BLOCKS as IMAGE
-
     if len(image_blocks) != len(IMAGE):
         return (*map(str, range(len(image_blocks))), *BLOCKS)
     return (*(name for name in IMAGE if name in IMAGE_KEPT), *BLOCKS)
@@ -196,8 +195,6 @@ def block_names(image_blocks: Sequence[slice]) -> tuple[str, ...]:
 def _kept(image_blocks: Sequence[slice]) -> tuple[slice, ...]:
     """The image blocks named in IMAGE_KEPT (all of them for an embedding of other blocks,
     e.g. an image-only or a test embedder)."""
-    from engine.scoring.autoencoder import BLOCKS as IMAGE
-
     if len(image_blocks) != len(IMAGE):
         return tuple(image_blocks)
     return tuple(s for s, name in zip(image_blocks, IMAGE, strict=True) if name in IMAGE_KEPT)
