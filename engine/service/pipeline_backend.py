@@ -225,8 +225,9 @@ def base_adapter(settings: Settings) -> str | None:
 def score_workers(settings: Settings, device: str) -> int:
     """ENGINE_SCORE_WORKERS, or with -1 (the default) one per core when the model runs on a
     GPU and none on a CPU host: there the model thread needs the cores while the previous
-    batch scores (on 2 cores a pool of 2 took the engine at 4 clients from 34 to 26
-    requests/min, though it scores a batch alone 1.3-1.8x faster: docs/notes-engine.md)."""
+    batch scores, and on 2 cores a pool of 2 made the engine no faster (4 clients: 26 and 35
+    requests/min against 34 and 36 without, 8 candidates), though it scores a batch alone
+    1.3-1.8x faster (docs/notes-engine.md)."""
     if settings.score_workers >= 0:
         return settings.score_workers
     return (os.cpu_count() or 1) if device.startswith("cuda") else 0
