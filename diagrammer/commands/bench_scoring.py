@@ -6,10 +6,11 @@ catalogue names) plus a few catalogue entries by name; each request's 8 candidat
 its sketch and the same structure with 7 other examples' styles (what the model writes: the
 structure the request states, its own taste). Per request the stages run one after another
 on this thread: read (engine.pipeline.read: sketch parse, layout, validation, metrics,
-fidelity), render_array, preprocess (both models' inputs), CNN (at torch's thread count,
-and at one thread), auto-encoder encoder, image descriptors, content blocks, kNN (a user
-with 20 ratings), rank.order and PNG of the 3 shown; wall and this thread's CPU time, the
-median over requests (the machine may be shared: CPU time is what the stage costs).
+fidelity), render_array, preprocess (both models' inputs), CNN and auto-encoder encoder
+(at torch's thread count, and at one thread as the pool's workers run them), image
+descriptors, content blocks, kNN (a user with 20 ratings), rank.order and PNG of the 3
+shown; wall and this process's CPU time (all its threads), the median over requests (the
+machine may be shared: CPU time is what the stage costs).
 
 Then end to end, interleaved request by request: read_many with each request's UserRanker
 as the engine has it without a pool (sequential) and with engine/scoring/workers.Pool
@@ -36,6 +37,7 @@ STAGES = (
     "cnn",
     "cnn 1 thread",
     "autoencoder",
+    "autoencoder 1 thread",
     "descriptors",
     "content",
     "knn",
@@ -80,13 +82,13 @@ def run(args: argparse.Namespace) -> int:
         name: {"wall_ms": float(np.median(w)), "cpu_ms": float(np.median(c))}
         for name, (w, c) in stages.items()
     }
-    print(f"\n{'stage':>14} {'wall ms':>9} {'CPU ms':>9}")
+    print(f"\n{'stage':>20} {'wall ms':>9} {'CPU ms':>9}")
     for name, row in table.items():
-        print(f"{name:>14} {row['wall_ms']:>9.1f} {row['cpu_ms']:>9.1f}")
-    total = {k: sum(v[k] for n, v in table.items() if n != "cnn 1 thread") for k in table["read"]}
-    print(
-        f"{'sum':>14} {total['wall_ms']:>9.1f} {total['cpu_ms']:>9.1f}  (CNN at {threads} threads)"
-    )
+        print(f"{name:>20} {row['wall_ms']:>9.1f} {row['cpu_ms']:>9.1f}")
+    summed = [v for n, v in table.items() if not n.endswith("1 thread")]
+    total = {k: sum(v[k] for v in summed) for k in ("wall_ms", "cpu_ms")}
+    print(f"{'sum':>20} {total['wall_ms']:>9.1f} {total['cpu_ms']:>9.1f}", end="")
+    print(f"  (the CNN and AE at {threads} threads)")
 
     pool = Pool(models, args.workers or None)
     pool.warm()
@@ -201,13 +203,14 @@ def _stages(request, models, profile) -> dict[str, tuple[float, float]]:
         lambda: ([shrink(i, size) for i in images], [shrink(i, DEFAULT_SIZE) for i in images]),
     )
     readability = timed("cnn", lambda: cnn.score_batch(models.cnn, as_float(cnn_in)))
+    latents = timed("autoencoder", lambda: models.embedder.latents(as_float(ae_in)))
     threads = torch.get_num_threads()
-    torch.set_num_threads(1)
+    torch.set_num_threads(1)  # what a worker of the pool runs with
     try:
         timed("cnn 1 thread", lambda: cnn.score_batch(models.cnn, as_float(cnn_in)))
+        timed("autoencoder 1 thread", lambda: models.embedder.latents(as_float(ae_in)))
     finally:
         torch.set_num_threads(threads)
-    latents = timed("autoencoder", lambda: models.embedder.latents(as_float(ae_in)))
     desc = timed(
         "descriptors",
         lambda: np.stack(
