@@ -1,5 +1,7 @@
 """The worker pool reads, draws and scores candidates as the scoring thread does."""
 
+import os
+
 import numpy as np
 import pytest
 
@@ -74,3 +76,14 @@ def test_scorers_left_to_the_engine_process_score_the_batch_at_once(models, pool
 def test_a_pool_serves_only_the_scorers_it_was_made_with(models, pool) -> None:
     assert pool.serves(Models(models.cnn, models.embedder))
     assert not pool.serves(Models(models.cnn, None))
+
+
+def test_the_engine_scores_in_workers_by_default_only_beside_a_gpu() -> None:
+    from engine.service.config import Settings
+    from engine.service.pipeline_backend import score_workers
+
+    default = Settings(secret="s")
+    assert score_workers(default, "cpu") == 0  # the model thread needs the cores there
+    assert score_workers(default, "cuda:0") == (os.cpu_count() or 1)
+    assert score_workers(Settings(secret="s", score_workers=3), "cpu") == 3
+    assert score_workers(Settings(secret="s", score_workers=0), "cuda") == 0
