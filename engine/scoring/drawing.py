@@ -18,6 +18,7 @@ import numpy as np
 from engine.diagram.model import Diagram
 from engine.diagram.render import encode_png, render_array
 from engine.scoring import descriptors
+from engine.scoring.autoencoder import describe_pool
 from engine.scoring.preprocess import DEFAULT_SIZE, Size, shrink
 
 
@@ -50,8 +51,6 @@ def draw(diagram: Diagram, cnn_size: Size) -> Drawn:
 def draw_many(diagrams: list[Diagram], cnn_size: Size) -> list[Drawn]:
     """draw() of each, on the auto-encoder's describe threads (OpenCV releases the GIL: the
     scoring thread's own parallelism when there is no worker pool)."""
-    from engine.scoring.autoencoder import describe_pool
-
     run = describe_pool().map if len(diagrams) > 1 else map
     return list(run(lambda d: draw(d, cnn_size), diagrams))
 

@@ -19,8 +19,9 @@ from typing import Any
 import numpy as np
 
 from engine.diagram.model import Diagram
-from engine.scoring import knn
+from engine.scoring import autoencoder, cnn, content, descriptors, drawing, knn
 from engine.scoring.cnn import target_to_rating
+from engine.scoring.drawing import as_float
 from engine.scoring.priors import UNKNOWN_READABILITY
 
 
@@ -90,30 +91,22 @@ class Models:
 
     @classmethod
     def shipped(cls, device: str | None = None) -> Models:
-        from engine.scoring import autoencoder, cnn
-
         return cls(cnn.default_model(device), autoencoder.default_embedder(device))
 
     @property
     def dim(self) -> int:
         """Width of the taste embedding: the image embedding and the content blocks (a new
         width when either changes: the engine re-embeds stored rows of another width)."""
-        from engine.scoring import content
-
         return self.embedder.dim + content.SIZE
 
     @property
     def blocks(self) -> tuple[slice, ...]:
         """The blocks the kNN compares: the image ones the node list cannot state
         (content.IMAGE_KEPT) and every content block."""
-        from engine.scoring import content
-
         return content.blocks(self.embedder.blocks)
 
     def taste(self, images: Sequence[np.ndarray], diagrams: Sequence[Diagram]) -> np.ndarray:
         """The taste embedding (N x dim) of renders and the Diagrams they were drawn from."""
-        from engine.scoring import content
-
         if not images:
             return np.zeros((0, self.dim), np.float32)
         return content.combine(self.embedder.embed(images), self.embedder.blocks, diagrams)
@@ -130,8 +123,6 @@ def score(
     """Score rendered candidates (HxWx3 uint8 RGB) for one user, with these models (None:
     the shipped ones on `device`); with their Diagrams, the embedding gets the content blocks
     (see the module docstring)."""
-    from engine.scoring import drawing
-
     if not images:
         return []
     models = models if models is not None else Models.shipped(device)
@@ -148,9 +139,6 @@ def score_drawn(
 ) -> list[Scores]:
     """score() of candidates already drawn (drawing.Drawn): the CNN and the auto-encoder's
     encoder run here, in one batch, for those a worker did not score."""
-    from engine.scoring import autoencoder, cnn, descriptors
-    from engine.scoring.drawing import as_float
-
     if not drawn:
         return []
     readability = np.array([np.nan if d.readability is None else d.readability for d in drawn])
@@ -170,8 +158,6 @@ def score_drawn(
     raw = {"latent": latents, **{name: desc[:, s] for name, s in descriptors.BLOCKS.items()}}
     image = autoencoder.combine(raw, models.embedder.stats)
     if diagrams is not None:
-        from engine.scoring import content
-
         embeddings = content.combine(image, models.embedder.blocks, diagrams)
         blocks = models.blocks
     else:

@@ -30,6 +30,8 @@ from typing import Any
 
 from engine.candidate import Candidate
 from engine.diagram.model import Spec
+from engine.pipeline import read
+from engine.scoring import cnn
 from engine.scoring.drawing import Drawn, as_float, draw
 from engine.scoring.preprocess import DEFAULT_SIZE, Size
 
@@ -72,8 +74,6 @@ class Pool:
         out = list(self._executor.map(_prepare, items, chunksize=chunk))
         todo = [i for i, (_, d) in enumerate(out) if d is not None and d.readability is None]
         if todo:
-            from engine.scoring import cnn
-
             drawn = [out[i][1] for i in todo]
             scores = cnn.score_batch(self.models.cnn, as_float([d.cnn_input for d in drawn]))
             latents = self.models.embedder.latents(as_float([d.ae_input for d in drawn]))
@@ -118,8 +118,6 @@ def _ready(_: int) -> int:
 
 
 def _prepare(item: tuple[Any, Spec | None]) -> tuple[Candidate, Drawn | None]:
-    from engine.pipeline import read
-
     candidate = read(*item)
     if not candidate.parsed:
         return candidate, None
