@@ -24,12 +24,12 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from engine.device import pick_device
 from engine.diagram.model import Diagram
 from engine.diagram.render import render_array
 from engine.scoring import autoencoder, descriptors, weights
 from engine.scoring.autoencoder import ConvAE, Embedder, ink_weighted_mse
 from engine.scoring.preprocess import INPUT_H, INPUT_W, to_input
-from engine.scoring.weights import pick_device
 from training.data.synth import examples
 
 Log = Callable[[str], None]

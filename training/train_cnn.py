@@ -34,12 +34,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from engine.device import pick_device
 from engine.diagram.metrics import metrics
 from engine.diagram.render import render_array
 from engine.scoring import cnn
 from engine.scoring.cnn import ReadabilityCNN
 from engine.scoring.preprocess import DEFAULT_SIZE, Size, shrink
-from engine.scoring.weights import pick_device
 from training.data.degrade import KINDS, degrade
 from training.data.synth import example
 

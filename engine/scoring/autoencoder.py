@@ -32,6 +32,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from engine.device import pick_device
 from engine.scoring import descriptors, weights
 from engine.scoring.preprocess import INPUT_H, INPUT_W, to_batch
 
@@ -167,7 +168,7 @@ def load(folder: Path = DEFAULT_DIR, device: str | torch.device | None = None) -
     state, config = weights.load(folder)
     model = ConvAE(latent=int(config["latent"]), width=int(config["width"]))
     model.load_state_dict(state)
-    return Embedder(model.to(weights.pick_device(device)).eval(), config["stats"])
+    return Embedder(model.to(pick_device(device)).eval(), config["stats"])
 
 
 @lru_cache(maxsize=2)

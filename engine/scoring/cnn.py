@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from engine.device import pick_device
 from engine.scoring import weights
 from engine.scoring.preprocess import DEFAULT_SIZE, Size, check_size, to_batch
 
@@ -85,7 +86,7 @@ def load(folder: Path = DEFAULT_DIR, device: str | torch.device | None = None) -
         levels=int(config.get("levels", 4)),
     )
     model.load_state_dict(state)
-    return model.to(weights.pick_device(device)).eval()
+    return model.to(pick_device(device)).eval()
 
 
 @lru_cache(maxsize=2)

@@ -12,13 +12,6 @@ MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
 WEIGHTS, CONFIG = "model.safetensors", "config.json"
 
 
-def pick_device(device: str | torch.device | None = None) -> torch.device:
-    """The given device, or CUDA when there is one, else the CPU."""
-    if device is not None:
-        return torch.device(device)
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-
-
 def save(model: torch.nn.Module, config: dict, folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
