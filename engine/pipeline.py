@@ -322,15 +322,16 @@ def read_many(
         t0 = time.perf_counter()
         if prepared is None:
             candidates = [read(g, spec) for g in batch]
-        t1 = time.perf_counter()
-        if prepared is None:
+            t1 = time.perf_counter()
+            read_s = round(t1 - t0, 3)
             ordered = ranker(candidates)
         else:
+            t1, read_s = t0, shared
             ordered = ranker([c for c, _ in prepared[k]], [d for _, d in prepared[k]])
         ranked = [replace(c, rank=i + 1) for i, c in enumerate(ordered)]
         timings = {
             "generate": sampled.generate_s,
-            "read": shared if prepared is not None else round(t1 - t0, 3),
+            "read": read_s,
             "rank": round(time.perf_counter() - t1, 3),  # with drawing the shown ones
         }
         results.append(DrawResult(text, spec, p, ranked, timings, sampled.model, sampled.adapter))
