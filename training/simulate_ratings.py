@@ -142,9 +142,9 @@ def expected_stars(candidate, trait: Trait) -> float:
 
 def stars(candidate, trait: Trait, rng: random.Random) -> int:
     """One simulated rater's score of one candidate."""
-    true = expected_stars(candidate, trait)
     if not candidate.parsed:
         return 1
+    true = expected_stars(candidate, trait)
     return int(min(5, max(1, round(true + rng.gauss(0, NOISE_SD)))))
 
 
