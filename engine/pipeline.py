@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from common.limits import MAX_DESCRIPTION_CHARS
 from engine.candidate import Candidate
 from engine.catalogue import catalogue
 from engine.diagram.blocks import kind_of
@@ -38,7 +39,7 @@ from engine.llm.generate import Generation
 from engine.llm.load import LoadedModel
 from engine.llm.sampling import DEFAULT, SamplingParams
 
-MAX_DESCRIPTION = 1000  # characters
+MAX_DESCRIPTION = MAX_DESCRIPTION_CHARS  # characters: the limit the bot and engine share
 # engine.llm.generate.generate's signature: (lm, prompts, n, sampling)
 Generator = Callable[[LoadedModel, list[str], int, SamplingParams], list[list[Generation]]]
 # Orders one request's candidates, best first, and draws the PNGs of the ones to show.
