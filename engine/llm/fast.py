@@ -450,17 +450,24 @@ def process(logits: Tensor, *, temperature: float, top_p: float, suppress: Tenso
     Written out as transformers' SuppressTokens, Temperature and TopP processors do it, so the
     two paths sample from the same distribution.
     """
-    scores = logits.index_fill(1, suppress, -float("inf"))
-    if temperature <= 0:
+    scores = _tempered(logits, temperature, suppress)
+    if temperature <= 0 or top_p >= 1.0:
         return scores
-    if temperature != 1.0:
-        scores = scores / temperature
-    if top_p < 1.0:
-        ordered, order = torch.sort(scores, descending=False)
-        remove = ordered.softmax(-1).cumsum(-1) <= 1 - top_p
-        remove[..., -1:] = False
-        scores = scores.masked_fill(remove.scatter(1, order, remove), -float("inf"))
-    return scores
+    return _top_p(scores, top_p)
+
+
+def _tempered(logits: Tensor, temperature: float, suppress: Tensor) -> Tensor:
+    """Suppressed tokens at -inf, then divided by the temperature (none at 0 or 1)."""
+    scores = logits.index_fill(1, suppress, -float("inf"))
+    return scores / temperature if temperature > 0 and temperature != 1.0 else scores
+
+
+def _top_p(scores: Tensor, top_p: float) -> Tensor:
+    """transformers' TopP: the tokens whose ascending cumulative mass is <= 1 - top_p at -inf."""
+    ordered, order = torch.sort(scores, descending=False)
+    remove = ordered.softmax(-1).cumsum(-1) <= 1 - top_p
+    remove[..., -1:] = False
+    return scores.masked_fill(remove.scatter(1, order, remove), -float("inf"))
 
 
 def choose(scores: Tensor, temperature: float) -> Tensor:
@@ -503,10 +510,9 @@ def sample(logits: Tensor, *, temperature: float, top_p: float, suppress: Tensor
     """One token a row: `choose(process(...))`; on the CPU top-p first tries `_nucleus`
     (a CUDA step would have to wait for its check, and sorting is cheap there)."""
     if temperature > 0 and top_p < 1 and logits.device.type == "cpu":
-        scores = logits.index_fill(1, suppress, -float("inf"))
-        token = _nucleus(scores / temperature if temperature != 1.0 else scores, top_p)
-        if token is not None:
-            return token
+        scores = _tempered(logits, temperature, suppress)
+        token = _nucleus(scores, top_p)
+        return token if token is not None else choose(_top_p(scores, top_p), temperature)
     scores = process(logits, temperature=temperature, top_p=top_p, suppress=suppress)
     return choose(scores, temperature)
 
