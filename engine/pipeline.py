@@ -207,6 +207,14 @@ def grafted(text: str, spec: Spec | None) -> tuple[str, list[Problem]]:
     return f"{spec.structure}\n{style}", []
 
 
+def answer_start(spec: Spec | None) -> str:
+    """The answer's start written for the model: the steps line of a grafted spec, whose
+    structure replaces the model's in `grafted` (so forcing it changes no drawing's
+    structure, only what the style is written after); '' otherwise (networks and step
+    lists are written by the model, which reads some requests better than the hint)."""
+    return prompt.steps_line(spec) if spec is not None and spec.kind in GRAFTED else ""
+
+
 def read(gen: Generation, spec: Spec | None) -> Candidate:
     """Everything about one candidate short of ranking and rendering."""
     text, notes = grafted(gen.text, spec)
@@ -269,7 +277,7 @@ class Sampled:
 
     texts: list[str]  # the descriptions, checked
     specs: list[Spec | None]
-    prompts: list[str]
+    prompts: list[str]  # up to the answer: with each generation's text, a training pair
     generations: list[list[Generation]]  # per request, n candidates
     model: str
     adapter: str | None
@@ -285,12 +293,21 @@ def sample_many(
     sampling: SamplingParams = DEFAULT,
     generator: Generator = fast.generate,
 ) -> Sampled:
-    """The model's part of draw_many: n candidates for each description in one batch."""
+    """The model's part of draw_many: n candidates for each description in one batch.
+
+    Where the reader's structure is drawn anyway (answer_start), the answer starts with it
+    and the model writes the rest, its style: a third of the tokens for a stack, and no
+    structure cut off at the token limit. Each generation's text is the whole answer."""
     start = time.perf_counter()
     texts = [check(d) for d in descriptions]
     specs = [spec_of(t) for t in texts]
     prompts = [prompt.build(lm.tokenizer, t, s) for t, s in zip(texts, specs, strict=True)]
-    gens = generator(lm, prompts, n, sampling)
+    starts = [answer_start(s) for s in specs]
+    asked = [p + a for p, a in zip(prompts, starts, strict=True)]
+    gens = [
+        [replace(g, text=a + g.text) for g in batch]
+        for a, batch in zip(starts, generator(lm, asked, n, sampling), strict=True)
+    ]
     seconds = round(time.perf_counter() - start, 3)
     return Sampled(texts, specs, prompts, gens, lm.name, lm.adapter, start, seconds)
 

@@ -81,3 +81,23 @@ def test_draw_takes_its_generator_and_both_paths_sample_alike_on_the_cpu(tmp_pat
     assert calls == [8]
     # Same seed, same sampler (engine/llm/fast.py `choose`): the very same candidates.
     assert sorted(c.text for c in by_plain.candidates) == sorted(c.text for c in by_fast.candidates)
+
+
+def test_a_grafted_answer_starts_with_its_steps_and_a_network_answer_does_not(tmp_path):
+    """The model goes on from the stack's steps line (it writes the style only), and each
+    candidate's text is the whole answer: the line given, then what the model wrote."""
+    lm = load(str(tiny.save(tmp_path / "m", "llama")))
+    asked: list[str] = []
+
+    def recording(lm, prompts, n, sampling):
+        asked.extend(prompts)
+        return [[gen("direction: down")] * n for _ in prompts]
+
+    stack = "a CNN: 32x32 input, conv 3x3 16, max pool, dense 64, 10 outputs"
+    got = draw(lm, stack, 2, generator=recording)
+    line = "steps: input 32x32 | conv 3x3 16 | max pool | dense 64 | output 10\n"
+    assert asked[0] == got.prompt + line  # the stored prompt stops where the answer starts
+    assert all(c.text == line + "direction: down" for c in got.candidates)
+    assert got.candidates[0].fidelity.exact and got.candidates[0].diagram.nodes
+    net = draw(lm, "an MLP 3-5-2", 2, generator=recording)
+    assert asked[1] == net.prompt and all(c.text == "direction: down" for c in net.candidates)

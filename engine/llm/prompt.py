@@ -31,10 +31,17 @@ def user_turn(description: str, spec: Spec | None) -> str:
     return description.strip() + (f"\n{line}" if line else "")
 
 
+def steps_line(spec: Spec | None) -> str:
+    """The sketch's first line as the model writes it after copying a steps hint ('' when
+    the spec states no steps): the answer's start where the caller already knows it."""
+    return f"steps: {' | '.join(spec.steps)}\n" if spec is not None and spec.steps else ""
+
+
 def build(tokenizer: object, description: str, spec: Spec | None) -> str:
     """The full prompt text, ending where the model's answer starts.
 
-    It carries its own special tokens: encode it with add_special_tokens=False.
+    It carries its own special tokens: encode it with add_special_tokens=False. The caller
+    may append the answer's first line (steps_line) for the model to go on from.
     """
     messages = [
         {"role": "system", "content": SYSTEM},
