@@ -390,6 +390,21 @@ def test_fixed_misreads_give_none(text: str) -> None:
             "pipeline: fetch, sort rows & dedupe; then index",
             ("fetch", "sort rows", "dedupe", "index"),
         ),
+        # "1-" / "Step 1 -" marks, short sentences, longer bare lists, a purpose intro,
+        # "final" is a word (no typo of "finally"), "after x-ing we y"
+        ("Step 1 - read files\nStep 2 - fit the model\nStep 3 - log it",
+         ("read files", "fit model", "log")),
+        ("1- load mnist\n2- train cnn\n3- save weights",
+         ("load mnist", "train cnn", "save weights")),
+        ("Fetch the logs. Parse them. Count the errors. Email the team. Done.",
+         ("fetch logs", "parse", "count errors", "email team")),
+        ("Sampling prompts, scoring them with the reward model, updating the policy.",
+         ("sampling prompts", "scoring with reward model", "updating policy")),
+        ("To build the index, we parse PDFs, split into chunks, and store them in faiss.",
+         ("parse pdfs", "split into chunks", "store in faiss")),
+        ("eda then tuning then final training", ("eda", "tuning", "final training")),
+        ("after cleaning the text we tokenize it, then train",
+         ("cleaning text", "tokenize", "train")),
     ],
 )
 def test_fixed_flow_misreads(text: str, steps: tuple[str, ...]) -> None:

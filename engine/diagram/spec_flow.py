@@ -42,7 +42,7 @@ def any_word(*alternatives: str) -> str:
 FLOW_WORDS = r"\b(?:flow ?charts?|pipelines?|workflows?|process|steps?|loop|procedure)\b"
 INTRO = rf"{FLOW_WORDS}(?:\s+{any_word('of for with showing where are is these the following')})*"
 ARROW = r"\s*(?:-+>|→|⟶|=>|➔|➡️?)\s*"
-NUMBERED = r"(?:^|(?<=\s))(step\s*)?(\(?)(\d{1,2})([.)]|\s*:)\s+"
+NUMBERED = r"(?:^|(?<=\s))(step\s*)?(\(?)(\d{1,2})([.)]|\s*:|\s*[-–](?=\s))\s+"  # 1. 1) 1: 1 -
 THEN_WORDS = any_word("then finally lastly after_that and_then and_finally")
 THEN = rf"\s*(?:,|;|[.?!](?:\s|$)|{THEN_WORDS})\s*"
 BRANCH = "^" + any_word("if else otherwise yes no repeat loop until go_back back_to")
@@ -64,7 +64,8 @@ CONNECTIVES = (
     "begin",
 )  # typo targets
 DROP_WORDS = any_word("the a an it them this that these those our my your please pls plz")
-FILLER = {"thanks", "thx", "ty", "lol", "pls", "please", "etc"}
+FILLER = {"thanks", "thx", "ty", "lol", "pls", "please", "etc", "done", "that's it", "end"}
+NOT_TYPOS = frozenset({"final", "nest", "begins"})  # words, not misspelt connectives
 REQUEST = any_word("draw make show create sketch visuali[sz]e diagram explain what how why") + "|"
 REQUEST += r"\b(?:can|could) (?:you|u)\b"
 # the request around a list: "i need a flowchart of", "visualise a cnn with", "... starts with"
@@ -89,6 +90,7 @@ DECISION += r"(?P<q>(?:[^?:;,(.]|\.\d)+?)"
 DECISION += r"(?:(?P<mark>\?)|\s*(?=[:;,(]|\.\s|\.$|\s+if\b|$))"
 RESIDUAL = r"\s*[,(]?\s*(?:\b(?:with|plus|and)\s+)?(?:the\s+)?(?:usual\s+)?"
 RESIDUAL += r"\b(?:residuals?|(?:residual|skip) connect\w*)\s+(?:ar\w+|over|skip)\b[^.]*"
+PURPOSE = r"(?:to|in order to)\s+[a-z]+\s"  # "to build the index, ..." says why, no step
 ABOUT_IT = r"(?:that|this|it)(?:'s| is)\b"  # "... -> dense 2. that's an image classifier cnn"
 MAX_STEP_WORDS = 10
 
@@ -118,7 +120,7 @@ STYLE_FILLER = _word_set(
 
 def _fix_word(word: str, vocabulary: frozenset[str] | tuple[str, ...], shortest: int = 5) -> str:
     """A typo of a vocabulary word ("fiinally", "lnies") -> that word; other words stay."""
-    if len(word) < shortest or word in vocabulary:
+    if len(word) < shortest or word in vocabulary or word in NOT_TYPOS:
         return word
     close = difflib.get_close_matches(word, vocabulary, n=1, cutoff=0.8)
     return close[0] if close else word
@@ -197,13 +199,22 @@ def _steps(items: list[str]) -> list[str]:
     for item in items:
         if re.match(BRANCH, item.strip()):
             break
-        for part in re.split(r"\s+and then\s+|\s+then\s+", item):  # "test model and then x"
+        for part in _after_ing(re.split(r"\s+and then\s+|\s+then\s+", item)):
             step = _clean_step(part)
             if re.fullmatch(r"\S+ & \S+", step) and step != "add & norm":
                 return steps  # "evaluate & deploy": one block or two? unsure: the chain ends
             if step:
                 steps.append(step)
     return steps
+
+
+def _after_ing(parts: list[str]) -> list[str]:
+    """'after collecting the images we resize them' -> two steps, the -ing one first."""
+    out = []
+    for part in parts:
+        m = re.match(r"\s*(?:after|once)\s+(\w+ing\b.*?),?\s+(?:we|i|you|they)\s+(.+)", part)
+        out += [m[1], m[2]] if m else [part]
+    return out
 
 
 def _drop_intro(items: list[str]) -> list[str]:
@@ -307,12 +318,24 @@ def _listed(t: str) -> list[str] | None:
     if intros:  # "a flowchart with these steps load data, ..."
         return _comma_items(t[intros[-1].end() :])
     items = _comma_items(t)
+    if len(items) > 3 and re.match(PURPOSE, items[0]):
+        items = items[1:]  # "to build the index, we parse pdfs, split ..., and store ..."
     bare = (
         re.search(REQUEST, t) is None
         and any(len(i.split()) > 1 for i in items)  # "relu, sigmoid, tanh" is not a process
-        and all(len(i.split()) <= 4 and not re.match(r"(?:a|an|the)\b", i) for i in items)
+        and all(len(_clean_step(i).split()) <= 5 and not re.match(r"(?:a|an|the)\b", i)
+                for i in items)  # fmt: skip
     )
     return items if bare else None
+
+
+def _sentenced(t: str) -> list[str] | None:
+    """'Download the dataset. Unzip it. Resize every image. Train the model. Done.': three
+    or more short sentences, each one step."""
+    found = [s.strip(" .!?") for s in re.split(r"[.!?](?:\s+|$)", t) if s.strip(" .!?")]
+    found = [s for s in found if _clean_step(s)]
+    short = all(len(s.split()) <= 7 and "," not in s for s in found)
+    return found if len(found) >= 3 and short and re.search(REQUEST, t) is None else None
 
 
 # strongest marker first; lists need three steps, marked sequences two
@@ -322,6 +345,7 @@ FINDERS: list[tuple[Callable[[str], list[str] | None], int]] = [
     (_arrowed, 2),
     (_then_chain, 2),
     (_listed, 3),
+    (_sentenced, 3),
 ]
 
 
