@@ -139,13 +139,17 @@ def nothing_to_draw(text: str) -> str | None:
     return "I found nothing to draw here: describe a model's layers or a process's steps"
 
 
+_ARROWS = re.compile(r"-+>|→|⟶|=>|➔")
+
+
 def named_spec(text: str) -> Spec | None:
     """The catalogue entry a request names (engine/catalogue), adapted to what it adds
     ("ResNet-18 for 3 classes"), as a spec: its structure, and its direction (part of how
     the entry is drawn), ahead of the candidate's style. A process description that mentions
-    a name ("... an autoencoder that outputs reconstruction errors") is not a request for it."""
-    if describes_flow(text):
-        return None
+    a name ("... an autoencoder that outputs reconstruction errors") or a chain of arrows is
+    not a request for it."""
+    if describes_flow(text) or len(_ARROWS.findall(text)) >= 2:
+        return None  # "tiny unet: input -> down1 -> ...": the request states its own chain
     entry = catalogue.find(text)
     if entry is None:
         return None

@@ -101,3 +101,10 @@ def test_a_grafted_answer_starts_with_its_steps_and_a_network_answer_does_not(tm
     assert got.candidates[0].fidelity.exact and got.candidates[0].diagram.nodes
     net = draw(lm, "an MLP 3-5-2", 2, generator=recording)
     assert asked[1] == net.prompt and all(c.text == "direction: down" for c in net.candidates)
+
+
+def test_a_chain_of_arrows_is_drawn_as_said_not_as_the_entry_it_mentions():
+    named = spec_of("a U-Net with 4 levels")
+    assert named is not None and named.kind == "named"
+    own = spec_of("speech model: raw audio -> mfcc -> gru -> emotion label")
+    assert own is None or own.kind != "named"  # the GRU entry is not what was asked

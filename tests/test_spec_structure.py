@@ -287,3 +287,32 @@ def test_a_loop_to_a_step_not_there_reads_nothing() -> None:
         read_structure("load data, clean it, train, evaluate, then go back to the banana stand")
         is None
     )
+
+
+def test_a_fork_said_with_goes_to_a_list_in_parallel() -> None:
+    g = read("the stem goes to a 1x1 conv, a 3x3 conv and a 5x5 conv in parallel, then concat")
+    assert {(a, b) for a, b, _ in edges(g)} == {
+        ("stem", "1x1 conv"), ("stem", "3x3 conv"), ("stem", "5x5 conv"),
+        ("1x1 conv", "concat"), ("3x3 conv", "concat"), ("5x5 conv", "concat"),
+    }  # fmt: skip
+
+
+def test_a_chain_forks_at_a_pair_in_parallel_and_a_verb_is_shared() -> None:
+    g = read("events -> compute user stats and item stats in parallel -> join -> store")
+    assert g.steps == ("events", "compute user stats", "compute item stats", "join", "store")
+    assert {("events", "compute item stats", ""), ("compute item stats", "join", "")} <= edges(g)
+    h = read("q -> dense search and sparse search in parallel -> fuse -> llm")
+    assert ("q", "sparse search", "") in edges(h) and ("dense search", "fuse", "") in edges(h)
+
+
+def test_merged_by_names_the_join_and_skip_is_a_step_where_it_is_one() -> None:
+    g = read("each doc goes to reader a, reader b and reader c in parallel, their notes are "
+             "merged by majority vote, then the vote goes to an editor")  # fmt: skip
+    assert "merged" not in g.steps and ("reader b", "majority vote", "") in edges(g)
+    h = read("fwd -> loss -> loss nan? yes -> skip batch, no -> backward")
+    assert ("loss nan?", "skip batch", "yes") in edges(h)
+
+
+def test_extra_arrows_are_edges_not_a_step() -> None:
+    g = read("x0 -> l1 -> l2 -> l3, plus extra arrows x0→l2, l1→l3")
+    assert g.steps == ("x0", "l1", "l2", "l3") and ("x0", "l2", "") in edges(g)

@@ -72,14 +72,17 @@ LEAD = re.compile(  # connectives and request words before a step
     r"|at the end|we|i|you|just|pls|please|plz|ok so|basically|now|draw|step \d+\s*[:.)-]?"
     r"|stage \d+\s*[:.)-]?|\d+[.)]|after (?:the last|all|each|every) \w+|once done"
     r"|go(?:es)? (?:to|into)|goes through|feeds? into|fed (?:in)?to|which (?:then )?goes to"
-    r"|(?:skips?|shortcut|residual|identity)(?: connections?| path)?(?: from)?(?=\s+\S))\b\s*"
+    r"|(?:skips?(?= (?:connections?|path|from)\b)|skips|shortcut|residual|identity)"
+    r"(?: connections?| path)?(?: from)?(?=\s+\S)"
+    r"|(?:plus |with )?(?:extra |more |additional )?(?:arrows|edges|links)(?: from)?(?=\s+\S))\b\s*"
 )
 DROP = re.compile(
     r"(?<![\w'/])(?:the|a(?=\s+\S)|an|it|them|this|that|these|those|our|my|its|their|pls|"
     r"please|plz|we|you|u|i|also)(?![\w'/])"
 )
 TAIL = re.compile(
-    r"\s+(?:on|to|with|in|into|for|of|from|by|and)\s*$|\s+(?:again|too|as well|all|first|too)\s*$"
+    r"\s+(?:on|to|with|in|into|for|of|from|by|and)\s*$"
+    r"|\s+(?:again|too|as well|all|first|itself)\s*$"
 )
 # branch heads
 YES = r"(?:yes|yep|if yes|if so|if true|true)"
@@ -363,7 +366,7 @@ def _lines(t: str) -> list[tuple[int | None, str, bool]]:
 
 FORK_WORDS = re.compile(r"\b(?:feeds?|splits?|split|branch\w*|heads|forks?|ways|parallel)\b")
 LISTED = re.compile(
-    r"(?P<lead>(?:\b(?:to|into|through|between)\s+|:\s*|^))"
+    r"(?P<lead>(?:\b(?:to|into|through|between)\s+|->\s*|:\s*|^))"
     r"(?P<list>(?:[^,;.:>]{1,25},\s*){1,6}[^,;.:>]{1,25}?\s+(?:and|or|&)\s+[^,;.>]{1,25}?)"
     r"(?=\s+(?:each|both|all|in parallel)\b|[,;.]|$)"
 )
@@ -404,7 +407,8 @@ def _pieces(sentence: str) -> list[str]:
     out = []
     for p in re.split(r"\s*,\s*(?:and\s+)?", s):
         m = re.search(r"->[^,;]*?\s+and\s+(?=[^,;]*->)", p)  # "a -> b and c -> d": two chains
-        if m and (JOIN_SIGNAL.search(sentence) or SKIP_WORDS.search(sentence)):
+        pair = m and re.match(r"[^,;>]*?\b(?:in parallel|at the same time)\s*->", p[m.end() :])
+        if m and not pair and (JOIN_SIGNAL.search(sentence) or SKIP_WORDS.search(sentence)):
             cut = p.rindex(" and ", m.start(), m.end())
             out += [p[:cut].strip(), p[cut + 5 :].strip()]
         else:
@@ -1050,6 +1054,8 @@ class _Reader:
         y = _name((m.groupdict().get("y") or "").split(" which ")[0])
         if m["verb"] and y and re.search(rf"{m['verb']}\s+(?:in|into)\s", p):
             into, y = s.node(f"{m['verb']} into {y}"), ""  # "merged into the context": one step
+        elif m["verb"] and y and re.search(rf"{m['verb']}\s+(?:by|with|using|via)\s", p):
+            into, y = s.node(y), ""  # "merged by majority vote": the vote is the join
         elif m["verb"]:
             into = s.node(m["verb"].split()[0])
         for e in ends:
@@ -1354,6 +1360,10 @@ def _pair(item: str) -> list[str] | None:
     """'mu and logvar', 'picks expert 1 or expert 2': two short names side by side."""
     core = re.sub(r"^(?:picks?|chooses?|routes? to|either|one of)\s+", "", _name(item))
     parts = re.split(r"\s+(?:and|or)\s+", core)
+    verb = parts[0].split()[0] if parts[0] else ""
+    second = parts[1].split() if len(parts) == 2 else []
+    if PARALLEL.search(item) and verb in VERBS and second and second[0] not in VERBS:
+        return [parts[0], f"{verb} {parts[1]}"]  # "compute user and item features in parallel"
     short = all(1 <= len(p.split()) <= 2 for p in parts)
     if len(parts) == 2 and short and not any(p.split()[0] in VERBS for p in parts):
         return parts
