@@ -29,6 +29,13 @@ def test_missing_model_or_adapter_is_a_clear_message(tmp_path, capsys):
     assert "no such GGUF file" in capsys.readouterr().err
 
 
+@pytest.fixture(autouse=True)
+def cache_dir(tmp_path, monkeypatch):
+    """Decoders are cached here, not in the user's cache folder."""
+    monkeypatch.setenv("DIAGRAMMER_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("DIAGRAMMER_DECODER_CACHE", raising=False)
+
+
 def test_a_run_prints_json_and_writes_the_top_candidates(tmp_path, capsys):
     model = tiny.save(tmp_path / "m", "qwen2")
     out = tmp_path / "out"
@@ -42,3 +49,17 @@ def test_a_run_prints_json_and_writes_the_top_candidates(tmp_path, capsys):
     assert payload["spec"] == {"kind": "network", "layers": [2, 3, 1], "steps": []}
     assert (out / "rank1.sketch.txt").is_file()
     assert "sampling 2 candidates" in captured.err
+
+
+def test_a_second_run_reads_the_decoder_from_the_cache_and_draws_the_same(tmp_path, capsys):
+    model = tiny.save(tmp_path / "m", "llama")
+    argv = ["draw", "an MLP 2-3-1", "--model", str(model), "--adapter", "none", "--json"]
+    argv += ["--candidates", "3", "--top", "3", "--max-new-tokens", "8", "--seed", "5"]
+    runs = []
+    for i in range(2):
+        main([*argv, "--out", str(tmp_path / f"out{i}")])
+        captured = capsys.readouterr()
+        runs.append((json.loads(captured.out)["results"], captured.err))
+    assert "decoder from the cache" not in runs[0][1]
+    assert "decoder from the cache" in runs[1][1]
+    assert [r["text"] for r in runs[0][0]] == [r["text"] for r in runs[1][0]]

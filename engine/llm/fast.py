@@ -98,14 +98,45 @@ class Int8Linear:
         with warnings.catch_warnings():  # quantized tensors are deprecated; the kernel is not
             warnings.filterwarnings("ignore", message=r"torch\.quantize_per_tensor")
             q = torch.quantize_per_channel(w, scale, zero, 0, torch.qint8)
-        bias = None if bias is None else bias.detach().float()
-        wide = w.shape[0] >= ONEDNN_FROM and "onednn" in torch.backends.quantized.supported_engines
+        self._pack(q, None if bias is None else bias.detach().float())
+
+    @classmethod
+    def of_int8(cls, values: Tensor, scales: Tensor, bias: Tensor | None) -> Int8Linear:
+        """The layer `parts()` describes: int8 weights and per-row scales, packed again
+        (packed weights depend on the CPU's instructions, so the cache keeps them unpacked)."""
+        zero = torch.zeros(values.shape[0], dtype=torch.long)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=r"torch\.quantize_per_tensor")
+            q = torch._make_per_channel_quantized_tensor(values, scales, zero, 0)
+        layer = cls.__new__(cls)
+        layer._pack(q, bias)
+        return layer
+
+    def _pack(self, q: Tensor, bias: Tensor | None) -> None:
+        wide = q.shape[0] >= ONEDNN_FROM and "onednn" in torch.backends.quantized.supported_engines
         with _quantized_engine("onednn" if wide else torch.backends.quantized.engine):
             self.packed = torch.ops.quantized.linear_prepack(q, bias)
-        self.nbytes = w.numel() + (0 if bias is None else 4 * bias.numel())
+        self.nbytes = q.numel() + (0 if bias is None else 4 * bias.numel())
+
+    def parts(self) -> dict[str, Tensor | None]:
+        """int8 weights, their per-row scales and the bias, as packed (for of_int8)."""
+        q, bias = torch.ops.quantized.linear_unpack(self.packed)  # the packing knows its kernel
+        return {"int8": q.int_repr(), "scales": q.q_per_channel_scales(), "bias": bias}
 
     def __call__(self, x: Tensor) -> Tensor:
         return torch.ops.quantized.linear_dynamic(x, self.packed, False)
+
+
+def _linear_parts(linear: Linear | Int8Linear) -> dict[str, Tensor | None]:
+    if isinstance(linear, Int8Linear):
+        return linear.parts()
+    return {"weight": linear.weight.detach(), "bias": linear.bias}
+
+
+def _linear_of(parts: dict[str, Tensor | None]) -> Linear | Int8Linear:
+    if "int8" in parts:
+        return Int8Linear.of_int8(parts["int8"], parts["scales"], parts["bias"])
+    return Linear(parts["weight"], parts["bias"])
 
 
 def int8_available() -> bool:
@@ -117,8 +148,8 @@ def int8_available() -> bool:
 
 @dataclass
 class Layer:
-    norm1: nn.Module
-    norm2: nn.Module
+    norm1: nn.Module | Norm
+    norm2: nn.Module | Norm
     qkv: Linear | Int8Linear
     o: Linear | Int8Linear
     gate_up: Linear | Int8Linear
@@ -228,7 +259,38 @@ def _smooth(
 # ----------------------------------------------------------------------------- the decoder
 
 
-def _rms(norm: nn.Module, x: Tensor) -> Tensor:
+@dataclass
+class Norm:
+    """An RMSNorm's weight and epsilon: all `_rms` reads of transformers' module."""
+
+    weight: Tensor
+    variance_epsilon: float
+
+
+class RopeTable:
+    """cos and sin of positions 0..N-1, called as transformers' rotary module is.
+
+    Each entry is one position times one frequency (an outer product), so a table computed
+    once holds exactly what the module computes for any prefix of positions.
+    """
+
+    def __init__(self, cos: Tensor, sin: Tensor) -> None:
+        self.cos, self.sin = cos, sin
+
+    def __call__(self, x: Tensor, position_ids: Tensor) -> tuple[Tensor, Tensor]:
+        if int(position_ids.max()) >= len(self.cos):
+            raise ValueError(f"positions past the {len(self.cos)} the rotary table holds")
+        return self.cos[position_ids].to(x.dtype), self.sin[position_ids].to(x.dtype)
+
+
+LINEARS = ("qkv", "o", "gate_up", "down")  # a Layer's linear layers, in its field order
+
+
+def _norm_parts(norm: nn.Module | Norm) -> dict:
+    return {"weight": norm.weight.detach(), "variance_epsilon": float(norm.variance_epsilon)}
+
+
+def _rms(norm: nn.Module | Norm, x: Tensor) -> Tensor:
     """RMSNorm exactly as transformers' Llama/Qwen2 compute it (float32 inside)."""
     dtype = x.dtype
     x = x.float()
@@ -277,11 +339,70 @@ class Decoder:
             self._layer(layer, adapter, peaks[i] if peaks else None)
             for i, layer in enumerate(inner.layers)
         ]
+        self.positions_max = config.max_position_embeddings
+        self._ready(graphs)
+
+    def _ready(self, graphs: bool) -> None:
+        """No cache yet, and graphs (CUDA only) captured on first use."""
         self.graphs_on = graphs and self.device.type == "cuda"
         self.round_rows = self.graphs_on  # batch buckets of 1, 2, 4, ... rows
         self.graphs: dict[int, tuple[torch.cuda.CUDAGraph, Tensor]] = {}
         self.rows = self.length = 0
         self.lock = threading.Lock()
+
+    def parts(self) -> dict:
+        """Everything a CPU decoder computes with, as tensors and numbers (engine/llm/cache.py
+        saves them): `Decoder.restore(d.parts())` decodes exactly as d does, with no model."""
+        if self.device.type != "cpu":
+            raise Unsupported(f"saving a decoder on {self.device.type}")
+        if type(self.act).__name__ not in ("SiLU", "SiLUActivation"):
+            raise Unsupported(f"saving the activation {type(self.act).__name__}")
+        positions = torch.arange(self.positions_max)[None]
+        cos, sin = self.rotary(torch.zeros(1, dtype=torch.float32), positions)
+        return {
+            "int8": self.int8,
+            "dtype": str(self.dtype).removeprefix("torch."),
+            "heads": self.heads,
+            "kv_heads": self.kv_heads,
+            "head_dim": self.head_dim,
+            "rope": (cos[0], sin[0]),
+            "embed": self.embed.detach(),
+            "head": _linear_parts(self.head),
+            "norm": _norm_parts(self.norm),
+            "layers": [
+                {
+                    "norm1": _norm_parts(layer.norm1),
+                    "norm2": _norm_parts(layer.norm2),
+                    **{k: _linear_parts(getattr(layer, k)) for k in LINEARS},
+                }
+                for layer in self.layers
+            ],
+        }
+
+    @classmethod
+    def restore(cls, parts: dict) -> Decoder:
+        """A CPU decoder from `parts()`: the int8 layers packed again, no model needed."""
+        dec = cls.__new__(cls)
+        dec.device, dec.dtype = torch.device("cpu"), getattr(torch, parts["dtype"])
+        dec.int8 = parts["int8"]
+        dec.heads, dec.kv_heads, dec.head_dim = parts["heads"], parts["kv_heads"], parts["head_dim"]
+        dec.scale = dec.head_dim**-0.5
+        dec.act = F.silu  # what SiLU modules compute (parts() saves no other activation)
+        dec.rotary = RopeTable(*parts["rope"])
+        dec.positions_max = len(parts["rope"][0])
+        dec.embed = parts["embed"]
+        dec.head = _linear_of(parts["head"])
+        dec.norm = Norm(**parts["norm"])
+        dec.layers = [
+            Layer(
+                Norm(**layer["norm1"]),
+                Norm(**layer["norm2"]),
+                *(_linear_of(layer[k]) for k in LINEARS),
+            )
+            for layer in parts["layers"]
+        ]
+        dec._ready(graphs=False)
+        return dec
 
     def _linear(self, weight_bias: tuple[Tensor, Tensor | None]) -> Linear | Int8Linear:
         return (Int8Linear if self.int8 else Linear)(*weight_bias)
@@ -576,6 +697,37 @@ _stops: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _lock = threading.Lock()
 
 
+class Prebuilt(nn.Module):
+    """The `model` of a LoadedModel whose decoder was made earlier (engine/llm/cache.py): the
+    fast path needs only the decoder and the stop tables, so no transformers model is built.
+
+    It holds one adapter's decoder: the plain path and switching adapters need the real model.
+    """
+
+    prebuilt = True  # LoadedModel.use_adapter refuses to switch it
+
+    def __init__(self, dec: Decoder, ends: Stops, adapter: str | None) -> None:
+        super().__init__()
+        self.decoder, self.stops, self.adapter = dec, ends, adapter
+
+    @property
+    def device(self) -> torch.device:
+        return self.decoder.device
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.decoder.dtype
+
+    def decoder_for(self, adapter: str | None, graphs: bool, int8: bool) -> Decoder:
+        """Its decoder, when that is what was asked for (graphs do not apply to the CPU)."""
+        if adapter != self.adapter or int8 != self.decoder.int8:
+            raise ValueError(
+                f"this model holds only the decoder of adapter {self.adapter} "
+                f"(int8 {self.decoder.int8}); load the model itself for another"
+            )
+        return self.decoder
+
+
 def base_model(lm: LoadedModel) -> nn.Module:
     model = lm.model
     return model.get_base_model() if hasattr(model, "get_base_model") else model
@@ -590,6 +742,8 @@ def decoder(lm: LoadedModel, graphs: bool | None = None, int8: bool | None = Non
     graphs = GRAPHS if graphs is None else graphs
     int8 = CPU_INT8 if int8 is None else int8
     int8 = int8 and model.device.type == "cpu" and int8_available()
+    if isinstance(model, Prebuilt):
+        return model.decoder_for(lm.adapter, graphs, int8)
     where = (str(lm.adapters.get(lm.adapter, "")), model.dtype, str(model.device))
     key = (lm.adapter, *where, graphs, int8)
     with _lock:
@@ -609,6 +763,8 @@ def forget(lm: LoadedModel) -> None:
 
 def stops(lm: LoadedModel) -> Stops:
     model = base_model(lm)
+    if isinstance(model, Prebuilt):
+        return model.stops
     if model not in _stops:
         vocab = model.get_output_embeddings().weight.shape[0]
         _stops[model] = Stops.of(lm.tokenizer, vocab, model.device)

