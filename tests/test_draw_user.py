@@ -240,7 +240,8 @@ def test_the_table_shows_the_users_columns() -> None:
     assert "expected" not in table([row]).splitlines()[0]
 
 
-def test_draw_with_user_prints_the_users_scores(tmp_path: Path, capsys) -> None:
+def test_draw_with_user_prints_the_users_scores(tmp_path: Path, capsys, monkeypatch) -> None:
+    monkeypatch.setenv("DIAGRAMMER_CACHE", str(tmp_path / "cache"))  # not the user's cache
     model = tiny.save(tmp_path / "m", "qwen2")
     ratings = tmp_path / "ratings.jsonl"
     _write_ratings(ratings, "circle")
