@@ -1,5 +1,7 @@
 """`diagrammer bench latency`: p50/p95 of one request's candidates, fast path vs plain; on
-the CPU also against llama.cpp on the same GGUF file when llama-cpp-python is installed."""
+the CPU also against llama.cpp on the same GGUF file when llama-cpp-python is installed.
+With --draw: whole `diagrammer draw` processes, decoder cache off against on
+(engine/bench/draw_wall.py)."""
 
 from __future__ import annotations
 
@@ -38,6 +40,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--agree-tokens", type=int, default=48, help="greedy agreement length")
     parser.add_argument("--out", type=Path, default=Path("out/bench"), help="table, json, png")
     parser.add_argument("--json", action="store_true", help="print JSON instead of markdown")
+    parser.add_argument(
+        "--draw",
+        action="store_true",
+        help="time whole `diagrammer draw` runs on the CPU, decoder cache off vs on "
+        "(--reps of each, default 5; --candidates default 4)",
+    )
+    parser.add_argument("--description", default=None, help="what --draw draws")
 
 
 def _settings(args: argparse.Namespace, device: str) -> None:
@@ -176,7 +185,33 @@ def _one_model(
     return tokens
 
 
+def run_draw(args: argparse.Namespace) -> int:
+    """--draw: cold (cache off) and warm (cache on) `draw` processes, side by side."""
+    from engine.bench import draw_wall
+
+    if (args.reps or 5) < 1 or (args.candidates or 4) < 1:
+        raise UserError("--reps and --candidates must be at least 1")
+    report = draw_wall.measure(
+        args.reps or 5,
+        description=args.description or draw_wall.DESCRIPTION,
+        model=(args.model or ["default"])[0],
+        adapter=args.adapter,
+        candidates=args.candidates or 4,
+    )
+    args.out.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y-%m-%d %H:%M")
+    table = draw_wall.markdown(report)
+    (args.out / "bench_draw.md").write_text(f"{stamp}\n\n{table}\n")
+    (args.out / "bench_draw.json").write_text(json.dumps(asdict(report), indent=2))
+    draw_wall.plot(report, args.out / "bench_draw.png")
+    print(json.dumps(asdict(report), indent=2) if args.json else f"{stamp}\n\n{table}")
+    print(f"wrote {args.out}/bench_draw.md, .json, .png", file=sys.stderr)
+    return 0 if report.same_sketches else 1
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.draw:
+        return run_draw(args)
     import torch
 
     from engine.bench import latency as bench
