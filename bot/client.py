@@ -50,7 +50,7 @@ class DiagramBot(commands.Bot):
         self.settings = settings
         self.engine = EngineClient(
             settings.engine_url,
-            settings.engine_secret,
+            settings.engine_secret.get_secret_value(),
             draw_timeout_s=settings.engine_timeout_s,
             call_timeout_s=settings.call_timeout_s,
         )

@@ -1,4 +1,4 @@
-"""The bot's settings, from the environment with a `.env` file as fallback.
+"""The bot's settings, from the environment with a `.env` file as fallback (common/settings.py).
 
 Keys (`.env.example` lists each with a comment): DISCORD_TOKEN, ENGINE_URL and ENGINE_SECRET
 (the same secret the engine reads), and BOT_<FIELD> for the rest (BOT_ADMIN_ROLE for
@@ -8,73 +8,81 @@ at start-up with the key's name; the token itself never appears in a message.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Self
 
-from common import envfile, limits
-from common.envfile import ConfigError
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import SettingsConfigDict
 
-PREFIX = "BOT_"
-NAMED_KEYS = {
-    "token": "DISCORD_TOKEN",
-    "engine_url": "ENGINE_URL",
-    "engine_secret": "ENGINE_SECRET",
+from common import limits
+from common.settings import ConfigError, EnvSettings
+
+__all__ = ["BotSettings", "ConfigError"]
+# What to do about an empty secret, by field.
+REQUIRED = {
+    "token": "copy the bot token from the developer portal",
+    "engine_secret": "use the same secret as the engine",
 }
 
 
-@dataclass(frozen=True)
-class BotSettings:
-    token: str = ""
-    engine_url: str = "http://127.0.0.1:8765"
-    engine_secret: str = ""
-    admin_role: str = ""  # a role name or id whose members may use the admin commands
-    guild_id: int = 0  # sync the commands to this guild only (instant); 0 = globally
-    sync_commands: bool = True
+class BotSettings(EnvSettings):
+    model_config = SettingsConfigDict(env_prefix="BOT_")
+
+    token: SecretStr = Field(
+        SecretStr(""), validation_alias="DISCORD_TOKEN", description="the bot's Discord token"
+    )
+    engine_url: str = Field(
+        "http://127.0.0.1:8765", validation_alias="ENGINE_URL", description="the engine's base URL"
+    )
+    engine_secret: SecretStr = Field(
+        SecretStr(""), validation_alias="ENGINE_SECRET", description="the engine's shared secret"
+    )
+    admin_role: str = Field("", description="a role (name or id) allowed the admin commands")
+    guild_id: int = Field(0, ge=0, description="sync commands to this server only; 0 = globally")
+    sync_commands: bool = Field(True, description="sync the slash commands at start")
     # /diagram
-    max_description_chars: int = limits.MAX_DESCRIPTION_CHARS
-    candidates: int = limits.DEFAULT_CANDIDATES
-    top: int = limits.DEFAULT_TOP
+    max_description_chars: int = Field(
+        limits.MAX_DESCRIPTION_CHARS,
+        gt=0,
+        le=limits.MAX_DESCRIPTION_CHARS,  # the engine refuses longer ones
+        description="longest description accepted",
+    )
+    candidates: int = Field(
+        limits.DEFAULT_CANDIDATES,
+        gt=0,
+        le=limits.MAX_CANDIDATES,  # as /diagram's own option allows
+        description="candidates drawn when not asked",
+    )
+    top: int = Field(
+        limits.DEFAULT_TOP, gt=0, le=limits.MAX_TOP, description="diagrams shown when not asked"
+    )
     # Per-user limits
-    inflight_per_user: int = 1
-    requests_per_minute: int = 3
+    inflight_per_user: int = Field(1, gt=0, description="/diagram requests running at once")
+    requests_per_minute: int = Field(3, gt=0, description="/diagram requests started a minute")
     # Engine calls
-    engine_timeout_s: float = 300.0  # a whole /diagram, queue included
-    call_timeout_s: float = 15.0  # every other call
-    job_poll_s: float = 10.0
-    log_level: str = "INFO"
+    engine_timeout_s: float = Field(300.0, gt=0, description="a whole /diagram, queue included")
+    call_timeout_s: float = Field(15.0, gt=0, description="every other engine call")
+    job_poll_s: float = Field(10.0, gt=0, description="how often a /retrain job is polled")
+    log_level: str = Field("INFO", description="DEBUG | INFO | WARNING | ERROR")
 
     @classmethod
-    def load(
-        cls, env: Mapping[str, str] | None = None, env_file: Path | None = Path(".env")
-    ) -> BotSettings:
-        """Settings from `env` (default os.environ) over the lines of `env_file`."""
-        settings = envfile.load(cls, key_of, env, env_file)
-        settings.check()
+    def load(cls, env_file: Path | None = Path(".env"), **values: Any) -> Self:
+        """Settings from `values` over the environment over the lines of `env_file`."""
+        settings = cls.read(env_file, **values)
+        for name, what in REQUIRED.items():
+            if not getattr(settings, name).get_secret_value():
+                raise ConfigError(f"{cls.key_of(name)} is empty: {what}")
         return settings
 
-    def check(self) -> None:
-        if not self.token:
-            raise ConfigError(
-                "DISCORD_TOKEN is empty: copy the bot token from the developer portal"
-            )
-        if not self.engine_secret:
-            raise ConfigError("ENGINE_SECRET is empty: use the same secret as the engine")
-        if not self.engine_url.startswith(("http://", "https://")):
-            raise ConfigError(
-                f"ENGINE_URL must start with http:// or https://, not {self.engine_url!r}"
-            )
-        positive = ("max_description_chars", "candidates", "top", "inflight_per_user")
-        positive += ("requests_per_minute", "engine_timeout_s", "call_timeout_s", "job_poll_s")
-        for name in positive:
-            if getattr(self, name) <= 0:
-                raise ConfigError(f"{key_of(name)} must be positive")
+    @field_validator("engine_url")
+    @classmethod
+    def _http(cls, url: str) -> str:
+        if not url.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return url
+
+    @model_validator(mode="after")
+    def _top_within_candidates(self) -> Self:
         if self.top > self.candidates:
-            raise ConfigError(f"{key_of('top')} cannot exceed {key_of('candidates')}")
-
-    def __repr__(self) -> str:  # the dataclass repr would print the token and the secret
-        return f"BotSettings(engine_url={self.engine_url!r}, admin_role={self.admin_role!r}, ...)"
-
-
-def key_of(field: str) -> str:
-    return NAMED_KEYS.get(field, PREFIX + field.upper())
+            raise ValueError(f"{self.key_of('top')} cannot exceed {self.key_of('candidates')}")
+        return self

@@ -13,6 +13,7 @@ import importlib
 import pkgutil
 import sys
 
+from common.settings import ConfigError
 from diagrammer import commands
 from diagrammer.errors import UserError
 from engine.diagram.model import DiagramError
@@ -43,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.run(args) or 0)
-    except (UserError, DiagramError) as e:
+    except (UserError, DiagramError, ConfigError) as e:  # ConfigError: a bad setting
         print(f"diagrammer: {e}", file=sys.stderr)
         return 2
     except FileNotFoundError as e:

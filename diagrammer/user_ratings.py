@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,7 +26,6 @@ from typing import Any
 
 import numpy as np
 
-from common.envfile import read_env_file
 from diagrammer.errors import UserError
 from engine.diagram.model import Diagram
 from engine.scoring import knn
@@ -52,10 +50,7 @@ def default_data_dir(env_file: Path = Path(".env")) -> Path:
     """The engine's data dir: ENGINE_DATA_DIR (environment over .env), else its default."""
     from engine.service.config import Settings
 
-    value = os.environ.get("ENGINE_DATA_DIR", "")
-    if not value and env_file.is_file():
-        value = read_env_file(env_file).get("ENGINE_DATA_DIR", "")
-    return Path(value) if value else Settings().data_dir
+    return Settings.load(env_file, need_secret=False).data_dir
 
 
 def load(

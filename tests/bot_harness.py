@@ -45,7 +45,7 @@ class Harness:
     async def start_bot(self) -> DiagramBot:
         self.bot = DiagramBot(self.settings, guild_ready_timeout=0.01)
         self.bot.engine.backoff_s = 0.01  # retries, but fast
-        await self.bot.login(self.settings.token)
+        await self.bot.login(self.settings.token.get_secret_value())
         self.task = asyncio.create_task(self.bot.connect())
         await asyncio.wait_for(self.bot.wait_until_ready(), 5)
         return self.bot
@@ -119,7 +119,7 @@ def settings(engine_url: str, **overrides: Any) -> BotSettings:
         job_poll_s=0.02,
         requests_per_minute=100,
     )
-    return dataclasses.replace(base, **overrides)
+    return base.model_copy(update=overrides)
 
 
 @asynccontextmanager

@@ -15,6 +15,7 @@ import pytest
 from fake_discord import FakeDiscord
 from fake_engine import SECRET, FakeEngine
 
+from common.settings import ConfigError
 from diagrammer.commands import bot as command
 from diagrammer.errors import UserError
 
@@ -61,5 +62,5 @@ async def test_a_refused_token_is_a_clear_error_that_does_not_echo_it(
 
 
 def test_missing_settings_name_the_key(clean_env):
-    with pytest.raises(UserError, match="DISCORD_TOKEN is empty"):
+    with pytest.raises(ConfigError, match="DISCORD_TOKEN is empty"):
         command.run(args("--env-file", str(Path("/nonexistent/.env"))))

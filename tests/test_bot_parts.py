@@ -16,12 +16,11 @@ from aiohttp.test_utils import TestServer
 
 from bot import messages
 from bot.cogs.diagram import DiagramCog
-from bot.config import BotSettings, ConfigError, key_of
+from bot.config import BotSettings
 from bot.drawing import editable_text
 from bot.engine_client import Drawn, EngineClient, EngineError
 from bot.limits import UserLimits
 from bot.reactions import KEYCAPS, emoji_of, score_of
-from common.envfile import read_env_file
 from engine.service.config import Settings
 
 
@@ -63,33 +62,6 @@ def test_keycaps_are_the_scores_and_nothing_else_is():
     assert score_of(discord.PartialEmoji(name="5\ufe0f\u20e3", id=123)) is None  # custom emoji
     assert score_of("👍") is None and score_of("6\ufe0f\u20e3") is None
     assert [emoji_of(s) for s in range(1, 6)] == list(KEYCAPS)
-
-
-def test_settings_from_env_file_and_environment(tmp_path):
-    env_file = tmp_path / ".env"
-    env_file.write_text(
-        "# bot\nDISCORD_TOKEN='abc.def'\nENGINE_SECRET=s3cret  # shared\n"
-        "BOT_ADMIN_ROLE=diagram admins\nBOT_REQUESTS_PER_MINUTE=5\nBOT_SYNC_COMMANDS=false\n"
-    )
-    s = BotSettings.load({"ENGINE_URL": "http://10.0.0.2:9000"}, env_file)
-    assert (s.token, s.engine_secret, s.engine_url) == ("abc.def", "s3cret", "http://10.0.0.2:9000")
-    assert (s.admin_role, s.requests_per_minute, s.sync_commands) == ("diagram admins", 5, False)
-    assert "abc.def" not in repr(s) and "s3cret" not in repr(s)
-
-
-@pytest.mark.parametrize(
-    "env, message",
-    [
-        ({}, "DISCORD_TOKEN is empty"),
-        ({"DISCORD_TOKEN": "t"}, "ENGINE_SECRET is empty"),
-        ({"DISCORD_TOKEN": "t", "ENGINE_SECRET": "s", "BOT_TOP": "x"}, "BOT_TOP must be int"),
-        ({"DISCORD_TOKEN": "t", "ENGINE_SECRET": "s", "BOT_TOP": "9"}, "BOT_TOP cannot exceed"),
-        ({"DISCORD_TOKEN": "t", "ENGINE_SECRET": "s", "ENGINE_URL": "ftp://x"}, "ENGINE_URL must"),
-    ],
-)
-def test_bad_settings_are_refused_by_key(env, message):
-    with pytest.raises(ConfigError, match=message):
-        BotSettings.load(env, None)
 
 
 async def test_a_done_event_far_over_aiohttps_line_limit_is_read():
@@ -149,20 +121,6 @@ def test_the_bot_asks_within_the_engines_limits():
     assert (bot.candidates, bot.top) == (engine.default_candidates, engine.default_top)
     assert options["candidates"].max_value == engine.max_candidates
     assert options["top"].max_value == engine.max_top
-
-
-def test_env_example_lists_every_bot_setting_with_its_default():
-    values = read_env_file(ROOT / ".env.example")
-    defaults = BotSettings()
-    for f in dataclasses.fields(BotSettings):
-        key = key_of(f.name)
-        assert key in values, f"{key} is missing from .env.example"
-        if values[key]:
-            default = getattr(defaults, f.name)
-            given = BotSettings.load(
-                {key: values[key], "DISCORD_TOKEN": "t", "ENGINE_SECRET": "s"}, None
-            )
-            assert getattr(given, f.name) == default, key
 
 
 def test_the_invite_link_in_the_docs_asks_for_exactly_the_needed_permissions():

@@ -18,12 +18,11 @@ from pathlib import Path
 import aiohttp
 import cv2
 import numpy as np
-import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from engine.service.app import create_app
 from engine.service.backend import Ask, StageFn
-from engine.service.config import ConfigError, Settings
+from engine.service.config import Settings
 from engine.service.demo_backend import DemoBackend, DemoTrainer
 from engine.store import Store
 
@@ -383,24 +382,3 @@ async def test_the_engine_command_serves_and_stops_cleanly_on_sigterm(tmp_path: 
     finally:
         await store.close()
 
-
-def test_settings_come_from_the_environment_over_the_env_file(tmp_path: Path) -> None:
-    env_file = tmp_path / ".env"
-    env_file.write_text(
-        "# comment\nENGINE_SECRET='from file'\nENGINE_PORT=9000  # trailing note\n"
-        "export ENGINE_QUEUE_MAX=5\nENGINE_BATCH_WINDOW_MS=\n"
-    )
-    s = Settings.load({"ENGINE_PORT": "9001"}, env_file)
-    assert (s.secret, s.port, s.queue_max, s.batch_window_ms) == ("from file", 9001, 5, 50.0)
-    assert s.host == "127.0.0.1"
-
-
-def test_bad_settings_are_refused_with_the_key_named() -> None:
-    with pytest.raises(ConfigError, match="ENGINE_SECRET"):
-        Settings.load({}, env_file=None)
-    with pytest.raises(ConfigError, match="ENGINE_PORT must be int"):
-        Settings.load({"ENGINE_SECRET": "s", "ENGINE_PORT": "80a"}, env_file=None)
-    with pytest.raises(ConfigError, match="ENGINE_QUEUE_MAX must be positive"):
-        Settings.load({"ENGINE_SECRET": "s", "ENGINE_QUEUE_MAX": "0"}, env_file=None)
-    with pytest.raises(ConfigError, match="ENGINE_BACKEND"):
-        Settings.load({"ENGINE_SECRET": "s", "ENGINE_BACKEND": "gpt"}, env_file=None)

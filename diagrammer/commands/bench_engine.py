@@ -83,12 +83,16 @@ async def _bench(args: argparse.Namespace, levels: list[int]) -> tuple[list[dict
 
     secret = secrets.token_hex(16)
     with tempfile.TemporaryDirectory(prefix="bench-engine-") as data:
-        env = {"ENGINE_SECRET": secret, "ENGINE_DATA_DIR": data, "ENGINE_RETRAIN_INTERVAL_MIN": "0"}
-        env |= {"ENGINE_QUEUE_MAX": str(4 * max(levels)), "ENGINE_QUEUE_MAX_PER_USER": "64"}
-        for key in ("backend", "model", "adapter", "device"):
-            if getattr(args, key):
-                env[f"ENGINE_{key.upper()}"] = getattr(args, key)
-        settings = Settings.load(os.environ | env, env_file=None)
+        given = {key: getattr(args, key) for key in ("backend", "model", "adapter", "device")}
+        settings = Settings.load(
+            None,
+            secret=secret,
+            data_dir=data,
+            retrain_interval_min=0,
+            queue_max=4 * max(levels),
+            queue_max_per_user=64,
+            **{key: value for key, value in given.items() if value},
+        )
         print(f"loading the {settings.backend} backend ...", file=sys.stderr)
         backend, trainer = load_backend(settings)
         runner = web.AppRunner(create_app(settings, backend, trainer), handler_cancellation=True)

@@ -5,14 +5,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import os
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from bot.config import BotSettings
 from diagrammer.errors import UserError
-
-if TYPE_CHECKING:
-    from bot.config import BotSettings
+from diagrammer.settings_options import add_options, given
 
 HELP = "run the Discord bot (settings from DISCORD_TOKEN, ENGINE_*, BOT_* variables or .env)"
 log = logging.getLogger("diagrammer.bot")
@@ -20,26 +17,15 @@ log = logging.getLogger("diagrammer.bot")
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--env-file", type=Path, default=Path(".env"), help="KEY=value lines")
-    parser.add_argument("--engine-url", help="the engine's base URL (ENGINE_URL)")
-    parser.add_argument(
-        "--guild", type=int, help="sync commands to this server only (BOT_GUILD_ID)"
-    )
+    add_options(parser, BotSettings, also={"guild_id": ["--guild"]})
 
 
 def run(args: argparse.Namespace) -> int:
-    from bot.config import BotSettings, ConfigError
     from common.redact import setup_logging
 
-    env = dict(os.environ)
-    if args.engine_url:
-        env["ENGINE_URL"] = args.engine_url
-    if args.guild:
-        env["BOT_GUILD_ID"] = str(args.guild)
-    try:
-        settings = BotSettings.load(env, args.env_file)
-    except ConfigError as e:
-        raise UserError(str(e)) from None
-    setup_logging([settings.token, settings.engine_secret], settings.log_level)
+    settings = BotSettings.load(args.env_file, **given(args, BotSettings))
+    secrets = (settings.token.get_secret_value(), settings.engine_secret.get_secret_value())
+    setup_logging(secrets, settings.log_level)
     asyncio.run(_serve(settings))
     return 0
 
@@ -60,7 +46,7 @@ async def _serve(settings: BotSettings) -> None:
         log.warning("engine at %s: %s; starting anyway", settings.engine_url, e.message)
     try:
         async with bot:
-            await bot.start(settings.token)
+            await bot.start(settings.token.get_secret_value())
     except discord.LoginFailure:
         raise UserError(
             "Discord refused the token: copy it again from the developer portal"

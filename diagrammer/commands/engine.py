@@ -12,37 +12,22 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from diagrammer.errors import UserError
-from engine.service.config import BACKENDS, PREFIX, ConfigError, Settings
+from diagrammer.settings_options import add_options, given
+from engine.service.config import Settings
 
 if TYPE_CHECKING:
     from engine.service.backend import Backend, Trainer
 
 HELP = "run the engine's HTTP service (settings from ENGINE_* variables or .env)"
-# Settings the command line may override: what each is.
-OPTIONS = {
-    "host": "bind address",
-    "port": "port",
-    "data_dir": "database and images",
-    "backend": "pipeline: the LLM; demo: no model",
-}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--env-file", type=Path, default=Path(".env"), help="KEY=value lines")
-    defaults = Settings()
-    for name, what in OPTIONS.items():  # unset: the environment or .env decides
-        default = getattr(defaults, name)
-        parser.add_argument(
-            "--" + name.replace("_", "-"),
-            type=type(default),
-            choices=BACKENDS if name == "backend" else None,
-            help=f"{what} ({PREFIX}{name.upper()}, default {default})",
-        )
+    add_options(parser, Settings)
     what = parser.add_mutually_exclusive_group()
     what.add_argument(
         "--check", action="store_true", help="check the data dir (integrity, writable) and exit"
@@ -84,24 +69,16 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    env = dict(os.environ)
-    for name in OPTIONS:
-        if getattr(args, name) is not None:
-            env[PREFIX + name.upper()] = str(getattr(args, name))
-    if args.check or args.backup or args.restore:
-        # Maintenance needs only the data dir: no secret required to check or copy it.
-        env[PREFIX + "SECRET"] = env.get(PREFIX + "SECRET") or "unused"
-    try:
-        return Settings.load(env, args.env_file)
-    except ConfigError as e:
-        raise UserError(str(e)) from None
+    # Maintenance needs only the data dir: no secret required to check or copy it.
+    serving = not (args.check or args.backup or args.restore)
+    return Settings.load(args.env_file, need_secret=serving, **given(args, Settings))
 
 
 def _serve(settings: Settings) -> int:
     from common.redact import setup_logging
     from engine.service.app import serve
 
-    setup_logging([settings.secret])
+    setup_logging([settings.secret.get_secret_value()])
     backend, trainer = load_backend(settings)
     logging.getLogger("diagrammer").info(
         "engine on http://%s:%s, data in %s, backend %s",

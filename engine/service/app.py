@@ -54,7 +54,7 @@ def create_app(settings: Settings, backend: Backend, trainer: Trainer) -> web.Ap
     engine = Engine(settings, backend, trainer)
     app = web.Application(
         client_max_size=settings.max_body_bytes,
-        middlewares=[_errors(settings), secret_middleware(settings.secret)],
+        middlewares=[_errors(settings), secret_middleware(settings.secret.get_secret_value())],
         handler_args={"lingering_time": LINGERING_S},
     )
     app[ENGINE] = engine
