@@ -122,6 +122,27 @@ def test_a_damaged_file_is_rebuilt_with_one_warning(parts, damage, caplog):
     assert isinstance(loaded(*parts).model, fast.Prebuilt)  # the rebuilt file reads
 
 
+def test_an_unwritable_cache_draws_anyway_with_one_warning(parts, cache_dir, caplog):
+    cache_dir.mkdir()
+    (cache_dir / "decoders").write_text("a file where the folder should be")
+    with caplog.at_level(logging.WARNING, logger="engine.llm.cache"):
+        lm = loaded(*parts)
+    assert [r.getMessage()[:32] for r in caplog.records] == ["could not write the decoder cach"]
+    assert fast.generate(lm, TEXTS[:1], 2, SamplingParams(max_new_tokens=4, seed=1))
+
+
+def test_only_older_files_of_the_same_model_and_adapter_are_replaced(parts):
+    model, lora = parts
+    loaded(model, lora)
+    entries()[0].unlink()  # so that the next load misses and writes
+    other = cache.folder() / f"{model.name}-v9-x-{'0' * 20}.pt"  # adapter "v9-x": kept
+    stale = cache.folder() / f"{model.name}-v9-{'1' * 20}.pt"  # an older key: replaced
+    other.write_bytes(b"kept")
+    stale.write_bytes(b"replaced")
+    loaded(model, lora)
+    assert other.exists() and not stale.exists() and len(entries()) == 2
+
+
 def test_the_cache_can_be_turned_off(parts, monkeypatch):
     monkeypatch.setenv("DIAGRAMMER_DECODER_CACHE", "0")
     loaded(*parts)

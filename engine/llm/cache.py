@@ -118,6 +118,8 @@ def load_model(
         write(lm, path, digest)
     except fast.Unsupported as e:  # the plain path will serve this model: nothing to keep
         log.info("no decoder cache for %s: %s", lm.name, e)
+    except OSError as e:  # a full disk or a read-only home: draw anyway, uncached
+        log.warning("could not write the decoder cache %s (%s)", path, e)
     return lm
 
 
@@ -150,8 +152,8 @@ def write(lm: LoadedModel, path: Path, digest: str) -> None:
         os.replace(temp, path)
     finally:
         Path(temp).unlink(missing_ok=True)
-    stem = path.stem.rsplit("-", 1)[0]
-    for old in path.parent.glob(f"{stem}-*.pt"):
+    stem = path.stem.removesuffix(digest)
+    for old in path.parent.glob(f"{stem}{'?' * len(digest)}.pt"):
         if old != path:
             old.unlink(missing_ok=True)
 
