@@ -316,3 +316,39 @@ def test_merged_by_names_the_join_and_skip_is_a_step_where_it_is_one() -> None:
 def test_extra_arrows_are_edges_not_a_step() -> None:
     g = read("x0 -> l1 -> l2 -> l3, plus extra arrows x0→l2, l1→l3")
     assert g.steps == ("x0", "l1", "l2", "l3") and ("x0", "l2", "") in edges(g)
+
+
+def test_asked_questions_and_answers_said_as_it_does() -> None:
+    g = read("run the evals, then ask: score beats best? when it does, save it as best; "
+             "if not, drop the checkpoint")  # fmt: skip
+    assert "score beats best?" in g.steps
+    assert ("score beats best?", "save as best", "yes") in edges(g)
+    assert ("score beats best?", "drop checkpoint", "not") in edges(g)
+    assert ("save as best", "drop checkpoint", "") not in edges(g)  # no empty branch met
+
+
+def test_a_no_branch_said_after_the_yes_branch_went_on_starts_at_the_decision() -> None:
+    g = read("backward -> grad norm > 1? if yes clip grads then step, if no go straight to step")
+    assert ("grad norm > 1?", "step", "no") in edges(g) and ("clip grads", "step", "") in edges(g)
+
+
+def test_loops_said_in_parentheses() -> None:
+    g = read("msg -> llm -> tool needed? yes -> run tool -> add result -> llm (loop back). "
+             "no -> answer")  # fmt: skip
+    assert g.steps.count("llm") == 1 and ("add result", "llm", "") in edges(g)
+    h = read("1. write drafts\n2. judge them\n3. good enough? if not, redraft (go back to 1)\n"
+             "4. publish")  # fmt: skip
+    assert ("redraft", "write drafts") in {(a, b) for a, b, _ in edges(h)}
+
+
+def test_a_title_sentence_is_no_step_and_same_input_forks() -> None:
+    g = read("early stopping diagram pls. train, evaluate, then check: did it improve? "
+             "if it did save, otherwise stop")  # fmt: skip
+    assert "early stopping diagram" not in g.steps and g.steps[0] == "train"
+    h = read("ensemble: same input to xgboost, a forest and an mlp, then merge their "
+             "predictions by averaging -> final prediction")  # fmt: skip
+    assert ("input", "forest", "") in edges(h) and ("averaging", "final prediction", "") in edges(h)
+    k = read("image -> cnn and text -> rnn, combine both with a concat layer, then a head")
+    assert ("rnn", "concat layer", "") in edges(k) and "combine" not in k.steps
+    w = read("split the data into 3 shards, fan out to workers a, b and c, then aggregate")
+    assert {("workers b", "aggregate", "")} <= edges(w)

@@ -85,8 +85,8 @@ TAIL = re.compile(
     r"|\s+(?:again|too|as well|all|first|itself)\s*$"
 )
 # branch heads
-YES = r"(?:yes|yep|if yes|if so|if true|true)"
-NO = r"(?:no|nope|if not|if no|not|false|if false)"
+YES = r"(?:yes|yep|if yes|if so|if true|true|(?:if|when) (?:it|they) (?:does|do|did))"
+NO = r"(?:no|nope|if not|if no|not|false|if false|(?:if|when) (?:it|they) (?:doesn't|don't|didn't))"
 ELSE = r"(?:else|otherwise|or else)"
 COND = re.compile(r"^(?:if|when|whenever|in case of|in case|on|unless)\s+(?P<c>.+)$")
 # where a condition without a comma ends: before an action verb or a pronoun subject
@@ -148,14 +148,19 @@ JOIN = re.compile(
     r"(?:\s+(?:\w+\s+)?(?:into|in|to|at|before|->|→)?\s*(?P<y>.*))?$"
 )
 JOIN_SELF = re.compile(
-    r"^(?P<verb>concat\w*|merge|combine|sum|add|average)\s+(?:them|all|both)\b"
-    r"(?:\s+and\s+(?:feed|send|pass|give)\w*\s+(?:(?:in)?to\s+)?(?P<y>.+))?"
+    r"^(?P<verb>concat\w*|merge|combine|sum|add|average)\s+(?:them|all|both|their \w+)\b"
+    r"(?:\s+and\s+(?:feed|send|pass|give)\w*\s+(?:(?:in)?to\s+)?(?P<y>.+)"
+    r"|\s+(?P<by>with|using|via|by)\s+(?P<w>.+))?"
 )
 FORK = re.compile(
     r"^(?:(?P<x>.+?)\s+)?(?:splits?|is split|gets split|goes|go|feeds?|branches(?: out)?|fans out|"
-    r"forks?|is sent|are sent|sends \w+(?: \w+)? to|is fed|passes|picks)\s*"
+    r"forks?|is sent|are sent|sends \w+(?: \w+)? to|is fed|passes|picks|fan(?:s|ning)? out)\s*"
     r"(?:(?:in)?to|into|in|through|thru)?\s*(?:(?:two|three|four|\d+)\s*(?:ways?|branches|"
     r"paths|parts|heads|streams|parallel branches)?\s*)?(?::|\s)\s*(?P<list>.+)$"
+)
+SAME = re.compile(  # "same input to xgboost, a forest and an mlp": the input feeds them
+    r"^(?:[\w -]+:\s*)?(?:the )?same (?P<x>[\w-]+(?: [\w-]+)?) "
+    r"(?:goes |is fed |is sent |is given )?to (?P<list>.+)$"
 )
 FORK_SIGNAL = re.compile(
     r"\b(?:branch\w*|parallel|heads|both|fork\w*|(?:two|three|2|3) (?:paths|ways|towers)|"
@@ -284,6 +289,7 @@ def _normal(text: str) -> str:
         r"\1?",
         t,
     )  # "then check if metrics ok: if yes ...": the question
+    t = re.sub(r"\b(?:which |and )?(?:asks?|checks?|decides?)\s*:\s*(?=[^?:\n]+\?)", "", t)
     t = re.sub(
         r"(?:(?<=-> )|(?<=, )|^)(?P<a>[^,>;.?\n]+?)\s+if\s+(?P<c>[^,;.?\n]+?)\s+else\s+",
         lambda m: f"if {m['c']}, {m['a']}, else ",
@@ -367,7 +373,8 @@ def _lines(t: str) -> list[tuple[int | None, str, bool]]:
 FORK_WORDS = re.compile(r"\b(?:feeds?|splits?|split|branch\w*|heads|forks?|ways|parallel)\b")
 LISTED = re.compile(
     r"(?P<lead>(?:\b(?:to|into|through|between)\s+|->\s*|:\s*|^))"
-    r"(?P<list>(?:[^,;.:>]{1,25},\s*){1,6}[^,;.:>]{1,25}?\s+(?:and|or|&)\s+[^,;.>]{1,25}?)"
+    r"(?P<list>(?:(?:(?!\b(?:in)?to\s)[^,;.:>]){1,25},\s*){1,6}"  # no item says "to"
+    r"[^,;.:>]{1,25}?\s+(?:and|or|&)\s+[^,;.>]{1,25}?)"
     r"(?=\s+(?:each|both|all|in parallel)\b|[,;.]|$)"
 )
 
@@ -397,6 +404,7 @@ def _protect(sentence: str) -> str:
 def _pieces(sentence: str) -> list[str]:
     """A sentence cut at commas, connectives and after questions; conditions start pieces."""
     sentence = _protect(sentence)
+    sentence = re.sub(rf"^((?:{YES}|{NO}|{ELSE}))\s*,\s*", r"\1 ", sentence)  # "if not, x"
     s = re.sub(r"\s+(?:and then|after that|and finally|finally|afterwards)\s+", ", ", sentence)
     s = re.sub(r"\s+then\s+(?!(?:both|all)\b)", ", ", s)
     s = re.sub(r"\?(?!\s*(?:->|:))\s*", "?, ", s)
@@ -433,6 +441,7 @@ class _Reader:
         self.outcomes: set[str] = set()  # heads of "<label> -> <action>" pieces
         self.unknown = False  # a loop named a step that is not there: read nothing
         self.branch_sentence = -1  # the sentence of the last branch
+        self.answered: dict[int, set[str]] = {}  # decision -> the branch labels said
 
     def subject(self, cond: str) -> int | None:
         """The drawn step a condition is about ("if dedupe removes more than half")."""
@@ -494,11 +503,24 @@ class _Reader:
             if self.relation(item, label):
                 label = ""
                 continue
-            n = self.attach(item, label)
-            if n is not None:
+            if self.attach_noted(item, label) is not None:
                 label = ""
-                for note in re.findall(r"\(([^()]*)\)", item):
-                    self.note(note, n)
+
+    def attach_noted(self, item: str, label: str = "", looping: bool = False) -> int | None:
+        """attach, then the item's notes in parentheses: a skip into it, or a loop ("-> llm
+        (loop back)" is the drawn llm again; "regenerate (go back to 1)" closes a loop and
+        ends the way)."""
+        notes = re.findall(r"\(([^()]*)\)", item)
+        back = [note for note in notes if LOOP_WORDS.search(note)]
+        n = self.attach(item, label, looping=looping or bool(back))
+        if n is None:
+            return None
+        for note in notes:
+            if note not in back:
+                self.note(note, n)
+            elif BACK.search(note) and self.loop(note):
+                self.s.ends = []
+        return n
 
     def note(self, note: str, n: int) -> None:
         """A note on a step: a skip into it ("x added back", "multiply with the features",
@@ -681,7 +703,8 @@ class _Reader:
             return
         if "§" in p:
             listed = re.sub(r"\s*§", ",", p)  # no § is left: the parts are read once each
-            if not (FORK.match(listed) or PARALLEL.search(listed) or EACH.match(listed)):
+            forks = FORK.match(listed) or SAME.match(listed)
+            if not (forks or PARALLEL.search(listed) or EACH.match(listed)):
                 for part in re.split(r"\s*,\s*(?:and\s+)?", listed):  # no fork: a plain list
                     self.piece(part)
                 return
@@ -870,8 +893,12 @@ class _Reader:
         s = self.s
         s.label = ""  # a branch said resolves the one pending
         decision = s.decision if s.decision is not None else (s.ends[-1] if s.ends else None)
+        pending = [d for d, said in self.answered.items() if said == {"yes"}]
+        if label == "no" and pending and decision not in self.answered:
+            decision = pending[-1]  # "if yes clip, then step; if no go straight to step"
         if decision is None:
             return
+        self.answered.setdefault(decision, set()).add(label)
         s.decision = decision
         items = [a for i in items for a in re.split(r"\s+and\s+(?=\w)", i) if a.strip()]
         empty = r"(?:leave|keep) (?:it|as is)\b.*|do nothing|nothing|skip(?: it)?"
@@ -902,7 +929,7 @@ class _Reader:
                     s.add(n, target, "")
                     s.ends = []
                 break
-            n = self.attach(item, label if first else "", looping=first)
+            n = self.attach_noted(item, label if first else "", looping=first)
             if n is not None and re.match(
                 r"^(?:go |skip |jump )?(?:straight|directly)\b", item.strip()
             ):
@@ -1050,12 +1077,15 @@ class _Reader:
         ends = self.open_ends()
         if len(ends) < 2:
             return False
-        into = None
+        into, after = None, []
         y = _name((m.groupdict().get("y") or "").split(" which ")[0])
         if m["verb"] and y and re.search(rf"{m['verb']}\s+(?:in|into)\s", p):
             into, y = s.node(f"{m['verb']} into {y}"), ""  # "merged into the context": one step
         elif m["verb"] and y and re.search(rf"{m['verb']}\s+(?:by|with|using|via)\s", p):
             into, y = s.node(y), ""  # "merged by majority vote": the vote is the join
+        elif m.groupdict().get("w"):
+            w, *after = re.split(r"\s*->\s*", m["w"])
+            into = s.node(_name(w))  # "combine both with a concat layer (-> head)"
         elif m["verb"]:
             into = s.node(m["verb"].split()[0])
         for e in ends:
@@ -1072,6 +1102,8 @@ class _Reader:
         if into is None:
             return False
         s.ends, s.decision, self.fork_ends = [into], None, []
+        for item in after:
+            self.attach(item)
         rest = re.search(r"\bwhich (?:then )?(?:outputs?|gives?|produces?|returns?)\s+(.+)$", p)
         if rest:
             self.attach(rest[1])
@@ -1087,7 +1119,7 @@ class _Reader:
 
     def fork(self, p: str) -> bool:
         s = self.s
-        m = FORK.match(p)
+        m = FORK.match(p) or SAME.match(re.sub(r"\s*->\s*", " to ", p, count=1))
         m = None if m and "->" in (m["x"] or "") else m
         if m and m["x"] in ("gets", "get", "is", "are", "then", "and"):
             m = FORK.match(p[len(m["x"]) :].strip())  # "..., gets split 3 ways: a / b / c"
@@ -1202,6 +1234,8 @@ class _Reader:
             sentence = sentence.strip(" .")
             if CHAT.search(sentence) and "->" not in sentence and "?" not in sentence[-1:]:
                 continue  # "wait how do i show this..."
+            if len(parts) > 1 and TITLE.match(sentence):
+                continue  # "early stopping diagram pls."
             intro = LOOP_INTRO.match(sentence) or _for_each(sentence)
             if intro and self.loop_scope is None:
                 self.loop_scope = (len(self.s.steps), _loop_label(intro["how"]))
@@ -1386,6 +1420,10 @@ def _shared_head(names: list[str]) -> list[str]:
     return names
 
 
+TITLE = re.compile(
+    r"^(?:[\w-]+\s+){0,4}(?:diagram|flow ?chart|chart|figure|pic|picture|graph|sketch)"
+    r"(?:\s+(?:pls|please|plz|thx|thanks))?$"
+)
 QUESTION_START = r"(?:is|are|does|do|did|can|should|has|have|was|were|any|need|needs|will)\b"
 ASKING = re.compile(
     r"\b(?:can|could|would|will) (?:you|u|i|we)\b|\b(?:draw|diagram|sketch|visuali[sz]e|show me)\b"
@@ -1416,7 +1454,8 @@ def _label(cond: str) -> str:
 def _loop_label(how: str) -> str:
     """How a loop repeats, as its edge label; none where the words name a block ("image",
     "loss"): a label must read as an edge label, not as a step."""
-    label = _label(re.sub(r"\b(?:repeat\w*|loop\w*|do)\b", " ", how))
+    how = BACK.sub(" ", how)  # "go back to 1": where it goes is the edge, not its label
+    label = _label(re.sub(r"\b(?:repeat\w*|loop\w*|do)\b|\b\d+\b", " ", how))
     if not label:
         return "repeat"
     return label if kind_of(label) == "step" else ""
