@@ -106,6 +106,18 @@ def test_a_changed_adapter_or_model_misses_and_replaces_the_file(parts, tmp_path
     assert isinstance(loaded(model, lora).model, fast.Prebuilt)
 
 
+def test_an_edit_of_the_code_that_builds_the_decoder_misses(parts, tmp_path, monkeypatch):
+    model, lora = parts
+    loaded(model, lora)
+    source = tmp_path / "fast.py"
+    source.write_text("# the decoder, as it was")
+    monkeypatch.setattr(cache, "SOURCES", [*cache.SOURCES, source])
+    assert not isinstance(loaded(model, lora).model, fast.Prebuilt)
+    assert isinstance(loaded(model, lora).model, fast.Prebuilt)
+    source.write_text("# the decoder, edited")
+    assert not isinstance(loaded(model, lora).model, fast.Prebuilt)
+
+
 @pytest.mark.parametrize("damage", ["truncate", "garbage"])
 def test_a_damaged_file_is_rebuilt_with_one_warning(parts, damage, caplog):
     built = loaded(*parts)

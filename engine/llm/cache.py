@@ -10,8 +10,10 @@ instead: only the int8 layers are packed again (packing depends on the CPU).
 
 The file's name holds a digest of everything the decoder depends on: the model folder's files
 (size and mtime: a reconverted GGUF changes them), the adapter's files (content), the torch,
-transformers and peft versions and the decoder's settings. A change of any of these misses
-and builds a new file; an unreadable file is rebuilt with a one-line warning.
+transformers and peft versions, the decoder's settings and the source of the modules that
+build it (so an edit of the quantization cannot meet a file made by the old code). A change
+of any of these misses and builds a new file; an unreadable file is rebuilt with a one-line
+warning.
 DIAGRAMMER_DECODER_CACHE=0 turns the cache off. The file holds a pickled tokenizer: the cache
 folder is trusted as the user's own, as the model cache beside it is.
 """
@@ -30,7 +32,8 @@ from pathlib import Path
 import torch
 
 from engine.device import pick_device
-from engine.llm import fast
+from engine.llm import fast, prompt
+from engine.llm import load as loading
 from engine.llm.load import (
     LoadedModel,
     adapter_dir,
@@ -44,6 +47,9 @@ from engine.llm.load import (
 log = logging.getLogger(__name__)
 FORMAT = 1  # the file's layout; bump when parts() or the payload change
 OFF = ("0", "off", "no", "false")
+# The code that makes what the file holds: the decoder, the tokenizer's preparation, the
+# calibration prompt, and this module.
+SOURCES = [Path(m.__file__) for m in (fast, loading, prompt, sys.modules[__name__])]
 
 
 def enabled() -> bool:
@@ -81,6 +87,7 @@ def key(where: Path, adapter: Path | None, int8: bool) -> str:
         "python": list(sys.version_info[:2]),
         "int8": int8,
         "settings": [fast.ONEDNN_FROM, fast.CALIBRATION, torch.backends.quantized.engine],
+        "code": [hashlib.sha256(path.read_bytes()).hexdigest() for path in SOURCES],
     }
     return hashlib.sha256(json.dumps(facts, sort_keys=True).encode()).hexdigest()[:20]
 
