@@ -352,3 +352,20 @@ def test_a_title_sentence_is_no_step_and_same_input_forks() -> None:
     assert ("rnn", "concat layer", "") in edges(k) and "combine" not in k.steps
     w = read("split the data into 3 shards, fan out to workers a, b and c, then aggregate")
     assert {("workers b", "aggregate", "")} <= edges(w)
+
+
+def test_two_skips_in_one_note_and_every_epoch_loops() -> None:
+    g = extract_spec("enc 1 -> enc 2 -> mid -> dec 2 -> dec 1 -> out; skip connection from "
+                     "enc 1 to dec 1 and from enc 2 to dec 2")  # fmt: skip
+    assert g is not None and "1>5[skip]" in g.structure and "2>4[skip]" in g.structure
+    h = read("every epoch we shuffle the data, train, and run validation")
+    assert h.steps == ("shuffle data", "train", "run validation")
+    assert ("run validation", "shuffle data") in {(a, b) for a, b, _ in edges(h)}
+    k = read("sample a config, train for 3 epochs, record the score. repeat this 50 times")
+    assert "train for 3 epochs" in k.steps  # a duration, not a loop
+
+
+def test_true_and_false_are_the_requests_own_labels() -> None:
+    g = read("llm -> tool call? true -> run tool -> llm (loop back). false -> answer")
+    assert ("tool call?", "run tool", "true") in edges(g)
+    assert ("tool call?", "answer", "false") in edges(g)

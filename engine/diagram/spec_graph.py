@@ -63,6 +63,12 @@ _SKIP = re.compile(
     r"\b(?:skip|residual|shortcut|identity)(?: connection| link| edge)?s?\s+from\s+(?:the\s+)?"
     r"(?P<a>[\w #&-]+?)\s+(?:in)?to\s+(?:the\s+)?(?P<b>[\w #&-]+?)(?=[,.;)]|$|\s+and\b)"
 )
+_MORE = (  # "... and from conv 2 to deconv 2": another skip of the same note
+    r"\s+and\s+from\s+(?:the\s+)?(?P<a>[\w #&-]+?)\s+(?:in)?to\s+(?:the\s+)?(?P<b>[\w #&-]+?)"
+    r"(?=[,.;)]|$|\s+and\b)"
+)
+_SKIP_MORE = re.compile(_MORE)
+_MORE_PLAIN = re.sub(r"[(][?]P<\w+>", "(?:", _MORE)  # the same, without its group names
 _AROUND = re.compile(
     r"\b(?:residual|skip|shortcut)(?: connection)?s?\s+(?:around|over|skipping)\s+(?:the\s+)?"
     r"(?P<x>[\w #&-]+?(?:\s+and\s+(?:the\s+)?[\w#&-]+)?)(?=[,.;)]|$|\s+and\b)"
@@ -78,7 +84,7 @@ CONTROL = re.compile(
 )
 _NOTE = re.compile(
     rf"\s*[,(]?\s*(?:\b(?:with|plus|and|using)\s+)?(?:an?\s+|the\s+)?(?:{_SKIP.pattern}"
-    rf"|{_AROUND.pattern})\)?"
+    rf"(?:{_MORE_PLAIN})*|{_AROUND.pattern})\)?"
 )
 _CLEAN = re.compile(  # whole words between spaces: "a/b test" keeps its "a"
     r"(?<!\S)(?:the|a|an|it|them|this|that|our|my|then|first|finally|next|lastly|and|we|you|"
@@ -278,10 +284,14 @@ def _loops(tail: str, g: _Builder) -> bool:
 def _skips(t: str, g: _Builder) -> bool | None:
     found = False
     for skip in _SKIP.finditer(t):
-        a, b = _find(skip["a"], g.steps), _find(skip["b"], g.steps)
-        if a is None or b is None:
-            return None
-        g.add(a, b, "skip")
+        said, end = [skip], skip.end()
+        while more := _SKIP_MORE.match(t, end):
+            said, end = [*said, more], more.end()
+        for one in said:
+            a, b = _find(one["a"], g.steps), _find(one["b"], g.steps)
+            if a is None or b is None:
+                return None
+            g.add(a, b, "skip")
         found = True
     for around in _AROUND.finditer(t):
         names = re.split(r"\s+and\s+(?:the\s+)?", around["x"])  # "around the attention and the mlp"

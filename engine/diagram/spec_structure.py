@@ -122,7 +122,7 @@ COND_END = re.compile(
 LOOP_WORDS = re.compile(
     r"\b(?:repeat\w*|again|loop\w*|^iterate$|until|till|go back|back to|return to|alternate|"
     r"back in(?:to)?|back as|"
-    r"next round|keep going|do (?:that|this) \d+|\d+\s*(?:x|times)\b|start over|for \d+ epochs|"
+    r"next round|keep going|do (?:that|this) \d+|\d+\s*(?:x|times)\b|starts? over|^for \d+ epochs|"
     r"^\d+k?\s*(?:trials|rounds|iterations|iters)$)"
 )
 LOOP_INTRO = re.compile(
@@ -684,7 +684,7 @@ class _Reader:
         """'shortcut from the input to the add', 'l1 into l3', 'x skipping to add1'."""
         if not SKIP_WORDS.search(piece) and not re.search(r"\b(?:into|to)\b|->", piece):
             return False
-        parts = re.split(r"\s+and\s+(?=\S+\s*(?:->|into|to)\b)|\s*,\s*", piece)
+        parts = re.split(r"\s+and\s+(?=\S+\s*(?:->|into|to)\b|from\b)|\s*,\s*", piece)
         done = False
         for part in parts:
             named = self.mentions(part)
@@ -751,6 +751,8 @@ class _Reader:
             label = "yes" if re.fullmatch(YES, h) else "no" if re.fullmatch(NO, h) else h
             if label == "no" and h in ("not", "if not"):
                 label = "not"  # the request's own word
+            if h in ("true", "false", "if true", "if false"):
+                label = h.split()[-1]  # the request's own word
             if s.decision is None:
                 s.decision = s.ends[-1]
             colon = re.match(rf"^(?:{YES}|{NO}|{ELSE})\s*:", head)
@@ -1325,13 +1327,13 @@ def _for_each(sentence: str) -> re.Match[str] | None:
     """'for each fold train on the rest and validate': the loop says its noun, then a verb."""
     m = re.match(
         r"^(?P<how>(?:for (?:each|every)|per)\s+(?:\S+\s+){0,5}?)(?P<rest>(?P<v>\w+)\b.*)$",
-        sentence,
+        re.sub(r"^((?:each|every) \w+) (?:we|i|you) ", r"for \1 ", sentence),  # "every epoch we"
     )
     while m and m["v"] not in VERBS:
         m = re.match(
             rf"^(?P<how>{re.escape(m['how'] + m['v'])}\s+(?:\S+\s+){{0,5}}?)"
             r"(?P<rest>(?P<v>\w+)\b.*)$",
-            sentence,
+            m.string,
         )
     if m is None or len(m["how"].split()) > 7:
         return None
@@ -1455,7 +1457,7 @@ def _loop_label(how: str) -> str:
     """How a loop repeats, as its edge label; none where the words name a block ("image",
     "loss"): a label must read as an edge label, not as a step."""
     how = BACK.sub(" ", how)  # "go back to 1": where it goes is the edge, not its label
-    label = _label(re.sub(r"\b(?:repeat\w*|loop\w*|do)\b|\b\d+\b", " ", how))
+    label = _label(re.sub(r"\b(?:repeat\w*|loop\w*|do|this|that|these|those)\b", " ", how))
     if not label:
         return "repeat"
     return label if kind_of(label) == "step" else ""
