@@ -168,13 +168,13 @@ def markdown(report: DrawReport) -> str:
 
 
 def plot(report: DrawReport, path: Path) -> None:
-    """Each run's wall time, by mode, stacked by stage."""
+    """Each run's wall time in the order they ran (modes alternate), stacked by stage."""
     import matplotlib  # noqa: PLC0415 - only the benchmark draws plots
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt  # noqa: PLC0415
 
-    runs = sorted(report.runs, key=lambda r: ("first", "cold", "warm").index(r.mode))
+    runs = report.runs
     fig, ax = plt.subplots(figsize=(max(6, 0.5 * len(runs) + 2), 4.5))
     x = range(len(runs))
     bottom = [0.0] * len(runs)
