@@ -1,6 +1,7 @@
-"""The tuning sets (engine/bench/data/tune_v2.jsonl, tune_v3.jsonl and tune_v6.jsonl, see TUNE.md):
-well-formed like the dev set, every gold (but named and refuse) drawable as a faithful diagram
-without invented labels, and every named gold a catalogue entry.
+"""The tuning sets (engine/bench/data/tune_v2.jsonl, tune_v3.jsonl, tune_v6.jsonl and
+tune_v7.jsonl, see TUNE.md): well-formed like the dev set, every gold (but named and refuse)
+drawable as a faithful diagram without invented labels, and every named gold a catalogue
+entry.
 The dev set is not read here: the tuning sets were written without looking at it."""
 
 from __future__ import annotations
@@ -91,6 +92,23 @@ def test_tune_v6_is_well_formed() -> None:
     no duplicate texts or structure steps, and every gold drawable faithfully."""
     data = rows(TUNE_V6)
     assert Counter(r["kind"] for r in data) == {"structure": 75, "steps": 25}
+    assert len({r["text"] for r in data}) == len(data)  # no duplicates
+    for r in data:
+        gold_sets.check_row(r)
+        if r["kind"] == "structure":
+            assert len(set(r["gold"]["steps"])) == len(r["gold"]["steps"]), r
+    failures = gold_sets.undrawable(data)
+    assert not failures, failures
+
+
+TUNE_V7 = gold_sets.DATA / "tune_v7.jsonl"
+
+
+def test_tune_v7_is_well_formed() -> None:
+    """tune_v7.jsonl (TUNE.md): 70 structure and 20 steps lines in the dev set's format,
+    no duplicate texts or structure steps, and every gold drawable faithfully."""
+    data = rows(TUNE_V7)
+    assert Counter(r["kind"] for r in data) == {"structure": 70, "steps": 20}
     assert len({r["text"] for r in data}) == len(data)  # no duplicates
     for r in data:
         gold_sets.check_row(r)
