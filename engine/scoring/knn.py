@@ -31,11 +31,12 @@ rating noise and tau_B^2 how much this user's ratings vary with block B (tau_bet
 their slope strays from everyone's). Twenty ratings
 cannot measure that alone, so everyone's ratings give a library of taste patterns (rows of
 tau^2 per term, population.py), and the user's tau^2 is the library's average weighted by
-how well each pattern explains their last MAX_EVIDENCE ratings: the Gaussian-process evidence
-of e under the covariance sum_B tau_B^2 k_B + tau_beta^2 q q^T + tau_0^2 1 1^T + sigma^2 I,
-with k_B the same Gaussian weights. A block nobody's taste depends on (where the structure, not
-the style, differs between requests) is shrunk to nothing; a user who cares only about
-colour gets a small lambda for the fill and large ones elsewhere. Without a learnt
+how well each pattern explains their recent ratings (the last MAX_EVIDENCE to MAX_EVIDENCE +
+evidence.STEP - 1 of them, all below MAX_EVIDENCE: evidence.py's window): the Gaussian-process
+evidence of e under the covariance sum_B tau_B^2 k_B + tau_beta^2 q q^T + tau_0^2 1 1^T +
+sigma^2 I, with k_B the same Gaussian weights. A block nobody's taste depends on (where the
+structure, not the style, differs between requests) is shrunk to nothing; a user who cares
+only about colour gets a small lambda for the fill and large ones elsewhere. Without a learnt
 population (Population()) every lambda_B is LAMBDA, lambda_beta LAMBDA_SLOPE, lambda_0
 LAMBDA_BIAS: the plain blockwise kNN with a ridge slope.
 
@@ -51,15 +52,24 @@ K = 30 (10 did a little worse in `diagrammer bench personalization`), h = BANDWI
 1/sqrt(blocks) apart in it), Gaussian weights rather than the original 1/d^2 so that an
 exact duplicate cannot take all the weight. With blocks=None the whole vector is one block.
 
-fit() does the profile's work once per set of ratings: each rated diagram's K nearest
-rated diagrams per block (neighbours.py keeps them across requests in an LRU and extends
-them as ratings arrive, so only the new rows' distances are computed), the backfitting on
-those sparse lists, and the evidence (one batched Cholesky factorisation per pattern of
-MAX_EVIDENCE + 1 rows; 50 rather than 100 recent ratings choose the pattern since the cost
-grows as its cube, and the bench's users stop at 50). A repeat with the same ratings gets
-the kept fit. predict() is brute force in numpy, one matrix product per block for all
-candidates. `diagrammer bench personalization --speed` times fit and ranking per candidate
-for 10 / 100 / 1,000 ratings: first request, first after new ratings, repeat.
+fit() does the profile's work once per set of ratings, and a profile that grows by a few
+ratings costs only what the new rows change (`diagrammer bench personalization --speed`
+times fit and ranking per candidate for 10 / 100 / 1,000 ratings: first request, first after
+new ratings, repeat):
+- the K nearest rated diagrams of each rated diagram per block (neighbours.py keeps them
+  across requests in an LRU, in arrays with room to grow): the m new rows' distances to all
+  n (one m x n matrix product per block) give their own lists, and a new row takes the place
+  of the farthest in each old list it comes nearer than; the old rows' lists are changed in
+  place, under the profile's lock;
+- the evidence (evidence.py): the window's Cholesky factors are kept as L^-1 per pattern and
+  bordered by the new rows (products of M x w x m and an m x m factorisation per pattern
+  instead of M factorisations of w x w), and the windows that will follow a move of the start
+  grow beside it, so that no request factorises a window from scratch once the profile is
+  kept;
+- the backfitting (BACKFIT rounds of one sparse product per block, on the lists as they are:
+  the one part that stays O(n K blocks) per request).
+A repeat with the same ratings gets the kept fit. predict() is brute force in numpy: one
+small matrix product per block for all candidates and one partial sort for all blocks.
 """
 
 from __future__ import annotations
@@ -69,7 +79,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.scoring import neighbours
+from engine.scoring import evidence, neighbours
 
 K = neighbours.K
 BANDWIDTH = neighbours.BANDWIDTH
@@ -80,7 +90,7 @@ CENTRE = 3.0  # the default population's centre of the priors (1..5 scale)
 EXTRA_TERMS = 2  # terms besides the blocks: the user's own slope, the bias
 NOISE = 0.6  # rating noise sd (stars) of the default population
 BACKFIT = 4
-MAX_EVIDENCE = 50  # the most recent ratings that choose the taste pattern (n^3 per pattern)
+MAX_EVIDENCE = evidence.MAX_EVIDENCE  # recent ratings that choose the taste pattern
 RATING_MIN, RATING_MAX = 1.0, 5.0
 FLAT_SHARE = 0.05  # of the taste variances, for a near-indifferent user (flat_evidence)
 FLAT_PRIOR = 0.5  # prior probability that a user is near-indifferent (set, not learnt)
@@ -131,8 +141,7 @@ class Taste:
     """One user's fitted taste: rated embeddings, per-term shrinkage and targets t_iB."""
 
     rated: np.ndarray  # n x D float32
-    parts: tuple[np.ndarray, ...]  # rated[:, block] (contiguous) and its squared norms
-    norms: tuple[np.ndarray, ...]
+    norms: np.ndarray  # blocks x n: the rated rows' squared norms per block
     bias: float
     targets: np.ndarray  # blocks x n
     blocks: tuple[slice, ...]
@@ -141,6 +150,7 @@ class Taste:
     population: Population
     slope: float = 0.0  # the user's own slope beta on the prior, around population.centre
     trust: float = 1.0  # 1 - P(near-indifferent | ratings): targets are scaled by it
+    windows: tuple[evidence.Window, ...] = ()  # the patterns' evidence, for the next fit
 
     @property
     def n(self) -> int:
@@ -168,24 +178,26 @@ def fit(
     p = np.broadcast_to(np.asarray(rated_prior, np.float64), (n,))
     if n == 0:
         return _fitted(rated, neighbours.find(rated, blocks), ratings, p, pop)
-    found = neighbours.of(rated, blocks)
-    inputs = (ratings, p, pop)
-    kept = neighbours.recall(found, inputs)
-    if kept is None:
-        kept = _fitted(found.rated, found, ratings, p, pop)
-        neighbours.remember(found, inputs, kept)
+    with neighbours.held(rated, blocks) as (found, previous):
+        inputs = (ratings, p, pop)
+        kept = neighbours.recall(found, inputs)
+        if kept is None:
+            windows = previous.windows if isinstance(previous, Taste) else ()
+            kept = _fitted(found.rated, found, ratings, p, pop, windows)
+            neighbours.remember(found, inputs, kept)
     return kept
 
 
 def _fitted(
     rated: np.ndarray, found: neighbours.Neighbours, ratings: np.ndarray, p: np.ndarray,
-    pop: Population,
+    pop: Population, windows: tuple[evidence.Window, ...] = (),
 ) -> Taste:  # fmt: skip
-    """fit() given each rated diagram's neighbours per block (see the module docstring)."""
+    """fit() given each rated diagram's neighbours per block (see the module docstring);
+    windows: the evidence windows of an earlier fit of this profile's first rows, to extend."""
     n, blocks = len(ratings), found.blocks
     e = ratings - pop.prior(p)
     q = p - pop.centre
-    tau2, trust = variances(pop, rated, e, blocks, q)
+    tau2, trust, windows = variances(pop, rated, e, blocks, q, windows, found.norms)
     shrink = pop.noise**2 / np.maximum(tau2, 1e-12)
     bias = float(e.sum() / (n + shrink[-1])) if n else 0.0
     e = e - bias
@@ -193,22 +205,23 @@ def _fitted(
     scale = 1.0 / (found.mass + shrink[: len(blocks), None])
     q_shrunk = q / (q @ q + shrink[-2])  # the user's slope: ridge on q
     f = np.zeros((len(blocks) + 1, n))
-    total = np.zeros(n)
+    rest = e.copy()  # e minus every term: what the others leave unexplained
+    partial, smoothed = np.empty(n), np.empty(n)
     for _ in range(BACKFIT):
-        for b in range(len(blocks) + 1):
-            partial = e - total + f[b]
-            if b < len(blocks):
-                new = (found.matrices[b] @ partial) * scale[b]
-            else:
-                new = q * (q_shrunk @ partial)
-            total += new - f[b]
-            f[b] = new
-    targets = e - total + f[: len(blocks)]
-    slope = float(q_shrunk @ (e - total + f[-1])) if n else 0.0
+        for b in range(len(blocks)):
+            np.add(rest, f[b], out=partial)
+            found.smooth(b, partial, smoothed)
+            np.multiply(smoothed, scale[b], out=f[b])
+            np.subtract(partial, f[b], out=rest)
+        np.add(rest, f[-1], out=partial)
+        np.multiply(q, q_shrunk @ partial, out=f[-1])
+        np.subtract(partial, f[-1], out=rest)
+    targets = rest + f[: len(blocks)]
+    slope = float(q_shrunk @ (rest + f[-1])) if n else 0.0
     k = len(blocks)
     return Taste(
-        rated, found.parts, found.norms, bias, trust * targets, blocks, shrink[:k], tau2[:k],
-        pop, slope, trust,
+        rated, found.norms, bias, trust * targets, blocks, shrink[:k], tau2[:k],
+        pop, slope, trust, windows,
     )  # fmt: skip
 
 
@@ -220,14 +233,14 @@ def predict(taste: Taste, candidates: np.ndarray, prior: np.ndarray | float) -> 
     if taste.n == 0:
         return Expected(p.clip(RATING_MIN, RATING_MAX), np.zeros(len(candidates)))
     rating = p + taste.bias + taste.slope * (raw - taste.population.centre)
-    confidence = np.zeros(len(candidates))
+    d2 = neighbours.block_distances(candidates, taste.rated, taste.norms, taste.blocks)
+    idx, d2 = neighbours.k_smallest(d2)  # blocks x m x k
+    w = neighbours.gaussian(d2)
+    t = np.take_along_axis(taste.targets[:, None, :], idx, axis=2)
+    total, lam = w.sum(axis=2), taste.shrink[:, None]
+    rating = rating + ((w * t).sum(axis=2) / (total + lam)).sum(axis=0)
     share = taste.relevance / taste.relevance.sum()
-    terms = (taste.blocks, taste.parts, taste.norms, taste.targets, taste.shrink, share)
-    for s, part, norm, t, lam, c in zip(*terms, strict=True):
-        idx, w = _nearest(candidates[:, s], part, norm)
-        total = w.sum(axis=1)
-        rating = rating + (w * t[idx]).sum(axis=1) / (total + lam)
-        confidence += c * total / (total + lam)
+    confidence = share @ (total / (total + lam))
     return Expected(rating.clip(RATING_MIN, RATING_MAX), confidence)
 
 
@@ -257,32 +270,75 @@ def variances(
     e: np.ndarray,
     blocks: Sequence[slice],
     centred_prior: np.ndarray | None = None,
-) -> tuple[np.ndarray, float]:
+    kept: tuple[evidence.Window, ...] = (),
+    norms: np.ndarray | None = None,
+) -> tuple[np.ndarray, float, tuple[evidence.Window, ...]]:
     """The user's tau^2 per block, for their own slope and for the bias: the patterns'
-    average, each weighted by its prior weight times its evidence on the user's most recent
-    MAX_EVIDENCE residuals (centred_prior: their priors minus pop.centre; None: 0); and the
-    trust in their taste terms, 1 - P(near-indifferent | residuals) (flat_evidence())."""
+    average, each weighted by its prior weight times its evidence on the user's recent
+    residuals (evidence.py's window; centred_prior: their priors minus pop.centre; None: 0);
+    the trust in their taste terms, 1 - P(near-indifferent | residuals) (flat_evidence());
+    and the evidence windows, for the next fit to extend (kept: an earlier fit's, over a
+    prefix of these rows; norms: neighbours.block_norms(rated)). Without norms every window
+    is computed from scratch."""
     if len(e) == 0:
-        return _default_variances(pop, len(blocks)), 1.0
-    recent = slice(max(0, len(e) - MAX_EVIDENCE), None)
+        return _default_variances(pop, len(blocks)), 1.0, ()
     q = np.zeros(len(e)) if centred_prior is None else np.asarray(centred_prior, np.float64)
-    k = kernels(rated[recent], blocks, q[recent])
-    if pop.patterns is None:
-        tau2 = _default_variances(pop, len(blocks))
-        library = float(log_evidence(k, e[recent], tau2[None], pop.noise)[0])
-    else:
-        log_w = log_evidence(k, e[recent], pop.patterns, pop.noise)
-        if pop.weights is not None:
-            log_w = log_w + np.log(np.maximum(pop.weights, 1e-300))
-        top = log_w.max()
-        w = np.exp(log_w - top)
-        tau2 = (w / w.sum()) @ pop.patterns
-        library = float(top + np.log(w.sum()))  # the library's evidence, prior weights summed
+    patterns = _default_variances(pop, len(blocks))[None] if pop.patterns is None else pop.patterns
+    windows = _windows(kept, patterns, pop.noise, rated, e, q, blocks, norms)
+    window = windows[0]
+    log_w = window.log_evidence
+    if pop.weights is not None:
+        log_w = log_w + np.log(np.maximum(pop.weights, 1e-300))
+    top = log_w.max()
+    w = np.exp(log_w - top)
+    tau2 = (w / w.sum()) @ patterns
+    library = float(top + np.log(w.sum()))  # the library's evidence, prior weights summed
     if pop.flat <= 0:
-        return tau2, 1.0
-    flat = flat_evidence(k, e[recent], tau2, pop.noise)
+        return tau2, 1.0, windows
+    flat = flat_evidence(window.k, window.y, tau2, pop.noise)
     log_odds = flat + np.log(pop.flat) - library - np.log1p(-pop.flat)
-    return tau2, float(1.0 / (1.0 + np.exp(np.clip(log_odds, -50, 50))))
+    return tau2, float(1.0 / (1.0 + np.exp(np.clip(log_odds, -50, 50)))), windows
+
+
+def _windows(
+    kept: tuple[evidence.Window, ...],
+    patterns: np.ndarray,
+    noise: float,
+    rated: np.ndarray,
+    e: np.ndarray,
+    q: np.ndarray,
+    blocks: Sequence[slice],
+    norms: np.ndarray | None,
+) -> tuple[evidence.Window, ...]:
+    """The evidence windows over these residuals (evidence.anchors), the window itself first:
+    kept ones grown when computed for the same patterns, start and rows (the residuals they
+    hold unchanged), the others from scratch."""
+    starts = evidence.anchors(len(e))
+    usable = {w.start: w for w in kept if norms is not None and w.start in starts
+              and _extends(w, patterns, noise, e, q, w.start)}  # fmt: skip
+    ends = {w.end for w in usable.values()}
+    if len(ends) > 1:  # windows of one fit share their end; anything else starts again
+        usable = {}
+    grown = evidence.grown(list(usable.values()), rated, norms, blocks, e, q) if usable else ()
+    out = {w.start: w for w in grown}
+    for start in starts:
+        if start not in out:
+            k = kernels(rated[start:], blocks, q[start:])
+            out[start] = evidence.compute(k, e[start:], q[start:], patterns, noise, start)
+    return tuple(out[start] for start in starts)
+
+
+def _extends(
+    kept: evidence.Window, patterns: np.ndarray, noise: float, e: np.ndarray, q: np.ndarray,
+    start: int,
+) -> bool:  # fmt: skip
+    """Whether kept is the window from start over a prefix of these residuals."""
+    rows = slice(kept.start, kept.end)
+    return (
+        kept.patterns is patterns and kept.noise == noise and kept.start == start
+        and kept.end <= len(e) and np.array_equal(kept.y, e[rows])
+        and np.array_equal(kept.q, q[rows])
+    )  # fmt: skip
 
 
 def _default_variances(pop: Population, n_blocks: int) -> np.ndarray:
@@ -335,10 +391,3 @@ def log_evidence(k: np.ndarray, y: np.ndarray, patterns: np.ndarray, noise: floa
     diag = np.diagonal(np.linalg.cholesky(bordered), axis1=1, axis2=2)
     return -0.5 * (c - diag[:, n] ** 2) - np.log(diag[:, :n]).sum(axis=1)
 
-
-def _nearest(
-    a: np.ndarray, b: np.ndarray, b_norms: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """For each row of a, its K nearest rows of b: (indices, Gaussian weights), m x min(K, n)."""
-    idx, d2 = neighbours.k_smallest(neighbours.squared_distances(a, b, b_norms))
-    return idx, neighbours.gaussian(d2)

@@ -6,47 +6,58 @@ partial sort per row: a quarter of a second at n = 1,000, on every request. But 
 only grows: the store lists a user's ratings oldest first (engine/store/diagrams.py), so a
 new rating appends a row, and it changes only the lists of the rows it lands near. So the
 lists are kept, in a process-wide LRU of at most MAX_ROWS rated rows, and extended: the m
-new rows' distances to all n (m x n per block) give their own lists and, merged with the old
-K, the old rows' new ones. A profile whose rows are not an extension of a kept one (a rating
-changed moves its row to the end, another embedder) is found from scratch, as before.
+new rows' distances to all n (m x n per block) give their own lists, and each new row takes
+the place of the farthest in every old list it comes nearer than. The arrays have room for
+GROWTH (or n / 2) more rows and are grown in place, so a request copies nothing of the n
+rows; the lists of the shorter profile are then stale, which is why a profile's lists are
+only read with its lock held (held()). A profile whose rows are not an extension of a kept
+one (a rating changed moves its row to the end, another embedder) is found from scratch.
 
 Each entry also holds the last fit made from it (knn.Taste) with what it was fitted from, so
 that a user asking again with the same ratings is served without refitting (remember(),
-recall()); any change of a row, a rating, a prior or the population misses.
+recall()); any change of a row, a rating, a prior or the population misses. A longer
+profile's fit gets it too, to grow its evidence windows (evidence.py) rather than start
+them again.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
-from scipy import sparse
+from scipy.sparse import _sparsetools
 
 K = 30
 BANDWIDTH = 0.1  # of the Gaussian weights (knn.py)
-MAX_ROWS = 10_000  # rated rows kept in all: about 8 KB each (17 blocks of K), 80 MB
+MAX_ROWS = 10_000  # rated rows kept in all: about 9 KB each (18 blocks of K), 90 MB
+MAX_BYTES = 256 * 2**20  # and in bytes, with the room to grow and the evidence windows
+GROWTH = 64  # rows of room a profile's storage gets beyond its rows (or half of them)
 
 
 @dataclass(frozen=True)
 class Neighbours:
     """rated: n x D (float32); per block, row i's k = min(K, n) nearest rows (in no particular
-    order) with their squared distances d2 (blocks x n x k), the largest of them (kth: a new
-    row nearer joins the list), their Gaussian weights' sums (mass, blocks x n) and the
-    weights as a sparse n x n matrix per block, what knn.fit's backfitting multiplies by
-    (its indices and data, read n x k, are the lists and their weights)."""
+    order): their indices (idx, blocks x n x k int32), squared distances (d2, float32) and
+    Gaussian weights (w, float64), the largest distance of each list (kth: a new row nearer
+    joins the list) and the weights' sums (mass, blocks x n). Row i of block b's weights as
+    a sparse n x n matrix (CSR: indices idx[b], data w[b], every row k long) is what knn.fit's
+    backfitting multiplies by (smooth())."""
 
     rated: np.ndarray
     blocks: tuple[slice, ...]
+    idx: np.ndarray
     d2: np.ndarray
+    w: np.ndarray
     kth: np.ndarray
     mass: np.ndarray
-    matrices: tuple[sparse.csr_matrix, ...]
-    parts: tuple[np.ndarray, ...]  # rated[:, block], contiguous (what knn.predict compares)
-    norms: tuple[np.ndarray, ...]  # their squared norms per row
+    norms: np.ndarray  # blocks x n: each row's squared norm per block (block_norms())
+    storage: _Storage | None = field(default=None, repr=False, compare=False)
 
     @property
     def n(self) -> int:
@@ -54,8 +65,62 @@ class Neighbours:
 
     def lists(self, block: int) -> tuple[np.ndarray, np.ndarray]:
         """(indices, weights), n x k each, of one block's lists."""
-        m = self.matrices[block]
-        return m.indices.reshape(self.n, -1), m.data.reshape(self.n, -1)
+        return self.idx[block], self.w[block]
+
+    @cached_property
+    def _pointers(self) -> np.ndarray:
+        return np.arange(self.n + 1, dtype=np.int32) * np.int32(self.idx.shape[2])
+
+    def smooth(self, block: int, x: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """out = per row, the weighted sum of x (float64, contiguous) over its list in this
+        block: the sparse product W_b x. scipy's csr_matvec on the lists as they are, since
+        building a csr_matrix per block and request costs more than the product itself (40
+        vs 30 us at n = 1,000)."""
+        out.fill(0.0)
+        n, idx, w = self.n, self.idx[block].ravel(), self.w[block].ravel()
+        _sparsetools.csr_matvec(n, n, self._pointers, idx, w, x, out)
+        return out
+
+
+@dataclass(eq=False)
+class _Storage:
+    """The arrays behind the lists of one profile, with room for GROWTH more rows: the fields
+    of a Neighbours are views of their first n rows. Only the newest lists (owner) grow them,
+    in place (a longer profile's lists change some of the old rows' lists), so a Neighbours
+    whose storage another owns is stale, and lock is held while they are read or grown."""
+
+    idx: np.ndarray  # blocks x capacity x k
+    d2: np.ndarray
+    w: np.ndarray
+    kth: np.ndarray  # blocks x capacity
+    mass: np.ndarray
+    norms: np.ndarray
+    owner: Any = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @classmethod
+    def of(cls, kept: Neighbours, capacity: int) -> _Storage:
+        """Room for capacity rows, kept's copied in."""
+        nb, n, k = kept.idx.shape
+        out = cls(
+            np.empty((nb, capacity, k), np.int32), np.empty((nb, capacity, k), np.float32),
+            np.empty((nb, capacity, k)), np.empty((nb, capacity), np.float32),
+            np.empty((nb, capacity)), np.empty((nb, capacity), np.float32),
+        )  # fmt: skip
+        for name in ("idx", "d2", "w", "kth", "mass", "norms"):
+            getattr(out, name)[:, :n] = getattr(kept, name)
+        return out
+
+    @property
+    def capacity(self) -> int:
+        return self.idx.shape[1]
+
+    def view(self, rated: np.ndarray, blocks: tuple[slice, ...]) -> Neighbours:
+        """The lists of rated, its first len(rated) rows, now the owner."""
+        n = len(rated)
+        arrays = (self.idx, self.d2, self.w, self.kth, self.mass, self.norms)
+        self.owner = Neighbours(rated, blocks, *(a[:, :n] for a in arrays), storage=self)
+        return self.owner
 
 
 @dataclass
@@ -78,63 +143,65 @@ def find(
     blocks = tuple(blocks)
     if previous is not None and K <= previous.n < len(rated):
         return _extended(rated, previous)
-    n = len(rated)
+    n, k = len(rated), min(K, len(rated))
     lists = [k_smallest(squared_distances(rated[:, s], rated[:, s])) for s in blocks]
-    d2 = np.stack([d for _, d in lists]).reshape(len(blocks), n, min(K, n))
-    weights = [gaussian(d) for _, d in lists]
-    matrices = tuple(_matrix(i, w) for (i, _), w in zip(lists, weights, strict=True))
-    mass = np.stack([w.sum(axis=1) for w in weights]).reshape(len(blocks), n)
-    parts = tuple(np.ascontiguousarray(rated[:, s]) for s in blocks)
-    norms = tuple((part * part).sum(axis=1) for part in parts)
+    idx = np.stack([i for i, _ in lists]).reshape(len(blocks), n, k)
+    d2 = np.stack([d for _, d in lists]).reshape(len(blocks), n, k)
+    w = gaussian(d2)
     kth = d2.max(axis=2, initial=0.0)
-    return Neighbours(rated, blocks, d2, kth, mass, matrices, parts, norms)
+    found = Neighbours(rated, blocks, idx, d2, w, kth, w.sum(axis=2), block_norms(rated, blocks))
+    return found if n < K else _Storage.of(found, n + max(GROWTH, n // 2)).view(rated, blocks)
 
 
 def _extended(rated: np.ndarray, previous: Neighbours) -> Neighbours:
     """previous's lists with rated's rows after previous.n merged in: the new rows' distances
-    to all n rows, every block at once (m x n x columns), give the new rows' lists; an old
-    row's list changes only where a new row comes nearer than its K-th (a few dozen rows of
-    a thousand per block), and only those are merged and re-weighted."""
+    to all n rows, every block at once (block_distances), give the new rows' lists; an old
+    row's list changes only where a new row comes nearer than its K-th (about a tenth of a
+    thousand rows per block for three new rows): new row j takes the place of the farthest
+    of each such list, one new row after the other, which keeps each list its row's K
+    nearest. In previous's storage when it owns it and it has room (then previous is stale:
+    the caller holds its lock), else in a copy with room to grow."""
     blocks, n0, n = previous.blocks, previous.n, len(rated)
-    columns = np.concatenate([np.arange(s.start, s.stop) for s in blocks])
-    starts = np.cumsum([0] + [s.stop - s.start for s in blocks])[:-1]
-    picked = rated[:, columns]
-    diff = picked[n0:, None, :] - picked[None, :, :]
-    new_d = np.add.reduceat(diff * diff, starts, axis=2).transpose(2, 0, 1)  # blocks x m x n
+    store = previous.storage
+    if store is None or store.owner is not previous or store.capacity < n:
+        store = _Storage.of(previous, n + max(GROWTH, n // 2))
+    new_norms = block_norms(rated[n0:], blocks)
+    store.norms[:, n0:n] = new_norms
+    norms = store.norms[:, :n]
+    new_d = block_distances(rated[n0:], rated, norms, blocks)  # blocks x m x n
     new_i, new_d2 = k_smallest(new_d)
     new_w = gaussian(new_d2)
-    d2 = np.concatenate([previous.d2, new_d2], axis=1)
-    kth = np.concatenate([previous.kth, new_d2.max(axis=2)], axis=1)
-    mass = np.concatenate([previous.mass, new_w.sum(axis=2)], axis=1)
-    nearer = new_d[:, :, :n0].min(axis=1) < previous.kth
-    added = np.arange(n0, n, dtype=np.int32)
-    matrices = []
-    for b in range(len(blocks)):
-        rows = np.flatnonzero(nearer[b])
-        old_i, old_w = previous.lists(b)
-        idx, w = np.concatenate([old_i, new_i[b]]), np.concatenate([old_w, new_w[b]])
-        sel, near = k_smallest(np.concatenate([d2[b, rows], new_d[b, :, rows]], axis=1))
-        together = np.concatenate([idx[rows], np.broadcast_to(added, (len(rows), n - n0))], 1)
-        idx[rows], d2[b, rows], w[rows] = np.take_along_axis(together, sel, 1), near, gaussian(near)
-        kth[b, rows], mass[b, rows] = near.max(axis=1), w[rows].sum(axis=1)
-        matrices.append(_matrix(idx, w))
-    new_parts = [rated[n0:, s] for s in blocks]
-    parts = tuple(np.concatenate([a, b]) for a, b in zip(previous.parts, new_parts, strict=True))
-    norms = tuple(
-        np.concatenate([a, (b * b).sum(axis=1)])
-        for a, b in zip(previous.norms, new_parts, strict=True)
-    )
-    return Neighbours(rated, blocks, d2, kth, mass, tuple(matrices), parts, norms)
+    store.idx[:, n0:n], store.d2[:, n0:n], store.w[:, n0:n] = new_i, new_d2, new_w
+    store.kth[:, n0:n], store.mass[:, n0:n] = new_d2.max(axis=2), new_w.sum(axis=2)
+    idx, d2, w = store.idx[:, :n], store.d2[:, :n], store.w[:, :n]
+    kth, mass = store.kth[:, :n], store.mass[:, :n]
+    for j in range(n - n0):
+        b, i = np.nonzero(new_d[:, j, :n0] < kth[:, :n0])  # lists row n0 + j joins
+        far = d2[b, i].argmax(axis=1)
+        near = new_d[b, j, i]
+        weight = gaussian(near)
+        mass[b, i] += weight - w[b, i, far]
+        idx[b, i, far], d2[b, i, far], w[b, i, far] = n0 + j, near, weight
+        kth[b, i] = d2[b, i].max(axis=1)
+    return store.view(rated, blocks)
 
 
-def _matrix(idx: np.ndarray, w: np.ndarray) -> sparse.csr_matrix:
-    """The n x n sparse matrix of weights w (n x k) at columns idx (n x k) of each row (w and
-    idx whole arrays, not views: scipy copies views of larger arrays)."""
-    n, k = idx.shape
-    pointers = np.arange(0, n * k + 1, max(k, 1), dtype=np.int32)[: n + 1]
-    if k == 0:
-        pointers = np.zeros(n + 1, np.int32)
-    return sparse.csr_matrix((w.ravel(), idx.ravel(), pointers), shape=(n, n))
+def block_norms(x: np.ndarray, blocks: Sequence[slice]) -> np.ndarray:
+    """blocks x len(x): each row's squared norm in each block."""
+    return np.stack([(x[:, s] * x[:, s]).sum(axis=1) for s in blocks]).reshape(len(blocks), -1)
+
+
+def block_distances(
+    a: np.ndarray, b: np.ndarray, b_norms: np.ndarray, blocks: Sequence[slice]
+) -> np.ndarray:
+    """blocks x len(a) x len(b): squared distances in every block, |a|^2 + |b|^2 - 2 a.b per
+    block as squared_distances() computes them (b_norms: block_norms(b)), the products
+    written into one array."""
+    dots = np.empty((len(blocks), len(a), len(b)), np.result_type(a, b))
+    for k, s in enumerate(blocks):
+        np.matmul(a[:, s], b[:, s].T, out=dots[k])
+    d2 = block_norms(a, blocks)[:, :, None] + b_norms[:, None, :] - 2.0 * dots
+    return np.maximum(d2, 0.0, out=d2)
 
 
 def gaussian(d2: np.ndarray) -> np.ndarray:
@@ -142,24 +209,39 @@ def gaussian(d2: np.ndarray) -> np.ndarray:
     return np.exp(d2.astype(np.float64) * (-0.5 / BANDWIDTH**2))
 
 
-def of(rated: np.ndarray, blocks: Sequence[slice]) -> Neighbours:
-    """The lists of rated: kept, extended from the longest kept prefix, or found, then kept."""
+@contextmanager
+def held(rated: np.ndarray, blocks: Sequence[slice]) -> Iterator[tuple[Neighbours, Any]]:
+    """The lists of rated (kept, extended from the longest kept prefix, or found, then kept)
+    and the fit last remembered for the entry they came from (None without one: knn.fit
+    extends its evidence windows rather than computing them again), with their storage
+    locked until the block ends (a longer profile grows the same arrays in place)."""
     blocks = tuple(blocks)
     with _LOCK:
         key, entry = _longest_prefix(rated, blocks)
-    if entry is not None and entry.neighbours.n == len(rated):
-        with _LOCK:
-            _CACHE.move_to_end(key)
-        return entry.neighbours
-    previous = None if entry is None else entry.neighbours
-    found = find(np.array(rated, np.float32), blocks, previous)  # a copy: the caller's may change
+    store = None if entry is None else entry.neighbours.storage
+    with nullcontext() if store is None else store.lock:
+        if entry is not None and store is not None and store.owner is not entry.neighbours:
+            entry = None  # grown in place by a longer profile meanwhile: stale
+        if entry is not None and entry.neighbours.n == len(rated):
+            with _LOCK:
+                _CACHE.move_to_end(key)
+            yield entry.neighbours, entry.fitted
+            return
+        kept = None if entry is None else entry.neighbours
+        found = find(np.array(rated, np.float32), blocks, kept)  # a copy: the caller's may change
+        with nullcontext() if found.storage in (None, store) else found.storage.lock:
+            _keep(found, None if entry is None else key)
+            yield found, None if entry is None else entry.fitted
+
+
+def _keep(found: Neighbours, superseded: int | None) -> None:
+    """Keep found's entry, dropping the shorter profile's it extends."""
     with _LOCK:
-        if entry is not None:
-            _CACHE.pop(key, None)  # the shorter profile is superseded
+        if superseded is not None:
+            _CACHE.pop(superseded, None)
         _NEXT[0] += 1
         _CACHE[_NEXT[0]] = _Entry(found)
         _evict()
-    return found
 
 
 def recall(found: Neighbours, inputs: tuple[np.ndarray | float | object, ...]) -> Any:
@@ -183,6 +265,7 @@ def remember(found: Neighbours, inputs: tuple, fitted: Any) -> None:
         for entry in _CACHE.values():
             if entry.neighbours is found:
                 entry.fitted, entry.inputs = fitted, kept
+        _evict()
 
 
 def clear() -> None:
@@ -193,6 +276,11 @@ def clear() -> None:
 def kept_rows() -> int:
     with _LOCK:
         return sum(e.neighbours.n for e in _CACHE.values())
+
+
+def kept_bytes() -> int:
+    with _LOCK:
+        return sum(_bytes(e) for e in _CACHE.values())
 
 
 def squared_distances(
@@ -229,8 +317,16 @@ def _longest_prefix(rated: np.ndarray, blocks: tuple[slice, ...]) -> tuple[int, 
 
 
 def _evict() -> None:
-    """Drop the least recently used entries while more than MAX_ROWS rows are kept."""
-    total = sum(e.neighbours.n for e in _CACHE.values())
-    while total > MAX_ROWS and len(_CACHE) > 1:
+    """Drop the least recently used entries while more than MAX_ROWS rows or MAX_BYTES of
+    arrays (lists, their room, the fits' evidence windows) are kept."""
+    rows = sum(e.neighbours.n for e in _CACHE.values())
+    size = sum(_bytes(e) for e in _CACHE.values())
+    while (rows > MAX_ROWS or size > MAX_BYTES) and len(_CACHE) > 1:
         _, dropped = _CACHE.popitem(last=False)
-        total -= dropped.neighbours.n
+        rows, size = rows - dropped.neighbours.n, size - _bytes(dropped)
+
+
+def _bytes(entry: _Entry) -> int:
+    kept = entry.neighbours.storage or entry.neighbours
+    lists = sum(getattr(kept, name).nbytes for name in ("idx", "d2", "w", "kth", "mass", "norms"))
+    return lists + sum(w.nbytes for w in getattr(entry.fitted, "windows", ()))
