@@ -213,3 +213,8 @@ def test_every_laid_out_request_spec_is_exact() -> None:
         assert f is not None and f.exact, (spec, f)
         checked += 1
     assert checked >= 40
+
+
+def test_auxiliaries_and_pronouns_are_no_content_words() -> None:
+    assert matches("is the loss nan?", "loss nan?") and matches("do they agree?", "agree?")
+    assert not matches("is the loss nan?", "loss finite?")  # content still has to match

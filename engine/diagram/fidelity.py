@@ -47,6 +47,8 @@ from engine.diagram.read import to_diagram
 
 STOP_WORDS = {"the", "a", "an", "it", "them", "this", "that", "of", "to", "on", "in", "for"}
 STOP_WORDS |= {"with", "and", "or", "by", "from", "into", "our", "my", "your", "its", "then"}
+# auxiliaries and subject pronouns: "is the loss nan?" and "loss nan?" say the same step
+STOP_WORDS |= {"is", "are", "was", "were", "be", "do", "does", "did", "they", "we", "i", "you"}
 SUFFIXES = ("ing", "ion", "ment", "ed", "es", "s", "e")
 SAME_WORD = 0.85
 
