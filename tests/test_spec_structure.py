@@ -369,3 +369,16 @@ def test_true_and_false_are_the_requests_own_labels() -> None:
     g = read("llm -> tool call? true -> run tool -> llm (loop back). false -> answer")
     assert ("tool call?", "run tool", "true") in edges(g)
     assert ("tool call?", "answer", "false") in edges(g)
+
+
+def test_concat_that_with_an_earlier_output_goes_on_and_a_heading_is_no_step() -> None:
+    g = read("clf: embed -> bilstm -> attention, then concat that with the bilstm output -> "
+             "dense -> softmax")  # fmt: skip
+    assert g.steps == ("embed", "bilstm", "attention", "concat", "dense", "softmax")
+    assert {("attention", "concat", ""), ("bilstm", "concat", "")} <= edges(g)
+    assert ("concat", "dense", "") in edges(g)
+
+
+def test_a_dashed_one_line_list_is_a_flow_not_the_entry_it_names() -> None:
+    spec = extract_spec("fine tuning recipe - pick base model - lora finetune - merge - eval")
+    assert spec is not None and spec.steps == ("pick base model", "lora finetune", "merge", "eval")

@@ -366,6 +366,8 @@ def flow_steps(text: str) -> list[str] | None:
         t,
     )
     t = re.sub(r"\b[a-z]{5,}\b", lambda m: _fix_word(m[0], ("decide", "decision")), t)
+    if t.count(" - ") >= 2 and "\n" not in t:
+        t = t.replace(" - ", "\n- ")  # "fine tuning recipe - pick base - format data - eval"
     t = _cut_decision(_drop_style(_fix_connectives(t)))
     if re.search(FORK, t) or any(_fix_word(w, ("parallel",)) == "parallel" for w in t.split()):
         return None

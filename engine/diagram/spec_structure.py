@@ -834,6 +834,9 @@ class _Reader:
             return
         if re.match(r"^each\b", p) and len(self.fork_ends) >= 2:
             return  # "each trains locally": what every branch does, no step of its own
+        if re.match(rf"^(?:{JOIN_VERB}|concat|add|sum|merge|combine)\s+(?:that|it|this)\b", head):
+            self.chain(items)  # "then concat that with the bilstm output -> dense": goes on
+            return
         reaches = any(s.find(_name(i)) is not None for i in items[1:])
         if (
             len(items) >= 2
@@ -1238,6 +1241,9 @@ class _Reader:
                 continue  # "wait how do i show this..."
             if len(parts) > 1 and TITLE.match(sentence):
                 continue  # "early stopping diagram pls."
+            named = HEADING.match(sentence) if not self.s.steps else None
+            if named and not (FORK_WORDS.search(named["t"]) or re.match(BRANCH_HEAD, named["t"])):
+                sentence = sentence[named.end() :]  # "tiny unet: input -> down1 -> ..."
             intro = LOOP_INTRO.match(sentence) or _for_each(sentence)
             if intro and self.loop_scope is None:
                 self.loop_scope = (len(self.s.steps), _loop_label(intro["how"]))
@@ -1422,6 +1428,8 @@ def _shared_head(names: list[str]) -> list[str]:
     return names
 
 
+HEADING = re.compile(r"^(?P<t>[\w/&+-]+(?: [\w/&+-]+){0,4}):\s+(?=\S)")
+BRANCH_HEAD = rf"^(?:{YES}|{NO}|{ELSE})$"
 TITLE = re.compile(
     r"^(?:[\w-]+\s+){0,4}(?:diagram|flow ?chart|chart|figure|pic|picture|graph|sketch)"
     r"(?:\s+(?:pls|please|plz|thx|thanks))?$"
