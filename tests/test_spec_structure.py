@@ -382,3 +382,9 @@ def test_concat_that_with_an_earlier_output_goes_on_and_a_heading_is_no_step() -
 def test_a_dashed_one_line_list_is_a_flow_not_the_entry_it_names() -> None:
     spec = extract_spec("fine tuning recipe - pick base model - lora finetune - merge - eval")
     assert spec is not None and spec.steps == ("pick base model", "lora finetune", "merge", "eval")
+
+
+def test_what_a_drawn_step_gives_also_going_directly_is_a_skip_from_it() -> None:
+    g = read("image -> backbone -> rpn -> roi pooling -> head. the backbone features also go "
+             "directly to roi pooling")  # fmt: skip
+    assert "backbone features" not in g.steps and ("backbone", "roi pooling", "") in edges(g)

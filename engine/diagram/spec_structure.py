@@ -82,7 +82,7 @@ DROP = re.compile(
 )
 TAIL = re.compile(
     r"\s+(?:on|to|with|in|into|for|of|from|by|and)\s*$"
-    r"|\s+(?:again|too|as well|all|first|itself)\s*$"
+    r"|\s+(?:again|too|as well|all|first|itself|also)\s*$"
 )
 # branch heads
 YES = r"(?:yes|yep|if yes|if so|if true|true|(?:if|when) (?:it|they) (?:does|do|did))"
@@ -283,6 +283,12 @@ def _normal(text: str) -> str:
     t = re.sub(r"\btill\b", "until", t)
     t = re.sub(r"[^\x00-\x7f→⟶➔⇒⟹]", " ", t)  # other emoji
     t = re.sub(ARROW, " -> ", t)
+    t = re.sub(  # "to three base models (rf, xgb, svm)": the models are the list
+        r"\b(?:two|three|four|five|[2-9])\s+(?!x\b)(?:[a-z][\w-]*\s+){1,3}?"
+        r"\(((?:[a-z][^(),]*,\s*)+?)([a-z][^(),]*)\)",
+        lambda m: f"{m[1].rstrip(', ')} and {m[2]}",
+        t,
+    )
     t = re.sub(r"\?+", "?", t)
     t = re.sub(
         r"\b(?:check|see|test)\s+(?:if|whether)\s+([^:?,;.\n]+?)\s*(?:[:?]|(?=[,;.\n]|$))",
@@ -842,6 +848,7 @@ class _Reader:
             len(items) >= 2
             and (self.prev_arrow and JOIN_SIGNAL.search(self.t) or reaches)
             and s.find(_name(head)) is None
+            and s.find(re.sub(OUTPUT_OF, "", _name(head))) is None
             and s.steps
         ):
             s.ends, s.decision = [], None  # "a -> b, c -> d, then both ...": parallel chains
@@ -851,7 +858,7 @@ class _Reader:
         self.prev_arrow = len(items) >= 2
         src = s.find(_name(head))
         if src is None:  # "the encoder output goes to the decoder": from the encoder
-            src = s.find(re.sub(r"\s+(?:outputs?|features|embeddings|results?)$", "", _name(head)))
+            src = s.find(re.sub(OUTPUT_OF, "", _name(head)))
         said, last = words(_name(head)), words(s.steps[s.ends[-1]]) if s.ends else []
         if src is None and len(said) == 1 and last and said[0][:5] == last[-1][:5]:
             src = s.ends[-1]  # "text -> tokenizer, tokens into the encoder": its output
@@ -1428,6 +1435,10 @@ def _shared_head(names: list[str]) -> list[str]:
     return names
 
 
+OUTPUT_OF = (  # "the backbone features", "the acoustic scores": what a drawn step gives
+    r"\s+(?:outputs?|features|feature maps?|embeddings|results?|scores|logits|activations"
+    r"|predictions|tokens)$"
+)
 HEADING = re.compile(r"^(?P<t>[\w/&+-]+(?: [\w/&+-]+){0,4}):\s+(?=\S)")
 BRANCH_HEAD = rf"^(?:{YES}|{NO}|{ELSE})$"
 TITLE = re.compile(
