@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine.scoring import population
+from engine.scoring import knn, neighbours, population
 from engine.scoring.knn import LAMBDA, K, Population, Taste, expected_ratings, fit, predict
 from engine.scoring.population import History
 
@@ -246,3 +246,24 @@ def test_a_near_indifferent_user_falls_back_to_readability_and_a_taste_keeps_its
     assert np.corrcoef(got, cand_prior)[0, 1] > 0.95
     never = fit(x, noise_only, prior, [COLOUR, SHAPE], replace(pop, flat=0.0))
     assert never.trust == 1.0
+
+
+def test_a_near_indifferent_user_noisier_than_everyone_still_ranks_as_readability_does(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rng = np.random.default_rng(8)
+    pop = population.learn(_histories(24, 30, rng), [COLOUR, SHAPE], noises=(0.4,))
+    x = _styled(20, rng)
+    prior = rng.uniform(2.0, 4.5, 20)
+    # Whole stars around readability: they scatter by ~0.6, more than the learnt noise.
+    stars = np.clip(np.round(pop.prior(prior) + rng.normal(0, 0.5, 20)), 1, 5)
+    flat = fit(x, stars, prior, [COLOUR, SHAPE], pop)
+    cands, cand_prior = _styled(40, rng), rng.uniform(2.0, 4.5, 40)
+    got = predict(flat, cands, cand_prior).rating
+    apart = np.abs(cand_prior[:, None] - cand_prior[None, :]) > 0.25
+    agree = np.sign(got[:, None] - got[None, :]) == np.sign(cand_prior[:, None] - cand_prior)
+    assert flat.trust < 0.1 and agree[apart].mean() > 0.995  # 0.98 with the old hypothesis
+    # The flat hypothesis at the population's own noise alone lets the taste terms in.
+    neighbours.clear()
+    monkeypatch.setattr(knn, "FLAT_NOISES", (1.0,))
+    assert fit(x, stars, prior, [COLOUR, SHAPE], pop).trust > 2 * flat.trust

@@ -26,9 +26,9 @@ where the store kept it), three lessons:
    makes the library explain everyone's ratings best (EM over the mixing weights).
 3. The rating noise sigma: of NOISES, the one under which the library explains everyone's
    ratings best.
-(Not learnt: the prior share of near-indifferent users, knn.FLAT_PRIOR. EM over it finds
-next to nothing, since the library holds the near-indifferent users' own patterns, which
-explain the others as well as the flat hypothesis does.)
+(Not learnt: the prior probability of near-indifference, knn.FLAT_PRIOR, saved as 'flat'.
+EM over it finds next to nothing, since the library holds the near-indifferent users' own
+patterns, which explain the others as well as the flat hypothesis does.)
 
 learn() takes seconds for a hundred users of 50 ratings; the engine's profiles job
 (engine/service/jobs.py) runs it over the store's ratings and serves the result as a scorer
