@@ -23,9 +23,10 @@ products with it, which batch in numpy; triangular solves do not), z, the log de
 and the window's kernels (for the flat hypothesis). So that a move of the start costs no
 factorisation from scratch either, the windows that will follow are grown beside it, one
 per later multiple of STEP below n (anchors(): at most MAX_EVIDENCE / STEP + 1 windows, the
-newest a few rows long when it begins); when the start moves, the next window is already
-MAX_EVIDENCE rows long. Only a profile the engine has not kept (its first request, or after
-its rows changed) computes them from scratch.
+newest a few rows long when it begins), each grown once LAG new rows wait for it (bordering
+eight rows costs about what bordering three does); when the start moves, the next window is
+already MAX_EVIDENCE rows long, up to LAG - 1 rows to add. Only a profile the engine has
+not kept (its first request, or after its rows changed) computes them from scratch.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from engine.scoring import neighbours
 MAX_EVIDENCE = 50  # the window's least length once a user has that many ratings
 STEP = 25  # how far its start moves at a time (so its length is below MAX_EVIDENCE + STEP)
 ROOM = 16  # rows a window's arrays have room for beyond its own (grown in place)
+LAG = 8  # the windows that follow the current one are grown once this many rows are new
 
 
 @dataclass(eq=False)

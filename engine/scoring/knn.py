@@ -321,13 +321,15 @@ def _windows(
     kept ones grown when computed for the same patterns, start and rows (the residuals they
     hold unchanged), the others from scratch."""
     starts = evidence.anchors(len(e))
-    usable = {w.start: w for w in kept if norms is not None and w.start in starts
-              and _extends(w, patterns, noise, e, q, w.start)}  # fmt: skip
-    ends = {w.end for w in usable.values()}
-    if len(ends) > 1:  # windows of one fit share their end; anything else starts again
-        usable = {}
-    grown = evidence.grown(list(usable.values()), rated, norms, blocks, e, q) if usable else ()
-    out = {w.start: w for w in grown}
+    usable = [w for w in kept if norms is not None and w.start in starts
+              and _extends(w, patterns, noise, e, q, w.start)]  # fmt: skip
+    out = {w.start: w for w in usable}
+    # The window itself is brought up to date; the ones that follow it only every LAG rows.
+    late = [w for w in usable if w.end < len(e)
+            and (w.start == starts[0] or len(e) - w.end >= evidence.LAG)]  # fmt: skip
+    for end in {w.end for w in late}:
+        same = [w for w in late if w.end == end]
+        out |= {w.start: w for w in evidence.grown(same, rated, norms, blocks, e, q)}
     for start in starts:
         if start not in out:
             k = kernels(rated[start:], blocks, q[start:])
