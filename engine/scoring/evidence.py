@@ -40,15 +40,16 @@ from engine.scoring import neighbours
 
 MAX_EVIDENCE = 50  # the window's least length once a user has that many ratings
 STEP = 25  # how far its start moves at a time (so its length is below MAX_EVIDENCE + STEP)
-ROOM = 16  # rows a window's arrays have room for beyond its own (grown in place)
 LAG = 8  # the windows that follow the current one are grown once this many rows are new
 
 
 @dataclass(eq=False)
 class _Room:
-    """Arrays with room for more rows behind a Window's inverse, z and kernels (views of
-    their first rows). A grown window writes only rows and columns past the old one's, so
-    the old view stays valid; only the newest (owner) may write, once."""
+    """Arrays with room for the longest window (MAX_EVIDENCE + STEP - 1 rows) behind a
+    Window's inverse, z and kernels (views of their first rows). Allocated empty: memory
+    pages are touched only as rows are written, so a window of w rows holds about w rows'
+    worth. A grown window writes only rows and columns past the old one's, so the old view
+    stays valid; only the newest (owner) may write, once."""
 
     inverse: np.ndarray  # M x capacity x capacity
     z: np.ndarray  # M x capacity
@@ -56,11 +57,10 @@ class _Room:
     owner: object = None
 
     @classmethod
-    def around(cls, inverse: np.ndarray, z: np.ndarray, k: np.ndarray, rows: int) -> _Room:
-        """Room for `rows` rows (at most MAX_EVIDENCE + STEP), the given arrays copied in."""
-        w, m = inverse.shape[1], len(inverse)
-        cap = max(rows, min(MAX_EVIDENCE + STEP, rows + ROOM))
-        room = cls(np.zeros((m, cap, cap)), np.zeros((m, cap)), np.zeros((len(k), cap, cap)))
+    def around(cls, inverse: np.ndarray, z: np.ndarray, k: np.ndarray) -> _Room:
+        """Room for the longest window, the given arrays copied in."""
+        w, m, cap = inverse.shape[1], len(inverse), MAX_EVIDENCE + STEP
+        room = cls(np.empty((m, cap, cap)), np.empty((m, cap)), np.empty((len(k), cap, cap)))
         room.inverse[:, :w, :w], room.z[:, :w], room.k[:, :w, :w] = inverse, z, k
         return room
 
@@ -87,9 +87,11 @@ class Window:
 
     @property
     def nbytes(self) -> int:
-        """What its arrays take (with their room to grow)."""
-        held = self.room or self
-        return held.inverse.nbytes + held.z.nbytes + held.k.nbytes
+        """About what its arrays hold in memory: its rows of the room's (module docstring)."""
+        if self.room is None:
+            return self.inverse.nbytes + self.z.nbytes + self.k.nbytes
+        rows, room = self.end - self.start, self.room
+        return (room.inverse[:, :rows].nbytes + room.z.nbytes + room.k[:, :rows].nbytes)
 
     @property
     def log_evidence(self) -> np.ndarray:
@@ -117,7 +119,7 @@ def compute(
     inverse = np.linalg.inv(chol)  # lower triangular too
     z = np.einsum("mij,j->mi", inverse, y)
     half_logdet = np.log(np.diagonal(chol, axis1=1, axis2=2)).sum(axis=1)
-    room = _Room.around(inverse, z, k, len(y))
+    room = _Room.around(inverse, z, k)
     return _owned(Window(start, start + len(y), patterns, noise, y, q, k, inverse, z,
                          half_logdet), room)  # fmt: skip
 
@@ -169,8 +171,9 @@ def _extended(
     d_inv = np.linalg.inv(d)
     room = window.room
     if room is None or room.owner is not window or room.capacity < w + m:
-        room = _Room.around(window.inverse, window.z, window.k, w + m)
+        room = _Room.around(window.inverse, window.z, window.k)
     new = slice(w, w + m)
+    room.inverse[:, :w, new] = 0.0  # L^-1 is lower triangular
     room.inverse[:, new, :w] = -d_inv @ (bt @ window.inverse)
     room.inverse[:, new, new] = d_inv
     rest = y[None, w:] - np.einsum("mji,mj->mi", b, window.z)

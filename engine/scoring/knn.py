@@ -367,7 +367,8 @@ def flat_evidence(k: np.ndarray, y: np.ndarray, tau2: np.ndarray, noise: float) 
     it says how likely the user's residuals are noise around readability."""
     flat = tau2 * FLAT_SHARE
     flat[-EXTRA_TERMS:] = tau2[-EXTRA_TERMS:]
-    each = [float(log_evidence(k, y, flat[None], noise * s)[0]) for s in FLAT_NOISES]
+    noises = noise * np.asarray(FLAT_NOISES)
+    each = log_evidence(k, y, np.broadcast_to(flat, (len(noises), len(flat))), noises)
     return float(np.logaddexp.reduce(each) - np.log(len(each)))
 
 
@@ -386,20 +387,24 @@ def kernels(
     return np.stack(out)
 
 
-def log_evidence(k: np.ndarray, y: np.ndarray, patterns: np.ndarray, noise: float) -> np.ndarray:
+def log_evidence(
+    k: np.ndarray, y: np.ndarray, patterns: np.ndarray, noise: float | np.ndarray
+) -> np.ndarray:
     """log N(y; 0, sum_B tau_B^2 k_B + noise^2 I) for each pattern (row of tau^2), up to a
-    constant: how well each pattern explains residuals y (kernels k from kernels()).
+    constant: how well each pattern explains residuals y (kernels k from kernels(); noise:
+    one for all patterns or one each).
 
     One Cholesky factorisation per pattern gives both terms: that of the covariance C
     bordered by y and a number c, [[C, y], [y', c]], ends in [z', sqrt(c - z'z)] with
     z = L^-1 y, so y' C^-1 y = z'z = c - (its last diagonal)^2, with no triangular solve (c is
     y'y / noise^2 + 1, above z'z since C >= noise^2 I)."""
     n, m = len(y), len(patterns)
-    c = float(y @ y) / noise**2 + 1.0
+    noise2 = np.broadcast_to(np.asarray(noise, np.float64) ** 2, (m,))
+    c = float(y @ y) / noise2 + 1.0
     bordered = np.empty((m, n + 1, n + 1))
     bordered[:, :n, :n] = (patterns @ k.reshape(len(k), -1)).reshape(m, n, n)
     diagonal = np.arange(n)
-    bordered[:, diagonal, diagonal] += noise**2
+    bordered[:, diagonal, diagonal] += noise2[:, None]
     bordered[:, :n, n] = bordered[:, n, :n] = y
     bordered[:, n, n] = c
     diag = np.diagonal(np.linalg.cholesky(bordered), axis1=1, axis2=2)
