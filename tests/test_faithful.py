@@ -161,6 +161,14 @@ def test_dataflow_edge_through_a_pill() -> None:
     assert v.faithful, v.why
 
 
+@pytest.mark.parametrize("fill", ["255 255 255", "255 224 178"])
+def test_white_round_steps_are_steps_not_label_pills(fill: str) -> None:
+    """Steps drawn in the label look (white round rectangles) are still steps."""
+    style = f"shape: round rectangle 150x50\nfill: {fill}"
+    v = judge(d(FLOW_SKETCH + "edges: 1>2 2>3 2>4 4>5 5>6\n" + style), "dataflow", FLOW, False)
+    assert v.faithful, v.why
+
+
 # ---- named -------------------------------------------------------------------------------
 
 LENET = (
