@@ -91,7 +91,7 @@ class Window:
         if self.room is None:
             return self.inverse.nbytes + self.z.nbytes + self.k.nbytes
         rows, room = self.end - self.start, self.room
-        return (room.inverse[:, :rows].nbytes + room.z.nbytes + room.k[:, :rows].nbytes)
+        return room.inverse[:, :rows].nbytes + room.z.nbytes + room.k[:, :rows].nbytes
 
     @property
     def log_evidence(self) -> np.ndarray:

@@ -409,4 +409,3 @@ def log_evidence(
     bordered[:, n, n] = c
     diag = np.diagonal(np.linalg.cholesky(bordered), axis1=1, axis2=2)
     return -0.5 * (c - diag[:, n] ** 2) - np.log(diag[:, :n]).sum(axis=1)
-
