@@ -167,6 +167,9 @@ def test_white_round_steps_are_steps_not_label_pills(fill: str) -> None:
     style = f"shape: round rectangle 150x50\nfill: {fill}"
     v = judge(d(FLOW_SKETCH + "edges: 1>2 2>3 2>4 4>5 5>6\n" + style), "dataflow", FLOW, False)
     assert v.faithful, v.why
+    longer = FLOW_SKETCH.replace("| pca |", "| run pca |")  # the gold's words and more
+    v = judge(d(longer + "edges: 1>2 2>3 2>4 4>5 5>6\n" + style), "dataflow", FLOW, False)
+    assert v.faithful, v.why
 
 
 # ---- named -------------------------------------------------------------------------------

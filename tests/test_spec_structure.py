@@ -388,3 +388,9 @@ def test_what_a_drawn_step_gives_also_going_directly_is_a_skip_from_it() -> None
     g = read("image -> backbone -> rpn -> roi pooling -> head. the backbone features also go "
              "directly to roi pooling")  # fmt: skip
     assert "backbone features" not in g.steps and ("backbone", "roi pooling", "") in edges(g)
+
+
+def test_send_back_to_a_drawn_step_is_the_branch_back_not_a_step() -> None:
+    g = read("label item, review it, label ok? pass -> add to dataset, fail -> send back to "
+             "label item")  # fmt: skip
+    assert "send" not in g.steps and ("label ok?", "label item", "fail") in edges(g)

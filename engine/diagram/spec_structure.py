@@ -661,7 +661,9 @@ class _Reader:
             drawn = s.find(_name(head)) if head.strip() else None
             if drawn is not None and not label:
                 src = [drawn]
-            elif (n := _name(head)) and not re.search(r"\bagain\b", head):
+            elif (n := _name(head)) and not re.search(r"\bagain\b", head) and not re.match(
+                SEND_BACK, piece.strip()
+            ):  # "send back to x": the way back, no step "send"
                 node = self.attach(n, label)
                 src = [node] if node is not None else src
                 label = ""
@@ -1438,6 +1440,9 @@ def _shared_head(names: list[str]) -> list[str]:
 OUTPUT_OF = (  # "the backbone features", "the acoustic scores": what a drawn step gives
     r"\s+(?:outputs?|features|feature maps?|embeddings|results?|scores|logits|activations"
     r"|predictions|tokens)$"
+)
+SEND_BACK = (  # "fail -> send back to x": the way back names no step of its own
+    r"^(?:it |then )?(?:send|sent|route|pass|kick|bounce|return|loop|go)s?(?: it)? back to\b"
 )
 HEADING = re.compile(r"^(?P<t>[\w/&+-]+(?: [\w/&+-]+){0,4}):\s+(?=\S)")
 BRANCH_HEAD = rf"^(?:{YES}|{NO}|{ELSE})$"
