@@ -10,6 +10,7 @@ from collections import Counter
 from pathlib import Path
 
 import gold_sets
+import pytest
 
 from engine.bench.faithful import KINDS
 from engine.catalogue.catalogue import entries
@@ -84,31 +85,18 @@ def test_tune_v3_is_well_formed() -> None:
     assert not failures, failures
 
 
-TUNE_V6 = gold_sets.DATA / "tune_v6.jsonl"
-
-
-def test_tune_v6_is_well_formed() -> None:
-    """tune_v6.jsonl (TUNE.md): 75 structure and 25 steps lines in the dev set's format,
-    no duplicate texts or structure steps, and every gold drawable faithfully."""
-    data = rows(TUNE_V6)
-    assert Counter(r["kind"] for r in data) == {"structure": 75, "steps": 25}
-    assert len({r["text"] for r in data}) == len(data)  # no duplicates
-    for r in data:
-        gold_sets.check_row(r)
-        if r["kind"] == "structure":
-            assert len(set(r["gold"]["steps"])) == len(r["gold"]["steps"]), r
-    failures = gold_sets.undrawable(data)
-    assert not failures, failures
-
-
-TUNE_V7 = gold_sets.DATA / "tune_v7.jsonl"
-
-
-def test_tune_v7_is_well_formed() -> None:
-    """tune_v7.jsonl (TUNE.md): 70 structure and 20 steps lines in the dev set's format,
-    no duplicate texts or structure steps, and every gold drawable faithfully."""
-    data = rows(TUNE_V7)
-    assert Counter(r["kind"] for r in data) == {"structure": 70, "steps": 20}
+@pytest.mark.parametrize(
+    ("name", "counts"),
+    [
+        ("tune_v6.jsonl", {"structure": 75, "steps": 25}),
+        ("tune_v7.jsonl", {"structure": 70, "steps": 20}),
+    ],
+)
+def test_later_structure_sets_are_well_formed(name: str, counts: dict[str, int]) -> None:
+    """tune_v6 and tune_v7 (TUNE.md): structure and steps lines in the dev set's format, the
+    counts written, no duplicate texts or structure steps, and every gold drawable."""
+    data = rows(gold_sets.DATA / name)
+    assert Counter(r["kind"] for r in data) == counts
     assert len({r["text"] for r in data}) == len(data)  # no duplicates
     for r in data:
         gold_sets.check_row(r)
