@@ -339,3 +339,14 @@ def test_dev_set_is_well_formed() -> None:
 def test_every_gold_can_be_drawn_faithfully() -> None:
     """Each gold is satisfiable, and its names are the request's own words (no invention)."""
     assert gold_sets.undrawable(rows()) == []
+
+
+def test_a_question_the_gold_does_not_name_carries_the_branch_it_states() -> None:
+    gold = {
+        "steps": ["validate schema", "load", "alert"],
+        "branch": [["validate schema", "load", "yes"], ["validate schema", "alert", "no"]],
+    }
+    asked = "steps: validate schema | schema ok? | load | alert\nedges: 1>2 2>3[yes] 2>4[no]"
+    assert judge(d(asked), "structure", gold, False).faithful
+    wrong = "steps: validate schema | schema ok? | load | alert\nedges: 1>2 2>3[no] 2>4[yes]"
+    assert not judge(d(wrong), "structure", gold, False).faithful
