@@ -394,3 +394,15 @@ def test_send_back_to_a_drawn_step_is_the_branch_back_not_a_step() -> None:
     g = read("label item, review it, label ok? pass -> add to dataset, fail -> send back to "
              "label item")  # fmt: skip
     assert "send" not in g.steps and ("label ok?", "label item", "fail") in edges(g)
+
+
+def test_outcomes_said_one_a_sentence_and_repeat_from_a_step() -> None:
+    g = read("score the sample; confidence high -> accept; medium -> review; low -> reject")
+    assert g.steps == ("score sample", "accept", "review", "reject")
+    assert ("score sample", "review", "medium") in edges(g)
+    h = read("fit base; compute residuals; fit a tree; add the tree; repeat 100 times from "
+             "compute residuals")  # fmt: skip
+    assert ("add tree", "compute residuals") in {(a, b) for a, b, _ in edges(h)}
+    k = read("data gets split 3 ways: train / val / test. train -> trainer; val -> early "
+             "stopping; test -> report")  # fmt: skip
+    assert "trainer" in k.steps and ("train", "trainer", "") in edges(k)

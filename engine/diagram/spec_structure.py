@@ -131,7 +131,8 @@ LOOP_INTRO = re.compile(
     r"\d+ times))\s*(?::|->)\s*(?P<rest>.*)$"
 )
 BACK = re.compile(
-    r"\b(?:go(?:es)? back to|back to|loop back to|return to|jump to|repeat from|restart from|"
+    r"\b(?:go(?:es)? back to|back to|loop back to|return to|jump to|restart from|"
+    r"repeat(?: (?:\d+|\w+) times)? (?:starting )?from|"
     r"back in(?:to)?|back as|back in as)"
     r"\s+(?:(?:step|stage)\s+)?"
     r"(?P<x>.+?)(?=\s+(?:until|while|if|when|unless|for|and then|with)\b|$)"
@@ -1243,6 +1244,17 @@ class _Reader:
 
     def sentences(self, line: str, in_intro: bool = False) -> None:
         parts = [x for x in re.split(r"(?<=[.!;])\s+|;\s*|\.\s*$", line) if x and x.strip()]
+        said = [  # "high -> accept; medium -> review; low -> reject": outcomes, one a sentence
+            h
+            for part in parts
+            for p in _pieces(part.strip(" ."))
+            if len(items := _items(p)) == 2 and 1 <= len((h := items[0].strip()).split()) <= 2
+        ]
+        fresh = [
+            h for h in said if not re.search(rf"\b{re.escape(h)}\b.*\b{re.escape(h)}\s*->", line)
+        ]
+        if len(said) >= 3 and fresh == said and not JOIN_SIGNAL.search(self.t):
+            self.outcomes |= set(said)  # none of them a step named before ("train / val")
         for sentence in parts:
             self.sentence += 1
             sentence = sentence.strip(" .")
