@@ -406,3 +406,11 @@ def test_outcomes_said_one_a_sentence_and_repeat_from_a_step() -> None:
     k = read("data gets split 3 ways: train / val / test. train -> trainer; val -> early "
              "stopping; test -> report")  # fmt: skip
     assert "trainer" in k.steps and ("train", "trainer", "") in edges(k)
+
+
+def test_is_it_questions_are_decisions_of_their_own() -> None:
+    g = read("start -> decode step -> pick token -> is it eos? no -> back to decode step, "
+             "yes -> output")  # fmt: skip
+    assert "eos?" in g.steps and ("eos?", "decode step", "no") in edges(g)
+    h = read("train -> evaluate -> did it improve? yes -> save, no -> stop")
+    assert not any(x.startswith("it ") for x in h.steps)  # decided by the step before

@@ -282,6 +282,7 @@ def _normal(text: str) -> str:
     t = re.sub(r"\bw/\s*", "with ", t)
     t = re.sub(r"\bthru\b", "through", t)
     t = re.sub(r"\btill\b", "until", t)
+    t = re.sub(r"\bback to \((\d{1,2})\)", r"back to step \1", t)  # "go back to (1)"
     t = re.sub(r"[^\x00-\x7f→⟶➔⇒⟹]", " ", t)  # other emoji
     t = re.sub(ARROW, " -> ", t)
     t = re.sub(  # "to three base models (rf, xgb, svm)": the models are the list
@@ -363,11 +364,14 @@ def _lines(t: str) -> list[tuple[int | None, str, bool]]:
             line = line[m.end() :]
         # "Step 1: a. Step 2: b" and "1) a 2) b" on one line
         parts = re.split(
-            r"(?:(?<=\s)|^)(?:step|stage)\s*(\d{1,2})\s*[:.)-]\s*|(?<=\s)(\d{1,2})\)\s+", line
+            r"(?:(?<=\s)|^)(?:step|stage)\s*(\d{1,2})\s*[:.)-]\s*|(?<=\s)"
+            + (r"\(?" if "(1)" in line and "(2)" in line else "")  # "(1) a (2) b"
+            + r"(\d{1,2})\)\s+(?!\()",
+            line,
         )
         if len(parts) > 1:
             head = parts[0].strip(" .")
-            if head:
+            if head and not head.endswith(":"):  # "early stopping loop: (1) a (2) b": a title
                 out.append((number, head, indented))
             for i in range(1, len(parts) - 1, 3):
                 n = parts[i] or parts[i + 1]
@@ -1036,8 +1040,11 @@ class _Reader:
         asked = q.strip()
         q = re.sub(r"^(?:is|are|did|has|have|was|were)\s+", "", asked)
         thing = re.match(r"^(?:it|this|that)\s+(?:an?|the)\s+(?P<x>.+)$", q)
+        state = re.match(r"^(?:it|this|that)\s+(?P<x>\S.*)$", q)
         if thing and re.match(r"^(?:is|are|was)\s", asked):
             q = thing["x"]  # "is it an error line?": a question about a thing
+        elif state and re.match(r"^(?:is|are|was)\s", asked):
+            q = state["x"]  # "is it safe?", "is it eos?": a decision of its own
         elif re.match(r"^(?:it|this|that)\b", q) and s.ends:
             s.decision = s.ends[-1]  # "did it improve?": the step before decides
             return
