@@ -414,3 +414,9 @@ def test_is_it_questions_are_decisions_of_their_own() -> None:
     assert "eos?" in g.steps and ("eos?", "decode step", "no") in edges(g)
     h = read("train -> evaluate -> did it improve? yes -> save, no -> stop")
     assert not any(x.startswith("it ") for x in h.steps)  # decided by the step before
+
+
+def test_sends_to_a_list_forks() -> None:
+    g = read("tokens -> router, router sends to expert 1, expert 2 and expert 3, their outputs "
+             "go into a weighted combine")  # fmt: skip
+    assert {("router", "expert 2", ""), ("expert 3", "weighted combine", "")} <= edges(g)

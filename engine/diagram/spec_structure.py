@@ -155,7 +155,7 @@ JOIN_SELF = re.compile(
 )
 FORK = re.compile(
     r"^(?:(?P<x>.+?)\s+)?(?:splits?|is split|gets split|goes|go|feeds?|branches(?: out)?|fans out|"
-    r"forks?|is sent|are sent|sends \w+(?: \w+)? to|is fed|passes|picks|fan(?:s|ning)? out)\s*"
+    r"forks?|is sent|are sent|sends(?: \w+){0,2} to|is fed|passes|picks|fan(?:s|ning)? out)\s*"
     r"(?:(?:in)?to|into|in|through|thru)?\s*(?:(?:two|three|four|\d+)\s*(?:ways?|branches|"
     r"paths|parts|heads|streams|parallel branches)?\s*)?(?::|\s)\s*(?P<list>.+)$"
 )
