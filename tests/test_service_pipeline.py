@@ -114,6 +114,7 @@ async def test_stats_count_the_fast_decoders_fallbacks(backend, tmp_path: Path) 
         assert (await client.post("/v1/diagrams", json=body, headers=AUTH)).status == 200
         st = await (await client.get("/v1/stats", headers=AUTH)).json()
         assert st["decoder_fallbacks"] == {"count": 0, "reasons": {}}
+        assert st["model_busy_s"] > 0  # the real model generated for the request
         tok = prepare_tokenizer(tiny.tokenizer())
         config = GPT2Config(vocab_size=len(tok), n_embd=32, n_layer=1, n_head=2, n_positions=64)
         gpt2 = LoadedModel(GPT2LMHeadModel(config).eval(), tok, "gpt2")

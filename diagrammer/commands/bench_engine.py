@@ -164,6 +164,8 @@ async def _level(url: str, secret: str, clients: int, args: argparse.Namespace) 
         "requests_per_min": 60 * len(latencies) / wall,
         "candidates_per_s": len(latencies) * args.candidates / wall,
         "mean_batch_requests": done / batches if batches else None,
+        # the share of the wall time the model (the GPU, on a GPU) was generating
+        "model_share": (after.get("model_busy_s", 0) - before.get("model_busy_s", 0)) / wall,
     }
     for q in (50, 95, 99):
         row[f"p{q}_ms"] = float(np.percentile(ms, q)) if len(ms) else None
@@ -200,9 +202,11 @@ def _table(rows: list[dict], device: str, args: argparse.Namespace) -> None:
     print(f"engine under closed-loop load: {device}")
     print(
         f"{args.requests} answered requests per level, {args.users} users, "
-        f"{args.candidates} candidates, top {args.top}; latency = client wall clock per request"
+        f"{args.candidates} candidates, top {args.top}; latency = client wall clock per request;"
+        " model = share of the wall time the model spent generating"
     )
-    head = ("clients", "req/min", "cand/s", "p50 ms", "p95 ms", "p99 ms", "batch", "429", "fail")
+    head = ("clients", "req/min", "cand/s", "p50 ms", "p95 ms", "p99 ms", "batch", "model",
+            "429", "fail")  # fmt: skip
     print(" ".join(f"{h:>8}" for h in head))
     for r in rows:
         batch = r["mean_batch_requests"]
@@ -211,6 +215,7 @@ def _table(rows: list[dict], device: str, args: argparse.Namespace) -> None:
         for key in ("p50_ms", "p95_ms", "p99_ms"):
             cells.append(f"{r[key]:>8.0f}" if r[key] is not None else f"{'-':>8}")
         cells += [f"{batch:>8.2f}" if batch else f"{'-':>8}"]
+        cells += [f"{r['model_share']:>8.0%}"]
         cells += [f"{r['refused_429']:>8}", f"{r['failed']:>8}"]
         print(" ".join(cells))
 

@@ -68,6 +68,7 @@ class Engine:
         self.jobs: JobRunner | None = None
         self.renders = asyncio.Semaphore(RENDERS_AT_ONCE)
         self.renders_waiting = 0
+        self.model_busy_s = 0.0  # wall seconds the model thread spent generating batches
 
     async def start(self) -> None:
         try:
@@ -243,7 +244,11 @@ class Engine:
 
         def generate() -> tuple[str, Any]:
             # The version is read on the model thread, so it is the one that ran.
-            return self.backend.model_version, self.backend.generate(asks)
+            start = time.perf_counter()
+            try:
+                return self.backend.model_version, self.backend.generate(asks)
+            finally:
+                self.model_busy_s += time.perf_counter() - start  # one model thread: no race
 
         version, generated = await self.on_model(generate)
         release()  # the model is free: the next batch generates while this one is scored

@@ -42,6 +42,7 @@ async def collect(engine: Engine) -> dict[str, Any]:
         "users": await db.users(),
         "model_version": engine.backend.model_version,
         "decoder_fallbacks": _fallbacks(engine.backend.decoder_fallbacks()),
+        "model_busy_s": round(engine.model_busy_s, 3),  # generating, summed over batches
         "jobs_running": dict(engine.jobs.active) if engine.jobs else {},
     }
 
