@@ -5,6 +5,7 @@
 # parts). The engine under load with scoring worker processes (one per core beside a GPU).
 set -u
 python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .whl/*.whl 2>&1 | tail -1
+cp -r models /root/snap/ 2>/dev/null  # the scorers, from the working tree
 cd /root/snap
 export PYTHONPATH=/tmp/site:$PWD DIAGRAMMER_CACHE=/root/cache PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1
 nvidia-smi --query-gpu=name --format=csv,noheader; nproc
