@@ -32,6 +32,7 @@ from engine.diagram.render import render
 from engine.diagram.sketch import looks_like_sketch, parse_sketch, structure_text, style_text
 from engine.diagram.spec import extract_spec
 from engine.diagram.spec_dataflow import describes_flow
+from engine.diagram.spec_flow import ARROW
 from engine.diagram.text import to_text
 from engine.diagram.validate import validate
 from engine.llm import fast, prompt
@@ -139,16 +140,13 @@ def nothing_to_draw(text: str) -> str | None:
     return "I found nothing to draw here: describe a model's layers or a process's steps"
 
 
-_ARROWS = re.compile(r"-+>|→|⟶|=>|➔")
-
-
 def named_spec(text: str) -> Spec | None:
     """The catalogue entry a request names (engine/catalogue), adapted to what it adds
     ("ResNet-18 for 3 classes"), as a spec: its structure, and its direction (part of how
     the entry is drawn), ahead of the candidate's style. A process description that mentions
     a name ("... an autoencoder that outputs reconstruction errors") or a chain of arrows is
     not a request for it."""
-    if describes_flow(text) or len(_ARROWS.findall(text)) >= 2:
+    if describes_flow(text) or len(re.findall(ARROW, text)) >= 2:
         return None  # "tiny unet: input -> down1 -> ...": the request states its own chain
     entry = catalogue.find(text)
     if entry is None:

@@ -134,9 +134,12 @@ def graph(diagram: Diagram, gold_names: list[str]) -> Graph:
     passing = {i for i, n in nodes.items() if is_bend(n)}
     # A question the gold does not name ("input valid?" between "validate input" and its two
     # outcomes) draws the branch the gold states as edges: its edges pass through it.
-    asked = {i for i, n in nodes.items() if n.label.strip().endswith("?")
-             and not any(is_named(g, n.label) for g in gold_names)}  # fmt: skip
-    passing |= asked if gold_names else set()
+    if gold_names:
+        passing |= {
+            i
+            for i, n in nodes.items()
+            if n.label.strip().endswith("?") and not any(is_named(g, n.label) for g in gold_names)
+        }
     pills = {i for i, n in nodes.items() if i not in passing and pill(n)}
     passing |= pills
     edges: dict[tuple[int, int], tuple[str, ...]] = {}

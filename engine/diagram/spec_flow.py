@@ -349,6 +349,12 @@ FINDERS: list[tuple[Callable[[str], list[str] | None], int]] = [
 ]
 
 
+def dashed_list(t: str) -> str:
+    """'fine tuning recipe - pick base - format data - eval' on one line is a bulleted list
+    (its first item a title): each ' - ' starts a bullet line."""
+    return t.replace(" - ", "\n- ") if t.count(" - ") >= 2 and "\n" not in t.strip() else t
+
+
 def _sizes_a_layer(item: str) -> bool:
     """'2 nodes', 'four hidden', '3 inputs', '1 in': a layer of a network, not a step."""
     s = words_to_digits(_clean_step(item))
@@ -366,8 +372,7 @@ def flow_steps(text: str) -> list[str] | None:
         t,
     )
     t = re.sub(r"\b[a-z]{5,}\b", lambda m: _fix_word(m[0], ("decide", "decision")), t)
-    if t.count(" - ") >= 2 and "\n" not in t:
-        t = t.replace(" - ", "\n- ")  # "fine tuning recipe - pick base - format data - eval"
+    t = dashed_list(t)
     t = _cut_decision(_drop_style(_fix_connectives(t)))
     if re.search(FORK, t) or any(_fix_word(w, ("parallel",)) == "parallel" for w in t.split()):
         return None

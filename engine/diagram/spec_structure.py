@@ -55,6 +55,7 @@ from dataclasses import dataclass, field
 
 from engine.diagram.blocks import kind_of
 from engine.diagram.fidelity import matches, words
+from engine.diagram.spec_flow import dashed_list
 
 MAX_STEP_WORDS = 8
 MAX_STEPS = 24
@@ -272,8 +273,7 @@ class _State:
 
 def _normal(text: str) -> str:
     t = text.lower().replace("`", " ")
-    if t.count(" - ") >= 2 and "\n" not in t.strip():
-        t = t.replace(" - ", "\n- ")  # "workflow - a - b - c?" is a list
+    t = dashed_list(t)  # "workflow - a - b - c?" is a list
     for c in _EMOJI_YES:
         t = t.replace(c, " yes: ")
     for c in _EMOJI_NO:
