@@ -14,15 +14,11 @@ from engine.llm.sampling import SamplingParams
 from engine.pipeline import draw
 
 TEXTS = ["an MLP 2 3", "a flow: load data, clean it, train a model, evaluate it"]
-pytestmark = pytest.mark.skipif(not fast.int8_available(), reason="no fbgemm int8 kernels")
+pytestmark = [
+    pytest.mark.skipif(not fast.int8_available(), reason="no fbgemm int8 kernels"),
+    pytest.mark.usefixtures("one_torch_thread"),
+]
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(autouse=True)

@@ -23,16 +23,7 @@ from engine.llm.openai_backend import generate as remote_generate
 from engine.llm.sampling import SamplingParams
 
 TEXTS = ["an MLP 2 3", "a flow: load data, clean it, train a model, evaluate it", "x"]
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny models gain nothing from threads, and on shared cores OpenMP's spinning threads
-    made this file 5x slower (95 s against 20 s)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(autouse=True, scope="module")

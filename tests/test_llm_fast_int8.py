@@ -9,15 +9,11 @@ from engine.llm.load import load
 from engine.llm.sampling import SamplingParams
 
 TEXTS = ["an MLP 2 3", "a flow: load data, clean it, train a model, evaluate it", "x"]
-pytestmark = pytest.mark.skipif(not fast.int8_available(), reason="no fbgemm int8 kernels")
+pytestmark = [
+    pytest.mark.skipif(not fast.int8_available(), reason="no fbgemm int8 kernels"),
+    pytest.mark.usefixtures("one_torch_thread"),
+]
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module", params=["llama", "qwen2"])

@@ -6,29 +6,15 @@ import threading
 
 import numpy as np
 import pytest
+from knn_profiles import BLOCKS, population, profile
 
 from engine.scoring import evidence, knn, neighbours
-from engine.scoring.knn import Population, fit, predict
-
-BLOCKS = (slice(0, 3), slice(3, 5), slice(5, 9))
+from engine.scoring.knn import fit, predict
 
 
 @pytest.fixture(autouse=True)
 def _empty_cache() -> None:
     neighbours.clear()
-
-
-def _profile(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    rated = rng.normal(0, 0.1, (n, 9)).astype(np.float32)
-    ratings = np.clip(np.round(3 + 4 * rated[:, 0] + rng.normal(0, 0.5, n)), 1, 5)
-    return rated, ratings, rng.uniform(1.5, 5.0, n)
-
-
-def _population() -> Population:
-    rng = np.random.default_rng(1)
-    patterns = np.exp(rng.normal(-2, 1, (6, len(BLOCKS) + knn.EXTRA_TERMS)))
-    return Population(0.6, 1.0, 2.0, 0.5, patterns, np.full(6, 1 / 6), 3.2, flat=0.5)
 
 
 def _expected(taste: knn.Taste) -> np.ndarray:
@@ -49,8 +35,8 @@ def test_the_window_holds_the_last_max_evidence_to_max_evidence_plus_step_rating
 
 
 def test_windows_grown_three_ratings_at_a_time_equal_the_evidence_from_scratch() -> None:
-    rated, ratings, prior = _profile(160)
-    pop = _population()
+    rated, ratings, prior = profile(160)
+    pop = population(flat=0.5)
     starts = set()
     for n in range(40, 161, 3):
         taste = fit(rated[:n], ratings[:n], prior[:n], BLOCKS, pop)
@@ -66,8 +52,8 @@ def test_windows_grown_three_ratings_at_a_time_equal_the_evidence_from_scratch()
 
 
 def test_a_profile_grown_request_by_request_ranks_as_one_fitted_from_scratch() -> None:
-    rated, ratings, prior = _profile(160)
-    pop = _population()
+    rated, ratings, prior = profile(160)
+    pop = population(flat=0.5)
     for n in range(40, 161, 3):
         grown = _expected(fit(rated[:n], ratings[:n], prior[:n], BLOCKS, pop))
         neighbours.clear()
@@ -79,8 +65,8 @@ def test_a_profile_grown_request_by_request_ranks_as_one_fitted_from_scratch() -
 
 
 def test_lists_grown_in_place_leave_no_stale_answer_for_a_shorter_profile() -> None:
-    rated, ratings, prior = _profile(140)
-    pop = _population()
+    rated, ratings, prior = profile(140)
+    pop = population(flat=0.5)
     fit(rated[:60], ratings[:60], prior[:60], BLOCKS, pop)
     for n in range(63, 141, 7):  # past the storage's room: copied once on the way
         fit(rated[:n], ratings[:n], prior[:n], BLOCKS, pop)
@@ -95,8 +81,8 @@ def test_lists_grown_in_place_leave_no_stale_answer_for_a_shorter_profile() -> N
 
 
 def test_fits_of_one_growing_profile_on_several_threads_give_the_answers_from_scratch() -> None:
-    rated, ratings, prior = _profile(120)
-    pop = _population()
+    rated, ratings, prior = profile(120)
+    pop = population(flat=0.5)
     sizes = list(range(40, 121, 4))
     truth = {}
     for n in sizes:
@@ -123,12 +109,12 @@ def test_fits_of_one_growing_profile_on_several_threads_give_the_answers_from_sc
 def test_the_cache_counts_the_evidence_windows_in_its_bytes(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    pop = _population()
-    first = fit(*_profile(70, 0), BLOCKS, pop)
+    pop = population(flat=0.5)
+    first = fit(*profile(70, 0), BLOCKS, pop)
     one_user = neighbours.kept_bytes()
     assert one_user > sum(w.nbytes for w in first.windows) > 0
     monkeypatch.setattr(neighbours, "MAX_BYTES", int(2.5 * one_user))
     for seed in range(1, 6):
-        fit(*_profile(70, seed), BLOCKS, pop)
+        fit(*profile(70, seed), BLOCKS, pop)
         assert neighbours.kept_bytes() <= 2.5 * one_user
     assert neighbours.kept_rows() == 2 * 70  # the last two users

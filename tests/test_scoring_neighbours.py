@@ -3,29 +3,15 @@ a new or changed rating refits, and the cache stays bounded."""
 
 import numpy as np
 import pytest
+from knn_profiles import BLOCKS, population, profile
 
 from engine.scoring import knn, neighbours
 from engine.scoring.knn import K, Population, fit, predict
-
-BLOCKS = (slice(0, 3), slice(3, 5), slice(5, 9))
 
 
 @pytest.fixture(autouse=True)
 def _empty_cache() -> None:
     neighbours.clear()
-
-
-def _profile(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    rated = rng.normal(0, 0.1, (n, 9)).astype(np.float32)
-    ratings = np.clip(np.round(3 + 4 * rated[:, 0] + rng.normal(0, 0.5, n)), 1, 5)
-    return rated, ratings, rng.uniform(1.5, 5.0, n)
-
-
-def _population() -> Population:
-    rng = np.random.default_rng(1)
-    patterns = np.exp(rng.normal(-2, 1, (6, len(BLOCKS) + knn.EXTRA_TERMS)))
-    return Population(0.6, 1.0, 2.0, 0.5, patterns, np.full(6, 1 / 6), 3.2)
 
 
 def _expected(taste: knn.Taste, seed: int = 5) -> np.ndarray:
@@ -35,13 +21,13 @@ def _expected(taste: knn.Taste, seed: int = 5) -> np.ndarray:
 
 def _from_scratch(rated: np.ndarray, ratings: np.ndarray, prior: np.ndarray) -> np.ndarray:
     neighbours.clear()
-    return _expected(fit(rated, ratings, prior, BLOCKS, _population()))
+    return _expected(fit(rated, ratings, prior, BLOCKS, population()))
 
 
 @pytest.mark.parametrize("before", [K - 5, K, 80])
 def test_lists_extended_as_ratings_arrive_give_the_fit_from_scratch(before: int) -> None:
-    rated, ratings, prior = _profile(before + 7)
-    pop = _population()
+    rated, ratings, prior = profile(before + 7)
+    pop = population()
     fit(rated[:before], ratings[:before], prior[:before], BLOCKS, pop)
     grown = fit(rated[: before + 3], ratings[: before + 3], prior[: before + 3], BLOCKS, pop)
     assert neighbours.kept_rows() == before + 3  # extended: the shorter profile is superseded
@@ -54,7 +40,7 @@ def test_lists_extended_as_ratings_arrive_give_the_fit_from_scratch(before: int)
 
 
 def test_the_lists_are_each_rows_k_nearest_in_every_block() -> None:
-    rated, _, _ = _profile(70)
+    rated, _, _ = profile(70)
     kept = neighbours.find(rated[:60], BLOCKS)
     grown = neighbours.find(rated, BLOCKS, kept)
     for b, s in enumerate(BLOCKS):
@@ -66,8 +52,8 @@ def test_the_lists_are_each_rows_k_nearest_in_every_block() -> None:
 
 
 def test_a_repeat_is_served_from_the_cache_and_any_change_refits() -> None:
-    rated, ratings, prior = _profile(40)
-    pop = _population()
+    rated, ratings, prior = profile(40)
+    pop = population()
     first = fit(rated, ratings, prior, BLOCKS, pop)
     assert fit(rated.copy(), ratings.copy(), prior.copy(), BLOCKS, pop) is first
     changed = ratings.copy()
@@ -87,8 +73,8 @@ def test_the_cache_is_bounded_and_drops_the_least_recently_used(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(neighbours, "MAX_ROWS", 100)
-    pop = _population()
-    users = [_profile(40, seed) for seed in range(5)]
+    pop = population()
+    users = [profile(40, seed) for seed in range(5)]
     tastes = [fit(*u, BLOCKS, pop) for u in users[:2]]
     assert fit(*users[0], BLOCKS, pop) is tastes[0]  # user 0 used last: user 1 goes first
     fit(*users[2], BLOCKS, pop)

@@ -10,8 +10,10 @@ import json
 import sys
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 from diagrammer.errors import UserError
 
@@ -198,14 +200,7 @@ def run_draw(args: argparse.Namespace) -> int:
         adapter=args.adapter,
         candidates=args.candidates or 4,
     )
-    args.out.mkdir(parents=True, exist_ok=True)
-    stamp = time.strftime("%Y-%m-%d %H:%M")
-    table = draw_wall.markdown(report)
-    (args.out / "bench_draw.md").write_text(f"{stamp}\n\n{table}\n")
-    (args.out / "bench_draw.json").write_text(json.dumps(asdict(report), indent=2))
-    draw_wall.plot(report, args.out / "bench_draw.png")
-    print(json.dumps(asdict(report), indent=2) if args.json else f"{stamp}\n\n{table}")
-    print(f"wrote {args.out}/bench_draw.md, .json, .png", file=sys.stderr)
+    _write(args, "bench_draw", report, draw_wall.markdown(report), draw_wall.plot)
     return 0 if report.same_sketches else 1
 
 
@@ -235,12 +230,22 @@ def run(args: argparse.Namespace) -> int:
         if device == "cuda":
             torch.cuda.empty_cache()
     report.notes += [f"fell back to the plain path: {why}" for why in sorted(fast.fallbacks)]
+    _write(args, "bench_latency", report, bench.markdown(report), bench.plot)
+    return 0
+
+
+def _write(
+    args: argparse.Namespace,
+    stem: str,
+    report: Any,
+    table: str,
+    plot: Callable[[Any, Path], None],
+) -> None:
+    """The report as <stem>.md, .json and .png under --out, and the table (or JSON) printed."""
     args.out.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y-%m-%d %H:%M")
-    table = bench.markdown(report)
-    (args.out / "bench_latency.md").write_text(f"{stamp}\n\n{table}\n")
-    (args.out / "bench_latency.json").write_text(json.dumps(asdict(report), indent=2))
-    bench.plot(report, args.out / "bench_latency.png")
+    (args.out / f"{stem}.md").write_text(f"{stamp}\n\n{table}\n")
+    (args.out / f"{stem}.json").write_text(json.dumps(asdict(report), indent=2))
+    plot(report, args.out / f"{stem}.png")
     print(json.dumps(asdict(report), indent=2) if args.json else f"{stamp}\n\n{table}")
-    print(f"wrote {args.out}/bench_latency.md, .json, .png", file=sys.stderr)
-    return 0
+    print(f"wrote {args.out}/{stem}.md, .json, .png", file=sys.stderr)
