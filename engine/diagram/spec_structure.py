@@ -851,11 +851,13 @@ class _Reader:
             self.chain(items)  # "then concat that with the bilstm output -> dense": goes on
             return
         reaches = any(s.find(_name(i)) is not None for i in items[1:])
+        src = s.find(_name(head))
+        if src is None:  # "the encoder output goes to the decoder": from the encoder
+            src = s.find(re.sub(OUTPUT_OF, "", _name(head)))
         if (
             len(items) >= 2
             and (self.prev_arrow and JOIN_SIGNAL.search(self.t) or reaches)
-            and s.find(_name(head)) is None
-            and s.find(re.sub(OUTPUT_OF, "", _name(head))) is None
+            and src is None
             and s.steps
         ):
             s.ends, s.decision = [], None  # "a -> b, c -> d, then both ...": parallel chains
@@ -863,9 +865,6 @@ class _Reader:
             self.prev_arrow = True
             return
         self.prev_arrow = len(items) >= 2
-        src = s.find(_name(head))
-        if src is None:  # "the encoder output goes to the decoder": from the encoder
-            src = s.find(re.sub(OUTPUT_OF, "", _name(head)))
         said, last = words(_name(head)), words(s.steps[s.ends[-1]]) if s.ends else []
         if src is None and len(said) == 1 and last and said[0][:5] == last[-1][:5]:
             src = s.ends[-1]  # "text -> tokenizer, tokens into the encoder": its output
