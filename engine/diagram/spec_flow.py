@@ -332,8 +332,7 @@ def _listed(t: str) -> list[str] | None:
 def _sentenced(t: str) -> list[str] | None:
     """'Download the dataset. Unzip it. Resize every image. Train the model. Done.': three
     or more short sentences, each one step."""
-    found = [s.strip(" .!?") for s in re.split(r"[.!?](?:\s+|$)", t) if s.strip(" .!?")]
-    found = [s for s in found if _clean_step(s)]
+    found = [s.strip(" .!?") for s in _sentences(t) if _clean_step(s)]
     short = all(len(s.split()) <= 7 and "," not in s for s in found)
     return found if len(found) >= 3 and short and re.search(REQUEST, t) is None else None
 
