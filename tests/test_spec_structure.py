@@ -74,6 +74,10 @@ def test_several_ifs_without_else_label_the_step_before() -> None:
             ("student becomes teacher", "teacher labels data"),
         ),
         ("while not converged: e-step, m-step", ("m-step", "e-step")),
+        (  # the loop word before "back to" is no step of its own
+            "encode, quantize, decode, repeat the whole thing back to encode",
+            ("decode", "encode"),
+        ),
     ],
 )
 def test_loops_close_an_edge_back(text: str, back: tuple[str, str]) -> None:
@@ -109,6 +113,12 @@ def test_a_loop_said_first_wraps_its_sentence_and_what_follows_comes_after() -> 
             "skips enc1→dec1 and enc2→dec2",
             ("enc1", "dec1"),
         ),
+        (  # "y also takes x": x -> y, whichever is said first
+            "patch embed -> attention -> mlp -> norm, and the norm block also takes the patch "
+            "embed directly",
+            ("patch embed", "norm"),
+        ),
+        ("stem -> block a -> block b, block b also receives the stem", ("stem", "block b")),
     ],
 )
 def test_skips_join_two_drawn_steps(text: str, skip: tuple[str, str]) -> None:
@@ -135,6 +145,16 @@ def test_forks_and_joins() -> None:
         ("train tree", "compare", ""),
         ("train forest", "compare", ""),
     }
+
+
+def test_a_fork_said_in_parallel_stays_a_fork_where_a_data_flow_is_read_too() -> None:
+    spec = extract_spec(
+        "the features are sent to four classifiers (knn, tree, mlp, svm) in parallel, "
+        "their votes are averaged by a meta learner"
+    )
+    assert spec is not None and spec.kind == "graph"  # not a data flow with knn as a datum
+    assert spec.steps == ("features", "knn", "tree", "mlp", "svm", "meta learner")
+    assert "edges: 1>2 1>3 1>4 1>5 2>6 3>6 4>6 5>6" in spec.structure
 
 
 def test_repeated_layers_are_two_steps_not_a_loop() -> None:

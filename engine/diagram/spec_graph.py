@@ -367,6 +367,8 @@ _MEET = re.compile(
     r"(?:meet|go|feed|flow|are fed|end up|come together)\s+(?:(?:in)?to|at|into|in)\s+"
     r"(?:the\s+|an?\s+)?(?P<y>[\w /+-]+)$"
 )
+# forks said in so many words: the general reader's, even where the data-flow reader reads one
+_SAID_PARALLEL = re.compile(r"\b(?:in parallel|fans? out|fanning out|at the same time)\b", re.I)
 _PARALLEL = re.compile(r"\s*(?:;|\.\s|\n|,\s*(?=(?:and\s+)?(?:then\s+)?(?:both|all|the two)\b))\s*")
 
 
@@ -461,6 +463,7 @@ def loop_first(text: str) -> Graph | None:
         found is not None
         and only_forks(found)
         and not re.search(r"->|→", text)
+        and not _SAID_PARALLEL.search(text)
         and _fork_join(text) is None
         and dataflow(text)
     ):

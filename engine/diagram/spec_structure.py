@@ -60,6 +60,10 @@ from engine.diagram.spec_flow import dashed_list
 MAX_STEP_WORDS = 8
 MAX_STEPS = 24
 MAX_CHARS = 600
+RECEIVES = re.compile(  # the step said first takes what the second gives
+    r"\b(?:also )?(?:takes|gets|receives|sees|is given|is concatenated with|is fed)\b"
+    r"(?! (?:to|into)\b)"
+)
 ARROW = r"\s*(?:-+>|→|⟶|=+>|➔|➡️?|⇒|⟹)\s*"
 _EMOJI_YES, _EMOJI_NO = "✅✔👍", "❌✖👎"
 SETUP = re.compile(
@@ -666,9 +670,11 @@ class _Reader:
             drawn = s.find(_name(head)) if head.strip() else None
             if drawn is not None and not label:
                 src = [drawn]
-            elif (n := _name(head)) and not re.search(r"\bagain\b", head) and not re.match(
-                SEND_BACK, piece.strip()
-            ):  # "send back to x": the way back, no step "send"
+            elif (
+                (n := _name(head))
+                and not re.search(r"\bagain\b|^\s*(?:repeat|loop|iterate|cycle)\b", head)
+                and not re.match(SEND_BACK, piece.strip())
+            ):  # "send back to x", "repeat every step back to x": the way back, no step
                 node = self.attach(n, label)
                 src = [node] if node is not None else src
                 label = ""
@@ -702,6 +708,8 @@ class _Reader:
         for part in parts:
             named = self.mentions(part)
             if len(named) >= 2:
+                if len(named) == 2 and RECEIVES.search(part):
+                    named = named[::-1]  # "c also gets the output of a": a -> c
                 for a, b in zip(named, named[1:], strict=False):
                     self.s.add(a, b, "")
                 done = True
