@@ -54,6 +54,9 @@ CUDA_LENGTH_STEP = 256  # cache length rounding on CUDA, so graphs serve many ca
 CPU_LENGTH_STEP = 32
 CUDA_CHECK_EVERY = 4  # steps between host syncs that look for finished rows
 GRAPHS = True  # capture decode steps as CUDA graphs (off: eager steps, for comparison)
+# On CUDA with graphs, each step's graph also holds the sampling and the stop bookkeeping (off:
+# those ~30 small kernels are launched eagerly after each replay, as before).
+FUSED = True
 CPU_INT8 = True  # int8 linear layers on the CPU (off: float weights, the plain path's numbers)
 
 
@@ -347,6 +350,7 @@ class Decoder:
         self.graphs_on = graphs and self.device.type == "cuda"
         self.round_rows = self.graphs_on  # batch buckets of 1, 2, 4, ... rows
         self.graphs: dict[int, tuple[torch.cuda.CUDAGraph, Tensor]] = {}
+        self.fused: dict[tuple, tuple[torch.cuda.CUDAGraph, Rule]] = {}
         self.rows = self.length = 0
         self.lock = threading.Lock()
 
@@ -446,6 +450,7 @@ class Decoder:
         rows, length = max(rows, self.rows), max(length, self.length)
         shape = (len(self.layers), rows, self.kv_heads, length, self.head_dim)
         self.graphs.clear()
+        self.fused.clear()
         self.k = self.v = None  # free the old cache before the new one is allocated
         self.k = torch.zeros(shape, dtype=self.dtype, device=self.device)
         self.v = torch.zeros(shape, dtype=self.dtype, device=self.device)
@@ -455,7 +460,17 @@ class Decoder:
         self.ids = torch.zeros(rows, dtype=torch.long, device=self.device)
         self.pad = torch.zeros(rows, dtype=torch.long, device=self.device)
         self.slot = torch.zeros(1, dtype=torch.long, device=self.device)
+        self._loop_buffers(rows, length)
         self.rows, self.length = rows, length
+
+    def _loop_buffers(self, rows: int, length: int) -> None:
+        """The fused loop's state, at fixed addresses so that captured graphs can hold it."""
+        dev = self.device
+        self.out = torch.zeros(rows + 1, length, dtype=torch.long, device=dev)  # +1: filler rows'
+        self.row_of = torch.zeros(rows, dtype=torch.long, device=dev)  # bucket position -> row
+        self.done = torch.zeros(rows, dtype=torch.bool, device=dev)
+        self.after_nl = torch.zeros(rows, dtype=torch.bool, device=dev)
+        self.column = torch.zeros(1, dtype=torch.long, device=dev)  # out's column for the token
 
     def _logits(self, x: Tensor) -> Tensor:
         return self.head(_rms(self.norm, x)).float()
@@ -552,6 +567,68 @@ class Decoder:
         with torch.cuda.graph(graph, capture_error_mode="thread_local"):
             logits = self._step(b)
         return graph, logits
+
+    def advance(self, logits: Tensor, b: int, rule: Rule) -> None:
+        """Pick rows 0..b-1's next token from `logits` and record it in the loop's buffers:
+        the eager loop's sample, pad for done rows, output write and stop check, in place and
+        without a host sync or a data-dependent shape, so that a graph can hold it."""
+        chosen = sample(
+            logits, temperature=rule.temperature, top_p=rule.top_p, suppress=rule.suppress
+        )
+        done = self.done[:b]
+        token = torch.where(done, rule.ends.pad, chosen)
+        self.out.index_put_((self.row_of[:b], self.column), token)
+        if rule.stop:
+            ended, now_nl = rule.ends.ended(token, self.after_nl[:b])
+            done |= ended
+            self.after_nl[:b] = now_nl
+        self.ids[:b] = token
+        self.slot += 1
+        self.column += 1
+
+    def fused_step(self, b: int, rule: Rule, keys: int | None = None) -> None:
+        """One decode step, then `advance` on its logits: one graph replay on CUDA."""
+        if not self.graphs_on:
+            self.advance(self._step(b, keys), b, rule)
+            return
+        key = (b, rule.temperature, rule.top_p, rule.stop)
+        if key not in self.fused:
+            # The rule is kept with its graph: the graph reads its tensors' memory.
+            self.fused[key] = (self._capture_fused(b, rule), rule)
+        self.fused[key][0].replay()
+
+    def _loop_state(self) -> list[Tensor]:
+        return [self.ids, self.slot, self.out, self.done, self.after_nl, self.column]
+
+    def _capture_fused(self, b: int, rule: Rule) -> torch.cuda.CUDAGraph:
+        """Capture step + advance. The warm-up runs change the loop's state and draw random
+        numbers, so both are put back: the first replay then does exactly what an eager
+        step would, and a seeded call draws what the eager loop draws."""
+        saved = [t.clone() for t in self._loop_state()]
+        rng = torch.cuda.get_rng_state(self.device)
+        stream = torch.cuda.Stream()
+        stream.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(stream):
+            for _ in range(2):
+                self.advance(self._step(b), b, rule)
+                for now, before in zip(self._loop_state(), saved, strict=True):
+                    now.copy_(before)
+        torch.cuda.current_stream().wait_stream(stream)
+        torch.cuda.set_rng_state(rng, self.device)
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph, capture_error_mode="thread_local"):
+            self.advance(self._step(b), b, rule)
+        return graph
+
+    def compact_loop(self, live: Tensor, b: int, pad_token: int) -> None:
+        """`compact`, and the fused loop's buffers with it: positions len(live)..b-1 become
+        filler rows (done, the pad token, writing to out's spare last row)."""
+        m = len(live)
+        self.compact(live, b)
+        for buf, filler in ((self.ids, pad_token), (self.row_of, self.rows), (self.after_nl, 0)):
+            buf[:m] = buf[live]  # indexing copies first, so no row is read after its write
+            buf[m:b] = filler
+        self.done[:b] = torch.arange(b, device=self.device) >= m
 
     def compact(self, live: Tensor, b: int) -> None:
         """Move rows `live` to the front of the cache and the inputs (ids already set)."""
@@ -690,6 +767,18 @@ class Stops:
         return blank | self.is_end[token], now_nl
 
 
+@dataclass(frozen=True, eq=False)
+class Rule:
+    """How one decode call picks and records each token (a graph captured for it holds these
+    numbers and reads these tensors)."""
+
+    temperature: float
+    top_p: float
+    stop: bool  # rows end at an end token or a blank line (off: every row runs to the budget)
+    ends: Stops
+    suppress: Tensor  # token ids never sampled: the pad
+
+
 # ----------------------------------------------------------------------------- the loop
 
 _decoders: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -789,9 +878,14 @@ def decode(
     stop: bool = True,
     graphs: bool | None = None,
     int8: bool | None = None,
+    fused: bool | None = None,
 ) -> Decoded:
     """Token ids of n candidates per prompt. stop=False runs exactly max_new_tokens steps
-    (for timing models that never end, such as random weights)."""
+    (for timing models that never end, such as random weights).
+
+    fused (default: FUSED where steps are CUDA graphs, else off): sampling and stop
+    bookkeeping inside each step's graph (`_fused_loop`); on the CPU it runs the same loop
+    eagerly, which only tests use. Either loop gives the same tokens for the same seed."""
     tok = lm.tokenizer
     dec, ends = decoder(lm, graphs, int8), stops(lm)
     if seed is not None:
@@ -806,6 +900,12 @@ def decode(
         logits = dec.prefill(ids, mask, n)
         _sync(dec.device)
         prefilled = time.perf_counter()
+        if (dec.graphs_on and FUSED) if fused is None else fused:
+            rule = Rule(temperature, top_p, stop, ends, suppress)
+            steps = _fused_loop(dec, rule, logits, rows, t, max_new_tokens)
+            # A copy even on the CPU (.cpu() would return the buffer the next call overwrites).
+            result = dec.out[:rows, :max_new_tokens].to("cpu", copy=True)
+            return Decoded(result, prefilled - start, time.perf_counter() - prefilled, steps)
         out = torch.full((rows, max_new_tokens), ends.pad, dtype=torch.long, device=dec.device)
         b = dec.bucket(rows)
         logits = F.pad(logits, (0, 0, 0, b - rows))  # filler rows: done from the start
@@ -841,6 +941,37 @@ def decode(
         result = out.cpu()
         finished = time.perf_counter()
     return Decoded(result, prefilled - start, finished - prefilled, steps)
+
+
+def _fused_loop(
+    dec: Decoder, rule: Rule, logits: Tensor, rows: int, t: int, max_new_tokens: int
+) -> int:
+    """`decode`'s loop with the per-step work in `Decoder.advance`: the host only replays
+    (on CUDA) and, every CUDA_CHECK_EVERY steps, looks for finished rows as the eager loop
+    does, at the same steps. Fills dec.out; returns the steps run."""
+    b, pad = dec.bucket(rows), rule.ends.pad
+    positions = torch.arange(b, device=dec.device)
+    dec.out.fill_(pad)
+    dec.row_of[:b] = positions
+    dec.row_of[rows:b] = dec.rows  # filler rows write to out's spare row
+    dec.done[:b] = positions >= rows
+    dec.after_nl[:b] = False
+    dec.slot.fill_(t - 1)  # advance moves it to t, where the first token goes
+    dec.column.zero_()
+    dec.advance(F.pad(logits, (0, 0, 0, b - rows)), b, rule)
+    check = CUDA_CHECK_EVERY if dec.device.type == "cuda" else 1
+    steps = 1
+    while steps < max_new_tokens:
+        if rule.stop and steps % check == 0:
+            live = (~dec.done[:b]).nonzero()[:, 0]
+            if len(live) == 0:
+                break
+            if len(live) <= b // 2:  # half done or more: a smaller batch pays
+                b = dec.bucket(len(live))
+                dec.compact_loop(live, b, pad)
+        dec.fused_step(b, rule, t + steps)
+        steps += 1
+    return steps
 
 
 def texts(tok: object, decoded: Decoded, seconds: float) -> list[Generation]:
