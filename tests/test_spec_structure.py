@@ -157,6 +157,29 @@ def test_a_fork_said_in_parallel_stays_a_fork_where_a_data_flow_is_read_too() ->
     assert "edges: 1>2 1>3 1>4 1>5 2>6 3>6 4>6 5>6" in spec.structure
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "tokens -> model a, model b, model c -> vote",
+        "tokens -> model a and model b and model c -> vote",
+    ],
+)
+def test_a_list_between_arrows_forks_and_joins(text: str) -> None:
+    g = read(text)
+    assert g.steps == ("tokens", "model a", "model b", "model c", "vote")  # "a" is a name here
+    assert set(g.edges) == {(0, 1), (0, 2), (0, 3), (1, 4), (2, 4), (3, 4)}
+
+
+def test_outcomes_after_depending_on_branch_from_the_step_before() -> None:
+    g = read(
+        "fit, score on holdout. depending on the score: better than 0.9 -> ship; worse -> drop"
+    )
+    assert {
+        ("score on holdout", "ship", "better than 0.9"),
+        ("score on holdout", "drop", "worse"),
+    } <= (edges(g))
+
+
 def test_repeated_layers_are_two_steps_not_a_loop() -> None:
     g = read("basic block: input -> conv -> relu -> conv -> add (identity skip) -> out")
     assert g.steps.count("conv") == 2

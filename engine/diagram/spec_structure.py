@@ -82,7 +82,7 @@ LEAD = re.compile(  # connectives and request words before a step
     r"|(?:plus |with )?(?:extra |more |additional )?(?:arrows|edges|links)(?: from)?(?=\s+\S))\b\s*"
 )
 DROP = re.compile(
-    r"(?<![\w'/])(?:the|a(?=\s+\S)|an|it|them|this|that|these|those|our|my|its|their|pls|"
+    r"(?<![\w'/])(?:the|a(?=\s+(?!(?:and|or)\b)\S)|an|it|them|this|that|these|those|our|my|its|their|pls|"
     r"please|plz|we|you|u|i|also)(?![\w'/])"
 )
 TAIL = re.compile(
@@ -296,6 +296,11 @@ def _normal(text: str) -> str:
         t,
     )
     t = re.sub(r"\?+", "?", t)
+    t = re.sub(  # "... run eval. depending on the result: better -> a; worse -> b": outcomes
+        r"(?:^|(?<=[.;\n]))\s*(?:depending on|based on)\s+(?:the\s+)?[\w ]{1,30}?\s*[:,]\s*",
+        " ",
+        t,
+    )
     t = re.sub(
         r"\b(?:check|see|test)\s+(?:if|whether)\s+([^:?,;.\n]+?)\s*(?:[:?]|(?=[,;.\n]|$))",
         r"\1?",
@@ -410,6 +415,12 @@ def _protect(sentence: str) -> str:
             return m[0]
         return m["lead"] + m["list"].replace(",", " §")
 
+    sentence = re.sub(  # "image -> cnn a, cnn b, cnn c -> average": a fork and a join
+        rf"(?<=->)(?!\s*(?:{YES}|{NO}|{ELSE}|if)\b)(\s*(?:[\w-]+ ?){{1,3}}"
+        rf"(?:,\s*(?!(?:{YES}|{NO}|{ELSE}|if)\b)(?:[\w-]+ ?){{1,3}}){{2,4}})(?=\s*->)",
+        lambda m: re.sub(r"\s*,\s*(?:and\s+|or\s+)?", " and ", m[1]),
+        sentence,
+    )
     colon = re.match(r"^(?P<lead>[^:]*:\s*)(?P<list>[^,;:]+(?:,\s*[^,;:]+)+)$", sentence)
     if colon and FORK_WORDS.search(colon["lead"]) and not re.search(r"\band\b", colon["list"]):
         return colon["lead"] + colon["list"].replace(",", " §")  # "feeds 3 heads: a, b, c"
@@ -1442,8 +1453,8 @@ def _pair(item: str) -> list[str] | None:
     if PARALLEL.search(item) and verb in VERBS and second and second[0] not in VERBS:
         return [parts[0], f"{verb} {parts[1]}"]  # "compute user and item features in parallel"
     short = all(1 <= len(p.split()) <= 2 for p in parts)
-    if len(parts) == 2 and short and not any(p.split()[0] in VERBS for p in parts):
-        return parts
+    if 2 <= len(parts) <= 4 and short and not any(p.split()[0] in VERBS for p in parts):
+        return parts  # "-> bert, roberta and xlnet ->": side by side
     return None
 
 
