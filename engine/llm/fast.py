@@ -13,6 +13,10 @@ work (docs/notes-latency.md). This path keeps the plain path's contract (same ar
   bucket of 1, 2, 4, ...);
 - on CUDA, one decode step per bucket is captured as a CUDA graph and replayed: one launch a
   step instead of ~700. On the CPU the same loop runs eagerly (the weights dominate there).
+  The graph also holds what follows the step (sampling, the token's write, the stop check:
+  `Decoder.advance`, ~30 small kernels that the eager loop launches one by one); the host
+  replays it and looks for finished rows every CUDA_CHECK_EVERY steps (FUSED off: the eager
+  loop after a step-only graph, for comparison).
 
 - on the CPU, every linear layer (the head too) runs as an int8 matrix product (fbgemm or
   oneDNN; weights quantized per output channel, activations per call, the down projection's

@@ -6,7 +6,7 @@
 # Milliseconds per decode step by part, then the eager loop against the fused one.
 set -u
 python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .whl/*.whl 2>&1 | tail -1
-[ -n "${SNAP:-}" ] && cp -r models "$SNAP"/ 2>/dev/null && cd "$SNAP"
+if [ -n "${SNAP:-}" ]; then cp -r models "$SNAP"/ 2>/dev/null; cd "$SNAP" || exit 1; fi
 export PYTHONPATH=/tmp/site:$PWD DIAGRAMMER_CACHE=/root/cache PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1
 nvidia-smi --query-gpu=name --format=csv,noheader
 [ -f /root/m/smollm2.gguf ] || { echo "no /root/m/smollm2.gguf in this lease"; exit 1; }
