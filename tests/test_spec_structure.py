@@ -180,6 +180,28 @@ def test_outcomes_after_depending_on_branch_from_the_step_before() -> None:
     } <= (edges(g))
 
 
+def test_a_counted_list_in_parentheses_after_in_parallel_is_the_fork() -> None:
+    spec = extract_spec(
+        "the frame is sent to two detectors in parallel (yolo, detr), their boxes are merged by nms"
+    )
+    assert spec is not None and spec.steps == ("frame", "yolo", "detr", "nms")
+    assert "edges: 1>2 1>3 2>4 3>4" in spec.structure
+
+
+def test_a_range_is_an_outcome_not_a_step() -> None:
+    g = read("reward model: rm score; above 0.8 -> keep, 0.3 to 0.8 -> relabel, below 0.3 -> drop")
+    assert g.steps == ("rm score", "keep", "relabel", "drop")
+    assert ("rm score", "relabel", "0.3 to 0.8") in edges(g)
+
+
+def test_what_a_step_gives_comes_after_it() -> None:
+    g = read(
+        "sample a batch, score it, keep the best, repeat until done. "
+        "the best sample gives the answer"
+    )
+    assert g.steps[-1] == "answer" and ("best sample", "answer", "") in edges(g)
+
+
 def test_repeated_layers_are_two_steps_not_a_loop() -> None:
     g = read("basic block: input -> conv -> relu -> conv -> add (identity skip) -> out")
     assert g.steps.count("conv") == 2

@@ -75,7 +75,7 @@ LEAD = re.compile(  # connectives and request words before a step
     r"|afterwards|once done|at (?:each|every) (?:step|time)|each time|every time"
     r"|(?:go |skip |jump )?(?:straight|directly)(?: to)?|to(?=\s+\S)"
     r"|at the end|we|i|you|just|pls|please|plz|ok so|basically|now|draw|step \d+\s*[:.)-]?"
-    r"|stage \d+\s*[:.)-]?|\d+[.)]|after (?:the last|all|each|every) \w+|once done"
+    r"|stage \d+\s*[:.)-]?|\d+[.)](?!\d)|after (?:the last|all|each|every) \w+|once done"
     r"|go(?:es)? (?:to|into)|goes through|feeds? into|fed (?:in)?to|which (?:then )?goes to"
     r"|(?:skips?(?= (?:connections?|path|from)\b)|skips|shortcut|residual|identity)"
     r"(?: connections?| path)?(?: from)?(?=\s+\S)"
@@ -160,7 +160,7 @@ JOIN_SELF = re.compile(
 )
 FORK = re.compile(
     r"^(?:(?P<x>.+?)\s+)?(?:splits?|is split|gets split|goes|go|feeds?|branches(?: out)?|fans out|"
-    r"forks?|is sent|are sent|sends(?: \w+){0,2} to|is fed|passes|picks|fan(?:s|ning)? out)\s*"
+    r"forks?|(?:is |are )?sent|sends(?: \w+){0,2} to|is fed|passes|picks|fan(?:s|ning)? out)\s*"
     r"(?:(?:in)?to|into|in|through|thru)?\s*(?:(?:two|three|four|\d+)\s*(?:ways?|branches|"
     r"paths|parts|heads|streams|parallel branches)?\s*)?(?::|\s)\s*(?P<list>.+)$"
 )
@@ -291,8 +291,9 @@ def _normal(text: str) -> str:
     t = re.sub(ARROW, " -> ", t)
     t = re.sub(  # "to three base models (rf, xgb, svm)": the models are the list
         r"\b(?:two|three|four|five|[2-9])\s+(?!x\b)(?:[a-z][\w-]*\s+){1,3}?"
-        r"\(((?:[a-z][^(),]*,\s*)+?)([a-z][^(),]*)\)",
-        lambda m: f"{m[1].rstrip(', ')} and {m[2]}",
+        r"(?P<when>(?:in parallel|at the same time|simultaneously)\s+)?"
+        r"\(((?:[a-z][^(),]*,\s*)+?)(?:and\s+)?([a-z][^(),]*)\)",
+        lambda m: f"{m[2].rstrip(', ')} and {m[3]} {(m['when'] or '').strip()}".rstrip(),
         t,
     )
     t = re.sub(r"\?+", "?", t)
@@ -326,6 +327,12 @@ def _normal(text: str) -> str:
         t,
     )
     t = re.sub(r",?\s+which (?:then )?(?:outputs?|gives?|produces?|returns?)\s+", " -> ", t)
+    t = re.sub(  # "a majority vote gives the answer": what a step gives is a step after it
+        r"(?<=\w)\s+(?:gives|produces|yields|outputs)\s+(?:the |a |an )?"
+        r"(?=[\w-]+(?: [\w-]+)?\s*(?:[.;\n]|$))",
+        " -> ",
+        t,
+    )
     t = re.sub(
         r"\s+(?:feeds|is only for|is used for|is just for)\s+(?!(?:in)?to\b|back\b|two|three|\d)",
         " -> ",
@@ -1535,7 +1542,9 @@ def _outcome(head: str, decision: str) -> bool:
     ):
         return len(h.split()) <= 4
     if re.search(
-        r"[<>]=?|\b(?:hits|reaches|exceeds|above|below|over|under)\b", h
+        r"[<>]=?|\b(?:hits|reaches|exceeds|above|below|over|under)\b"
+        r"|^\d+(?:\.\d+)?%?\s*(?:to|-)\s*\d+(?:\.\d+)?%?$",  # "0.5 to 0.9 -> review"
+        h,
     ) and not h.endswith("?"):
         return len(h.split()) <= 4
     return bool(set(words(h)) & set(words(decision))) and len(h.split()) <= 3
