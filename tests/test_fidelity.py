@@ -181,6 +181,8 @@ def test_flow_unlabelled_boxes_match_nothing() -> None:
         ("evaluate", "Evaluation", True),
         ("data colection", "data collection", True),
         ("deploy", "deployment", True),
+        ("augment", "augmented", True),  # one stem whatever suffix came first
+        ("deployments", "deploy", True),
         ("load data", "data", False),  # the label drops the step's first word
         ("load data", "clean data", False),
         ("conv 3x3 32", "conv 3x3 64", False),

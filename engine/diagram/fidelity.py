@@ -156,6 +156,8 @@ def words(text: str) -> list[str]:
             if w.endswith(suffix) and len(w) - len(suffix) >= 3:
                 w = w[: -len(suffix)]
                 break
+        if w.endswith("ment") and len(w) >= 7:  # 'augmented' -> 'augment' -> 'aug', as 'augment'
+            w = w[:-4]
         out.append(w)
     return out
 
