@@ -202,6 +202,30 @@ def test_what_a_step_gives_comes_after_it() -> None:
     assert g.steps[-1] == "answer" and ("best sample", "answer", "") in edges(g)
 
 
+def test_a_branch_may_go_to_a_step_further_down_a_numbered_list() -> None:
+    g = read(
+        "1. pull logs\n2. errors found? yes: go to 3, no: go to 4\n3. page oncall\n4. archive logs"
+    )
+    assert {("errors found?", "page oncall", "yes"), ("errors found?", "archive logs", "no")} <= (
+        edges(g)
+    )
+
+
+def test_a_sentence_of_third_person_verbs_and_doing_it_all_again() -> None:
+    g = read(
+        "the crawler fetches the pages, filters them against the blocklist, stores the rest "
+        "and pings the admin, then it sleeps a day and does it all again"
+    )
+    assert g.steps == (
+        "crawler fetches pages",
+        "filters against blocklist",  # "against" is no "again"
+        "stores rest",
+        "pings admin",
+        "sleeps day",
+    )
+    assert (4, 0) in g.edges
+
+
 def test_repeated_layers_are_two_steps_not_a_loop() -> None:
     g = read("basic block: input -> conv -> relu -> conv -> add (identity skip) -> out")
     assert g.steps.count("conv") == 2

@@ -125,7 +125,7 @@ COND_END = re.compile(
     r"|\s+(?=(?:" + "|".join(ACTION) + r")\b(?!\s+(?:after|before|below|above|by|more|less)\b))"
 )
 LOOP_WORDS = re.compile(
-    r"\b(?:repeat\w*|again|loop\w*|^iterate$|until|till|go back|back to|return to|alternate|"
+    r"\b(?:repeat\w*|again\b|loop\w*|^iterate$|until\b|till\b|go back|back to|return to|alternate|"
     r"back in(?:to)?|back as|"
     r"next round|keep going|do (?:that|this) \d+|\d+\s*(?:x|times)\b|starts? over|^for \d+ epochs|"
     r"^\d+k?\s*(?:trials|rounds|iterations|iters)$)"
@@ -197,7 +197,7 @@ BY_THAT = re.compile(
     r"^(?P<op>multiply|scale|add|sum|concat\w*)\s+(?P<x>\S+)\s+(?:by|with|to)\s+(?:that|it|this)$"
 )
 LOOP_ONLY = re.compile(
-    r"^(?:repeat\w*|loop\w*|iterate|keep going|start over|again|do (?:that|this|it) .*|"
+    r"^(?:repeat\w*|loop\w*|iterate|keep going|start over|again|do(?:es)? (?:that|this|it) .*|"
     r"\d+\s*(?:x|times)|until .*|for \d+ \w+|alternate.*|next round|go again.*|"
     r"\d+k?\s*(?:trials|rounds|iterations|iters))$"
 )
@@ -297,6 +297,12 @@ def _normal(text: str) -> str:
         t,
     )
     t = re.sub(r"\?+", "?", t)
+    t = re.sub(  # "... waits an hour and does it all again": a loop, no step "does"
+        r"\s+and\s+(?:then\s+)?(?:does|do|repeats?|runs?)\s+(?:it|this|that|everything|"
+        r"the whole thing)(?:\s+all)?\s+(?:again|over)\b",
+        ", repeat",
+        t,
+    )
     t = re.sub(  # "... run eval. depending on the result: better -> a; worse -> b": outcomes
         r"(?:^|(?<=[.;\n]))\s*(?:depending on|based on)\s+(?:the\s+)?[\w ]{1,30}?\s*[:,]\s*",
         " ",
@@ -475,6 +481,7 @@ class _Reader:
         self.unknown = False  # a loop named a step that is not there: read nothing
         self.branch_sentence = -1  # the sentence of the last branch
         self.answered: dict[int, set[str]] = {}  # decision -> the branch labels said
+        self.ahead: list[tuple[int, int, str]] = []  # "yes: go to 4": (from, step 4, label)
 
     def subject(self, cond: str) -> int | None:
         """The drawn step a condition is about ("if dedupe removes more than half")."""
@@ -955,6 +962,11 @@ class _Reader:
             self.skipped = True
             return
         s.ends = [decision]
+        ahead = re.fullmatch(r"(?:go|jump|skip|continue) to (?:step )?(\d{1,2})", items[0].strip())
+        if ahead and int(ahead[1]) not in s.numbered:  # a step further down the list
+            self.ahead.append((decision, int(ahead[1]), label))
+            s.ends = []
+            return
         first, back = True, False
         for i, item in enumerate(items):
             if re.fullmatch(r"(?:go|loop|come|jump) back", item.strip()):
@@ -1273,6 +1285,9 @@ class _Reader:
                 s.numbered.setdefault(number, first_node)
         if self.loop_scope is not None:
             self.close_loop()
+        for source, number, label in self.ahead:
+            if (target := s.numbered.get(number)) is not None:
+                s.add(source, target, label)
 
     def sentences(self, line: str, in_intro: bool = False) -> None:
         parts = [x for x in re.split(r"(?<=[.!;])\s+|;\s*|\.\s*$", line) if x and x.strip()]
@@ -1468,9 +1483,14 @@ def _pair(item: str) -> list[str] | None:
 def _verbs_and(item: str) -> list[str]:
     """'train and score' -> two steps; 'query and docs' stays one."""
     parts = re.split(r"\s+and\s+", item)
-    if len(parts) == 2 and all(p.split() and p.split()[0] in VERBS for p in parts):
+    if len(parts) == 2 and all(p.split() and _verb(p.split()[0]) for p in parts):
         return parts
     return [item]
+
+
+def _verb(word: str) -> bool:
+    """'train', 'runs', 'dedups' (what 'the bot runs ...' says): a verb of a step."""
+    return word in VERBS or any(word.endswith(e) and word[: -len(e)] in VERBS for e in ("s", "es"))
 
 
 def _shared_head(names: list[str]) -> list[str]:
