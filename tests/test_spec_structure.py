@@ -226,6 +226,13 @@ def test_a_sentence_of_third_person_verbs_and_doing_it_all_again() -> None:
     assert (4, 0) in g.edges
 
 
+def test_both_feed_joins_and_also_verbs_is_a_side_path() -> None:
+    g = read("noise -> generator -> fakes. the fakes and the real images both feed the critic")
+    assert {("fakes", "critic", ""), ("real images", "critic", "")} <= edges(g)
+    g = read("obs -> policy -> action -> obs (loop) ; policy also writes traces to disk")
+    assert ("policy", "writes traces to disk", "") in edges(g)
+
+
 def test_repeated_layers_are_two_steps_not_a_loop() -> None:
     g = read("basic block: input -> conv -> relu -> conv -> add (identity skip) -> out")
     assert g.steps.count("conv") == 2

@@ -339,6 +339,7 @@ def _normal(text: str) -> str:
         " -> ",
         t,
     )
+    t = re.sub(r"\b(both|all three|all of them|they)\s+feed\s+(?!(?:in)?to\b|back\b)", r"\1 -> ", t)
     t = re.sub(
         r"\s+(?:feeds|is only for|is used for|is just for)\s+(?!(?:in)?to\b|back\b|two|three|\d)",
         " -> ",
@@ -906,6 +907,17 @@ class _Reader:
             s.ends = [src]
             s.decision = None
             self.chain(items[1:])
+            return
+        side = re.match(r"^(?P<x>[\w-]+(?: [\w-]+)?) also (?P<v>[a-z]+s) (?P<rest>.+)$", p)
+        if (
+            side
+            and len(items) == 1
+            and _verb(side["v"])
+            and not RECEIVES.search(p)  # "c also gets a's output" is a skip into c
+            and (x := s.find(side["x"])) is not None
+        ):
+            s.ends, s.decision = [x], None  # "agent also logs reward to wandb": a side path
+            self.chain([f"{side['v']} {side['rest']}"])
             return
         with_note = re.match(r"^(?P<a>[\w-]+(?: [\w-]+)?) with (?P<rest>.+\b(?:into|to)\b.+)$", p)
         if with_note and len(items) == 1:
