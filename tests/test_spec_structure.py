@@ -233,6 +233,12 @@ def test_both_feed_joins_and_also_verbs_is_a_side_path() -> None:
     assert ("policy", "writes traces to disk", "") in edges(g)
 
 
+def test_a_one_word_step_said_again_in_another_form_is_the_same_step() -> None:
+    g = read("tokenize -> embed -> pool -> head, and the embedding also goes straight to the head")
+    assert g.steps == ("tokenize", "embed", "pool", "head")
+    assert (1, 3) in g.edges
+
+
 def test_repeated_layers_are_two_steps_not_a_loop() -> None:
     g = read("basic block: input -> conv -> relu -> conv -> add (identity skip) -> out")
     assert g.steps.count("conv") == 2

@@ -248,6 +248,10 @@ class _State:
         if not key:
             return None
         same = [i for i, s in enumerate(self.steps) if sorted(words(s)) == key]
+        said = re.findall(r"[a-z]+", name.lower())
+        if not same and len(key) == 1 and len(said) >= 1:  # "the embedding" is the "embed"
+            same = [i for i, s in enumerate(self.steps) if _one_word_like(s, said[-1])]
+            same = same if len(same) == 1 else []
         return same[-1] if same else None
 
     def find_loose(self, name: str) -> int | None:
@@ -1498,6 +1502,15 @@ def _verbs_and(item: str) -> list[str]:
     if len(parts) == 2 and all(p.split() and _verb(p.split()[0]) for p in parts):
         return parts
     return [item]
+
+
+def _one_word_like(step: str, word: str) -> bool:
+    """A one-word step said again in another form ('embed' / 'embedding', 'tokenize' /
+    'tokenizer'): one starts with the other, four letters or more, and the rest a suffix."""
+    if not re.fullmatch(r"[a-z]{4,}", step) or step == word:
+        return False
+    short, long = sorted((step, word), key=len)
+    return long.startswith(short) and long[len(short) :] in ("ing", "ding", "r", "er", "s", "ed")
 
 
 def _verb(word: str) -> bool:
