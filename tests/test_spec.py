@@ -132,10 +132,14 @@ def test_network_none(text: str) -> None:
     ("text", "blocks"),
     [  # an image input is a tensor, not a layer of 28 nodes: a layer stack, never an MLP
         ("input 28x28, hidden 128, output 10", ("input 28x28", "hidden 128", "output 10")),
-        ("an image classifier: input 28x28, 128 hidden units, 10 classes",
-         ("input 28x28", "hidden 128", "output 10")),
-        ("64 * 64 input image, then 512 and 32 nodes in the hidden layers, 3 outputs",
-         ("input 64x64", "hidden 512", "hidden 32", "output 3")),
+        (
+            "an image classifier: input 28x28, 128 hidden units, 10 classes",
+            ("input 28x28", "hidden 128", "output 10"),
+        ),
+        (
+            "64 * 64 input image, then 512 and 32 nodes in the hidden layers, 3 outputs",
+            ("input 64x64", "hidden 512", "hidden 32", "output 3"),
+        ),
     ],
 )
 def test_an_image_input_reads_as_a_stack(text: str, blocks: tuple[str, ...]) -> None:
@@ -392,19 +396,31 @@ def test_fixed_misreads_give_none(text: str) -> None:
         ),
         # "1-" / "Step 1 -" marks, short sentences, longer bare lists, a purpose intro,
         # "final" is a word (no typo of "finally"), "after x-ing we y"
-        ("Step 1 - read files\nStep 2 - fit the model\nStep 3 - log it",
-         ("read files", "fit model", "log")),
-        ("1- load mnist\n2- train cnn\n3- save weights",
-         ("load mnist", "train cnn", "save weights")),
-        ("Fetch the logs. Parse them. Count the errors. Email the team. Done.",
-         ("fetch logs", "parse", "count errors", "email team")),
-        ("Sampling prompts, scoring them with the reward model, updating the policy.",
-         ("sampling prompts", "scoring with reward model", "updating policy")),
-        ("To build the index, we parse PDFs, split into chunks, and store them in faiss.",
-         ("parse pdfs", "split into chunks", "store in faiss")),
+        (
+            "Step 1 - read files\nStep 2 - fit the model\nStep 3 - log it",
+            ("read files", "fit model", "log"),
+        ),
+        (
+            "1- load mnist\n2- train cnn\n3- save weights",
+            ("load mnist", "train cnn", "save weights"),
+        ),
+        (
+            "Fetch the logs. Parse them. Count the errors. Email the team. Done.",
+            ("fetch logs", "parse", "count errors", "email team"),
+        ),
+        (
+            "Sampling prompts, scoring them with the reward model, updating the policy.",
+            ("sampling prompts", "scoring with reward model", "updating policy"),
+        ),
+        (
+            "To build the index, we parse PDFs, split into chunks, and store them in faiss.",
+            ("parse pdfs", "split into chunks", "store in faiss"),
+        ),
         ("eda then tuning then final training", ("eda", "tuning", "final training")),
-        ("after cleaning the text we tokenize it, then train",
-         ("cleaning text", "tokenize", "train")),
+        (
+            "after cleaning the text we tokenize it, then train",
+            ("cleaning text", "tokenize", "train"),
+        ),
     ],
 )
 def test_fixed_flow_misreads(text: str, steps: tuple[str, ...]) -> None:
@@ -421,11 +437,17 @@ def test_fixed_flow_misreads(text: str, steps: tuple[str, ...]) -> None:
 @pytest.mark.parametrize(
     ("text", "layers"),
     [  # the misreads named in the "Read every request" issue, in our own words
-        ("a neural network with 3 inputs, 4 and 6 hidden nodes for each hidden layer, and 2 "
-         "outputs", (3, 4, 6, 2)),
+        (
+            "a neural network with 3 inputs, 4 and 6 hidden nodes for each hidden layer, and 2 "
+            "outputs",
+            (3, 4, 6, 2),
+        ),
         ("3 input nodes, a hidden layer of 5 and another of 7, 1 output", (3, 5, 7, 1)),
-        ("network: 4 inputs. hidden layer 1 has 8 nodes, hidden layer 2 has 6 nodes, hidden "
-         "layer 3 has 4 nodes. 2 outputs", (4, 8, 6, 4, 2)),
+        (
+            "network: 4 inputs. hidden layer 1 has 8 nodes, hidden layer 2 has 6 nodes, hidden "
+            "layer 3 has 4 nodes. 2 outputs",
+            (4, 8, 6, 4, 2),
+        ),
         ("input dim 10, hidden [64, 32], output 3", (10, 64, 32, 3)),
     ],
 )
@@ -439,22 +461,27 @@ def test_hidden_layers_said_in_other_ways(text: str, layers: tuple[int, ...]) ->
         # an autoencoder's middle, a state as input and "<things> out", bare sizes in between,
         # inputs wired straight to outputs, a stated override of the input size
         ("net: in=3, h1=7, h2=5, out=1", (3, 7, 5, 1)),
-        ("3 inputs, 9 hidden neurons for every one of the 3 hidden layers, 1 output",
-         (3, 9, 9, 9, 1)),
+        (
+            "3 inputs, 9 hidden neurons for every one of the 3 hidden layers, 1 output",
+            (3, 9, 9, 9, 1),
+        ),
         ("una red con 5 entradas (inputs), 4 hidden y 2 salidas (outputs)", (5, 4, 2)),
         ("autoencoder as neurons: 8 inputs, a 2-neuron bottleneck, 8 outputs", (8, 2, 8)),
         ("compress it: 6 in, 3 in the latent layer, 6 out", (6, 3, 6)),
-        ("dqn picture: the state has 6 values, one hidden layer of 32, 3 actions out",
-         (6, 32, 3)),
+        ("dqn picture: the state has 6 values, one hidden layer of 32, 3 actions out", (6, 32, 3)),
         ("4 input nodes, then 7, then 5, then 3 output nodes", (4, 7, 5, 3)),
         ("2 inputs -> 6 -> 6 -> 1 output", (2, 6, 6, 1)),
         ("linear regression drawn as a net: 5 inputs wired directly to one output", (5, 1)),
         ("the 1024-64-10 mlp, but draw 6 input nodes instead of 1024", (6, 64, 10)),
         # "N in the first hidden layer, M in the second"; ordinals in brackets after "hidden"
-        ("mlp with 5 inputs, 9 neurons in the first hidden layer, 7 in the second, 2 outputs",
-         (5, 9, 7, 2)),
-        ("4 inputs, 2 hidden layers (first with 6 nodes, second with 3 nodes), 1 output",
-         (4, 6, 3, 1)),
+        (
+            "mlp with 5 inputs, 9 neurons in the first hidden layer, 7 in the second, 2 outputs",
+            (5, 9, 7, 2),
+        ),
+        (
+            "4 inputs, 2 hidden layers (first with 6 nodes, second with 3 nodes), 1 output",
+            (4, 6, 3, 1),
+        ),
         # an activation between the size and its role: "1 sigmoid output"
         ("3 inputs, a hidden layer of 5 neurons with tanh, and 1 sigmoid output", (3, 5, 1)),
         # arrows between hidden sizes, and "in N -> ... -> out M"
@@ -464,3 +491,33 @@ def test_hidden_layers_said_in_other_ways(text: str, layers: tuple[int, ...]) ->
 )
 def test_network_roles_said_in_other_words(text: str, layers: tuple[int, ...]) -> None:
     assert extract_spec(text) == net(*layers)
+
+
+@pytest.mark.parametrize(
+    ("text", "steps"),
+    [
+        (
+            "• scrape docs • chunk them • embed chunks • build the index",
+            ("scrape docs", "chunk", "embed chunks", "build index"),
+        ),
+        (
+            "a) clone the repo b) install deps c) run the tests d) open a pr",
+            ("clone repo", "install deps", "run tests", "open pr"),
+        ),
+        (
+            "it goes through these phases in order — labeling, training, testing, release.",
+            ("labeling", "training", "testing", "release"),
+        ),
+        (
+            "audio --> decode frames --> pitch shift --> mix",
+            ("audio", "decode frames", "pitch shift", "mix"),
+        ),
+        (  # orders, not data: "intended use" is no datum written
+            "collect feedback then write release notes then draft the blog post then ask legal",
+            ("collect feedback", "write release notes", "draft blog post", "ask legal"),
+        ),
+    ],
+)
+def test_step_lists_written_on_one_line(text: str, steps: tuple[str, ...]) -> None:
+    spec = extract_spec(text)
+    assert spec is not None and spec.kind == "flow" and spec.steps == steps

@@ -44,6 +44,16 @@ from engine.diagram.spec_graph import (
     without_notes,
 )
 from engine.diagram.spec_stack import stack_blocks
+from engine.diagram.spec_structure import VERBS
+
+# verbs an order starts with: the readers' and a few more of the office and the lab
+ORDERS = VERBS | set(
+    ["gather", "list", "write", "read", "review", "draft", "plan", "design", "build", "record", "compare", "prepare", "analyse", "analyze", "summarize", "summarise", "upload", "download", "export", "import", "install", "clone", "open", "ask"]
+)
+# words that say what passes between steps: a data flow's, not a list of orders
+PASSING = re.compile(
+    r"\b(?:outputs?|produces?|returns?|gives?|into|from|takes?|feeds?|creates?|makes?)\b|->|→"
+)
 
 MAX_CHARS = 2000
 
@@ -384,7 +394,7 @@ def extract_spec(text: str) -> Spec | None:
         found = _graph(text, tuple(chain), False) if chain else None
         if found is not None:
             return found
-    flow = dataflow(text)
+    flow = None if _orders_of_work(core) else dataflow(text)
     if flow is not None:
         names, data, edges = flow
         sketch = Sketch(steps=names, data=data, edges=edges)
@@ -397,6 +407,19 @@ def extract_spec(text: str) -> Spec | None:
     if steps:
         return _graph(text, tuple(steps), False) or Spec("flow", steps=tuple(steps))
     return None
+
+
+def _orders_of_work(core: str) -> bool:
+    """'gather metrics then write intended use then get legal review': a list of orders (each
+    step a verb first, nothing said to pass between them) is a flow, though the data-flow
+    reader would read 'intended use' as a datum written."""
+    steps = flow_steps(core)
+    return (
+        steps is not None
+        and len(steps) >= 3
+        and all(s.split()[0] in ORDERS for s in steps)
+        and not PASSING.search(core.lower())
+    )
 
 
 def _graph(text: str, chain: tuple[str, ...], stack: bool) -> Spec | None:

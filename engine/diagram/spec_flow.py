@@ -65,7 +65,8 @@ CONNECTIVES = (
 )  # typo targets
 DROP_WORDS = any_word("the a an it them this that these those our my your please pls plz")
 FILLER = {"thanks", "thx", "ty", "lol", "pls", "please", "etc", "done", "that's it", "end"}
-NOT_TYPOS = frozenset({"final", "nest", "begins"})  # words, not misspelt connectives
+# words, not misspelt connectives or "decide"
+NOT_TYPOS = frozenset({"final", "nest", "begins", "decode", "decoded", "decodes"})
 REQUEST = any_word("draw make show create sketch visuali[sz]e diagram explain what how why") + "|"
 REQUEST += r"\b(?:can|could) (?:you|u)\b"
 # the request around a list: "i need a flowchart of", "visualise a cnn with", "... starts with"
@@ -362,6 +363,17 @@ def _sizes_a_layer(item: str) -> bool:
     return bool(re.search(SIZES, s) or code) or bool(role and _fix_word(role[1], ROLES) in ROLES)
 
 
+def inline_list(t: str) -> str:
+    """A list written on one line, '• a • b • c' or 'a) x b) y c) z', one item a line; an
+    intro before an em dash ('stages in order — a, b, c') ends like one before a colon."""
+    if len(re.findall(r"(?:^|\s)•\s", t)) >= 2:
+        t = re.sub(r"(?:^|\s)•\s+", "\n- ", t).strip()
+    letters = re.findall(r"(?:^|\s)([a-h])\)\s", t)
+    if len(letters) >= 3 and "".join(letters) == "abcdefgh"[: len(letters)]:
+        t = re.sub(r"(?:^|\s)[a-h]\)\s+", "\n- ", t).strip()
+    return re.sub(r"\s+[—–]\s+", ": ", t)
+
+
 def flow_steps(text: str) -> list[str] | None:
     """Ordered step names, or None."""
     t = text.strip().lower()
@@ -371,7 +383,7 @@ def flow_steps(text: str) -> list[str] | None:
         t,
     )
     t = re.sub(r"\b[a-z]{5,}\b", lambda m: _fix_word(m[0], ("decide", "decision")), t)
-    t = dashed_list(t)
+    t = inline_list(dashed_list(t))
     t = _cut_decision(_drop_style(_fix_connectives(t)))
     if re.search(FORK, t) or any(_fix_word(w, ("parallel",)) == "parallel" for w in t.split()):
         return None
