@@ -48,7 +48,11 @@ from engine.diagram.spec_structure import VERBS
 
 # verbs an order starts with: the readers' and a few more of the office and the lab
 ORDERS = VERBS | set(
-    ["gather", "list", "write", "read", "review", "draft", "plan", "design", "build", "record", "compare", "prepare", "analyse", "analyze", "summarize", "summarise", "upload", "download", "export", "import", "install", "clone", "open", "ask"]
+    re.findall(
+        r"\w+",
+        "gather list write read review draft plan design build record compare prepare analyse "
+        "analyze summarize summarise upload download export import install clone open ask",
+    )
 )
 # words that say what passes between steps: a data flow's, not a list of orders
 PASSING = re.compile(
@@ -223,12 +227,14 @@ def _plain_hidden(t: str) -> str:
     # "16 nodes in the first hidden layer, 8 in the second": the ordinal form below
     t = re.sub(
         rf"\b(\d+)(?: nodes)? (?:in|on|for) (?:the )?({_ORDINALS})(?: hidden)?(?: layer| one)?\b",
-        r"the \2 hidden layer has \1", t,
+        r"the \2 hidden layer has \1",
+        t,
     )
     t = re.sub(  # "2 hidden layers (first with 3 nodes, second with 2 nodes)"
         r"(hidden layers?\s*\()([^)]*)\)",
-        lambda m: m[1] + re.sub(rf"\b({_ORDINALS})(?: one| layer)?\b", r"\1 hidden layer", m[2])
-        + ")",
+        lambda m: (
+            m[1] + re.sub(rf"\b({_ORDINALS})(?: one| layer)?\b", r"\1 hidden layer", m[2]) + ")"
+        ),
         t,
     )
     ordinal = re.findall(
@@ -384,8 +390,11 @@ def extract_spec(text: str) -> Spec | None:
         return said
     if stack is not None:
         # the stack reader wrote its repeats out: they are no loop for spec_graph.py to add
-        counted = re.sub(r"\b(?:repeated|repeat)\s+\d+\s+times\b|\b\d+ of (?:them|those|these)\b",
-                         " ", words_to_digits(text.lower()))
+        counted = re.sub(
+            r"\b(?:repeated|repeat)\s+\d+\s+times\b|\b\d+ of (?:them|those|these)\b",
+            " ",
+            words_to_digits(text.lower()),
+        )
         return _graph(counted, stack, True) or Spec(
             "stack", steps=stack, structure="blocks: " + " | ".join(stack)
         )
