@@ -519,5 +519,4 @@ def test_network_roles_said_in_other_words(text: str, layers: tuple[int, ...]) -
     ],
 )
 def test_step_lists_written_on_one_line(text: str, steps: tuple[str, ...]) -> None:
-    spec = extract_spec(text)
-    assert spec is not None and spec.kind == "flow" and spec.steps == steps
+    assert extract_spec(text) == flow(*steps)
