@@ -398,17 +398,18 @@ def extract_spec(text: str) -> Spec | None:
         return _graph(counted, stack, True) or Spec(
             "stack", steps=stack, structure="blocks: " + " | ".join(stack)
         )
+    listed = flow_steps(core)
     if CONTROL.search(core):  # branches and loops: a flow with a graph, before data flows
-        chain = flow_steps(core) or trunk(core)
+        chain = listed or trunk(core)
         found = _graph(text, tuple(chain), False) if chain else None
         if found is not None:
             return found
-    flow = None if _orders_of_work(core) else dataflow(text)
+    flow = None if _orders_of_work(core, listed) else dataflow(text)
     if flow is not None:
         names, data, edges = flow
         sketch = Sketch(steps=names, data=data, edges=edges)
         return Spec("dataflow", steps=names, structure=structure_text(sketch))
-    layers, steps = network_layers(text), flow_steps(core) or trunk(core)
+    layers, steps = network_layers(text), listed or trunk(core)
     if layers and steps and re.search(FLOW_WORDS, text, flags=re.I):
         layers = None  # "pipeline: load data -> train an MLP 3-5-2 -> evaluate"
     if layers:
@@ -418,11 +419,10 @@ def extract_spec(text: str) -> Spec | None:
     return None
 
 
-def _orders_of_work(core: str) -> bool:
+def _orders_of_work(core: str, steps: list[str] | None) -> bool:
     """'gather metrics then write intended use then get legal review': a list of orders (each
     step a verb first, nothing said to pass between them) is a flow, though the data-flow
     reader would read 'intended use' as a datum written."""
-    steps = flow_steps(core)
     return (
         steps is not None
         and len(steps) >= 3
