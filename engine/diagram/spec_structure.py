@@ -971,7 +971,6 @@ class _Reader:
         empty = r"(?:leave|keep) (?:it|as is)\b.*|do nothing|nothing|skip(?: it)?"
         while len(items) > 1 and re.fullmatch(empty, items[0].strip()):
             items = items[1:]  # "below -> do nothing and read the next sample"
-        empty = r"(?:leave|keep) (?:it|as is)\b.*|do nothing|nothing|skip(?: it)?"
         if not items or not _name(items[0]) or re.fullmatch(empty, items[0].strip()):
             s.label = label  # an empty branch: its label goes to whatever comes next
             s.ends = [decision]
