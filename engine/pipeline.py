@@ -188,6 +188,15 @@ def spec_of(text: str) -> Spec | None:
 
 
 GRAFTED = ("stack", "dataflow", "named", "graph")  # networks: the model copies the hint well
+Reader = Callable[[str], Spec | None]  # a checked request -> its spec (BadRequest to refuse)
+
+
+def model_reads(text: str) -> Spec | None:
+    """A reader that leaves flows to the model: refuses what spec_of refuses and keeps a
+    network's layers as the hint, but gives no steps hint and grafts nothing, so the model's
+    own steps and edges are drawn (to measure what an adapter reads by itself)."""
+    spec = spec_of(text)
+    return spec if spec is not None and spec.kind == "network" else None
 
 
 def grafted(text: str, spec: Spec | None) -> tuple[str, list[Problem]]:
@@ -294,6 +303,7 @@ def sample_many(
     *,
     sampling: SamplingParams = DEFAULT,
     generator: Generator = fast.generate,
+    reader: Reader = spec_of,
 ) -> Sampled:
     """The model's part of draw_many: n candidates for each description in one batch.
 
@@ -302,7 +312,7 @@ def sample_many(
     structure cut off at the token limit. Each generation's text is the whole answer."""
     start = time.perf_counter()
     texts = [check(d) for d in descriptions]
-    specs = [spec_of(t) for t in texts]
+    specs = [reader(t) for t in texts]
     prompts = [prompt.build(lm.tokenizer, t, s) for t, s in zip(texts, specs, strict=True)]
     starts = [answer_start(s) for s in specs]
     asked = [p + a for p, a in zip(prompts, starts, strict=True)]
@@ -371,6 +381,7 @@ def draw_many(
     ranker: Ranker | None = None,
     with_png: bool = True,
     generator: Generator = fast.generate,
+    reader: Reader = spec_of,
 ) -> list[DrawResult]:
     """Several requests in one generation batch; each result ranked, top K rendered.
 
@@ -380,8 +391,13 @@ def draw_many(
 
     generator: engine.llm.fast.generate (the default: static cache, CUDA graphs on a GPU, and
     the plain path when the model is not one it can run) or engine.llm.generate.generate.
+
+    reader: spec_of (the default: the readers' spec as hint and grafted structure) or
+    model_reads (the model's own reading of flows, for the benchmarks).
     """
-    sampled = sample_many(lm, descriptions, n, sampling=sampling, generator=generator)
+    sampled = sample_many(
+        lm, descriptions, n, sampling=sampling, generator=generator, reader=reader
+    )
     ranker = ranker or by_readability(top if with_png else 0)
     return read_many(sampled, [ranker] * len(descriptions))
 

@@ -7,7 +7,7 @@ from engine.llm import tiny
 from engine.llm.generate import Generation
 from engine.llm.load import load
 from engine.llm.sampling import SamplingParams
-from engine.pipeline import BadRequest, check, draw, rank, read, spec_of
+from engine.pipeline import BadRequest, check, draw, model_reads, rank, read, spec_of
 
 MLP = "layers: 2 4 6 1\ndirection: right\nshape: circle 40x40\nfill: 255 224 178"
 SPEC = Spec("network", layers=(2, 4, 6, 1))
@@ -108,3 +108,22 @@ def test_a_chain_of_arrows_is_drawn_as_said_not_as_the_entry_it_mentions():
     assert named is not None and named.kind == "named"
     own = spec_of("speech model: raw audio -> mfcc -> gru -> emotion label")
     assert own is None or own.kind != "named"  # the GRU entry is not what was asked
+
+
+def test_model_reads_leaves_flows_to_the_model_and_keeps_refusals_and_network_hints(tmp_path):
+    """With model_reads the prompt carries no steps hint and the answer no given start, and
+    the model's own steps are drawn (not the reader's); a network keeps its layers hint."""
+    lm = load(str(tiny.save(tmp_path / "m", "llama")))
+    asked: list[str] = []
+
+    def writes(lm, prompts, n, sampling):
+        asked.extend(prompts)
+        return [[gen("steps: a | b\ndirection: down")] * n for _ in prompts]
+
+    stack = "a CNN: 32x32 input, conv 3x3 16, max pool, dense 64, 10 outputs"
+    got = draw(lm, stack, 2, generator=writes, reader=model_reads)
+    assert got.spec is None and "hint:" not in asked[0] and asked[0] == got.prompt
+    assert [n.label for n in got.candidates[0].diagram.nodes] == ["a", "b"]
+    assert model_reads("an MLP 3-5-2").layers == (3, 5, 2)
+    with pytest.raises(BadRequest):
+        model_reads("a network with 3 inputs, 5000000 hidden units and 2 outputs")

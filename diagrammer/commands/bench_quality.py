@@ -42,6 +42,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         choices=["fast", "plain"],
         help="generation path (repeatable, to compare): fast (default) or plain transformers",
     )
+    parser.add_argument(
+        "--model-reads",
+        action="store_true",
+        help="with --dev: no steps hint, nothing grafted: the model's own reading of flows",
+    )
     parser.add_argument("--model", default="default", help="base: default, .gguf, folder, id")
     parser.add_argument("--candidates", type=int, default=4)
     parser.add_argument("--batch", type=int, default=16, help="requests per generation call")
@@ -161,6 +166,7 @@ def run_dev(args: argparse.Namespace, names: list[str]) -> int:
     from engine.llm import fast
     from engine.llm import generate as plain
     from engine.llm.load import latest_adapter
+    from engine.pipeline import model_reads, spec_of
 
     if not args.dev.is_file():
         raise UserError(f"no dev set at {args.dev}")
@@ -174,6 +180,7 @@ def run_dev(args: argparse.Namespace, names: list[str]) -> int:
     for version in dict.fromkeys(versions):
         lm.use_adapter(version)
         label = f"{lm.name}+{version}" if version else f"{lm.name} (no adapter)"
+        label += " [model reads]" if args.model_reads else ""
         print(f"{label}: dev set, {len(rows)} requests ...", file=sys.stderr)
         got, details = quality.run_dev(
             lm,
@@ -183,6 +190,7 @@ def run_dev(args: argparse.Namespace, names: list[str]) -> int:
             batch=args.batch,
             sampling=SamplingParams(max_new_tokens=args.max_new_tokens, seed=args.seed),
             generator=generator,
+            reader=model_reads if args.model_reads else spec_of,
         )
         table += got
         detail = args.out / f"dev_details_{version or 'base'}.jsonl"

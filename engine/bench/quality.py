@@ -37,7 +37,15 @@ from engine.diagram.read import to_diagram
 from engine.llm import fast
 from engine.llm.load import LoadedModel
 from engine.llm.sampling import SamplingParams
-from engine.pipeline import BadRequest, DrawResult, Generator, check, draw_many, spec_of
+from engine.pipeline import (
+    BadRequest,
+    DrawResult,
+    Generator,
+    Reader,
+    check,
+    draw_many,
+    spec_of,
+)
 
 COLUMNS = (
     "parse_valid",
@@ -115,6 +123,7 @@ def run_set(
     batch: int = 16,
     sampling: SamplingParams = SEEDED,
     generator: Generator = fast.generate,
+    reader: Reader = spec_of,
 ) -> tuple[list[DrawResult], float]:
     """All (accepted) requests through the pipeline, `batch` requests per generation call
     (the k-th request's batch seeded with sampling.seed + k: a run is repeatable)."""
@@ -129,6 +138,7 @@ def run_set(
             sampling=replace(sampling, seed=(sampling.seed or 0) + k),
             with_png=False,
             generator=generator,
+            reader=reader,
         )
     return results, time.perf_counter() - start
 
@@ -302,6 +312,7 @@ def run_dev(
     batch: int = 64,
     sampling: SamplingParams = SEEDED,
     generator: Generator = fast.generate,
+    reader: Reader = spec_of,
 ) -> tuple[list[KindRow], list[dict]]:
     """Every dev request through the pipeline, kind by kind; the rows and per-request details."""
     out: list[KindRow] = []
@@ -318,6 +329,7 @@ def run_dev(
             batch=batch,
             sampling=sampling,
             generator=generator,
+            reader=reader,
         )
         top1, any_n, invented, labels = [], [], 0, 0
         for r in refused:
