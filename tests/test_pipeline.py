@@ -17,6 +17,16 @@ def gen(text: str) -> Generation:
     return Generation(text=text, tokens=10, finished=True, seconds=0.1)
 
 
+def writing(text: str, asked: list[str]):
+    """A generator that answers every prompt with `text`, recording the prompts in `asked`."""
+
+    def generator(lm, prompts, n, sampling):
+        asked.extend(prompts)
+        return [[gen(text)] * n for _ in prompts]
+
+    return generator
+
+
 def test_a_sketch_becomes_a_valid_exact_candidate():
     c = read(gen(MLP), SPEC)
     assert c.parsed and c.valid and not c.contradicts
@@ -88,11 +98,7 @@ def test_a_grafted_answer_starts_with_its_steps_and_a_network_answer_does_not(tm
     candidate's text is the whole answer: the line given, then what the model wrote."""
     lm = load(str(tiny.save(tmp_path / "m", "llama")))
     asked: list[str] = []
-
-    def recording(lm, prompts, n, sampling):
-        asked.extend(prompts)
-        return [[gen("direction: down")] * n for _ in prompts]
-
+    recording = writing("direction: down", asked)
     stack = "a CNN: 32x32 input, conv 3x3 16, max pool, dense 64, 10 outputs"
     got = draw(lm, stack, 2, generator=recording)
     line = "steps: input 32x32 | conv 3x3 16 | max pool | dense 64 | output 10\n"
@@ -115,11 +121,7 @@ def test_model_reads_leaves_flows_to_the_model_and_keeps_refusals_and_network_hi
     the model's own steps are drawn (not the reader's); a network keeps its layers hint."""
     lm = load(str(tiny.save(tmp_path / "m", "llama")))
     asked: list[str] = []
-
-    def writes(lm, prompts, n, sampling):
-        asked.extend(prompts)
-        return [[gen("steps: a | b\ndirection: down")] * n for _ in prompts]
-
+    writes = writing("steps: a | b\ndirection: down", asked)
     stack = "a CNN: 32x32 input, conv 3x3 16, max pool, dense 64, 10 outputs"
     got = draw(lm, stack, 2, generator=writes, reader=model_reads)
     assert got.spec is None and "hint:" not in asked[0] and asked[0] == got.prompt

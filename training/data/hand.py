@@ -25,9 +25,10 @@ from dataclasses import replace
 from pathlib import Path
 
 from engine.bench.faithful import judge
+from engine.diagram.model import DiagramError
 from engine.diagram.read import to_diagram
 from engine.diagram.sketch import Sketch, sketch_to_text
-from training.data.styles import Style, choose_style
+from training.data.styles import Style, choose_style, styled
 
 KINDS = ("structure", "steps")
 
@@ -41,8 +42,7 @@ def sketch_of(gold: dict) -> Sketch:
         edges[(at[a], at[b])] = ""
     for a, b, label in gold.get("branch", []):
         edges[(at[a], at[b])] = label
-    stated = dict(edges)
-    forward = [(a, b) for a, b in stated if b > a]
+    forward = [(a, b) for a, b in edges if b > a]
     sources = {a for a, _ in forward}
     targets = {b for _, b in forward}
     for i in range(len(steps) - 1):
@@ -56,23 +56,11 @@ def sketch_of(gold: dict) -> Sketch:
     return Sketch(steps=tuple(steps), edges=tuple(order), edge_labels=labels if any(labels) else ())
 
 
-def styled(sketch: Sketch, style: Style) -> Sketch:
-    return replace(
-        sketch,
-        direction=style.direction,
-        shape=style.shape,
-        size=style.size,
-        fill=style.fill,
-        line_style=style.line_style,
-        line_color=style.line_color,
-    )
-
-
 def faithful(text: str, kind: str, gold: dict, sketch: Sketch) -> bool:
     """Does the sketch, laid out as served, pass the benchmark's judge on its own gold?"""
     try:
         diagram = to_diagram(sketch_to_text(sketch)).diagram
-    except Exception:  # noqa: BLE001 - a row we cannot draw is simply left out
+    except DiagramError:  # a row we cannot draw is left out
         return False
     return judge(diagram, kind, gold, False, text=text).faithful
 

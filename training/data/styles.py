@@ -10,9 +10,10 @@ then honours it, so the model learns to listen, and otherwise it picks a taste o
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from engine.diagram.model import RGB
+from engine.diagram.sketch import Sketch
 from training.data.wording import article
 
 # Colour families: name -> (light fills, dark fills). Dark fills carry white labels.
@@ -103,6 +104,19 @@ class Style:
             "labels": self.labels,
             "hints": list(self.hints),
         }
+
+
+def styled(sketch: Sketch, style: Style) -> Sketch:
+    """The sketch drawn in this style: direction, shape and size, fill, line."""
+    return replace(
+        sketch,
+        direction=style.direction,
+        shape=style.shape,
+        size=style.size,
+        fill=style.fill,
+        line_style=style.line_style,
+        line_color=style.line_color,
+    )
 
 
 def colour_word(rng: random.Random, family: str) -> str:

@@ -28,7 +28,7 @@ from training.data import dataflows, graphs, named, stacks
 from training.data.blocks import layer_blocks
 from training.data.flows import process_flow
 from training.data.networks import describe_network, network_layers
-from training.data.styles import Style, choose_style
+from training.data.styles import Style, choose_style, styled
 from training.data.wording import NUMBER_WORDS, Words, finish
 
 KINDS = ("mlp", "blocks", "flow")
@@ -172,17 +172,7 @@ LABEL_SETS = (  # per network of n layers: input, one per hidden layer, output
 
 def _sketch(draft: _Draft, style: Style, rng: random.Random) -> Sketch | None:
     """The answer's sketch in this style, sized so that its labels fit; None if they cannot."""
-    base = Sketch(
-        layers=draft.layers,
-        steps=draft.steps,
-        edges=draft.edges,
-        direction=style.direction,
-        shape=style.shape,
-        size=style.size,
-        fill=style.fill,
-        line_style=style.line_style,
-        line_color=style.line_color,
-    )
+    base = styled(Sketch(layers=draft.layers, steps=draft.steps, edges=draft.edges), style)
     if draft.kind == "mlp":
         wants = style.labels == "yes" or (style.labels == "any" and rng.random() < 0.5)
         if not wants:
@@ -350,15 +340,7 @@ def _v2_try(rng: random.Random, kind: str) -> Example | None:
                     name=entry.name)  # fmt: skip
         template = n.template
     shape = "round rectangle" if style.shape == "circle" and kind != "graph" else style.shape
-    sketch = replace(
-        structure,
-        direction=style.direction,
-        shape=shape,
-        size=style.size,
-        fill=style.fill,
-        line_style=style.line_style,
-        line_color=style.line_color,
-    )
+    sketch = replace(styled(structure, style), shape=shape)
     if len(sketch_to_text(sketch)) > MAX_ANSWER_CHARS:
         return None  # too long an answer for the 160-token budget
     try:
