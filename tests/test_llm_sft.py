@@ -1,12 +1,15 @@
-"""SFT on the CPU with a tiny random model: masking, end token, determinism, resume."""
+"""SFT (TRL's SFTTrainer) on the CPU with a tiny random model: masking, end token, what TRL's
+collator makes of our examples, determinism, resume."""
 
 import json
 
 import pytest
+from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
 
 from engine.diagram.model import Spec
 from engine.llm import tiny
-from training.sft import IGNORE, SftConfig, collate, encode, train
+from training.sft import SftConfig, train
+from training.sft_data import IGNORE, encode
 
 SKETCHES = [
     ("an MLP 3-5-2", "layers: 3 5 2\ndirection: right\nshape: circle 40x40"),
@@ -34,7 +37,7 @@ def config(root, base, data, name, **kw):
     kw = {
         "max_steps": 6,
         "batch_size": 4,
-        "lr": 3e-2,
+        "lr": 1e-2,
         "warmup": 1,
         "checkpoint_every": 3,
         "val_size": 4,
@@ -48,7 +51,9 @@ def test_prompt_is_masked_and_the_end_token_is_learned():
     answer = tok("layers: 3 5 2<|im_end|>", add_special_tokens=False)["input_ids"]
     assert e.labels[-len(answer) :] == answer and e.labels[-1] == tok.eos_token_id
     assert e.labels[: -len(answer)] == [IGNORE] * (len(e.input_ids) - len(answer))
-    batch = collate([e, encode(tok, "x", "steps: a", None, 256)], tok.pad_token_id)
+    short_one = encode(tok, "x", "steps: a", None, 256)
+    collate = DataCollatorForLanguageModeling(pad_token_id=tok.pad_token_id)
+    batch = collate([{"input_ids": x.input_ids, "labels": x.labels} for x in (e, short_one)])
     short = batch["attention_mask"][1] == 0
     assert (batch["labels"][1][short] == IGNORE).all()
     assert (batch["input_ids"][1][short] == tok.pad_token_id).all()
@@ -65,8 +70,11 @@ def test_train_writes_adapter_log_plot_and_learns(setup, straight):
     for name in ("adapter_config.json", "adapter_model.safetensors", "loss.png", "train_log.jsonl"):
         assert (out / name).is_file(), name
     log = [json.loads(line) for line in (out / "train_log.jsonl").read_text().splitlines()]
-    assert [r["step"] for r in log] == [1, 2, 3, 4, 5, 6]
-    assert log[-1]["loss"] < log[0]["loss"]
+    losses = [r for r in log if "loss" in r]
+    assert [r["step"] for r in losses] == [1, 2, 3, 4, 5, 6]
+    val = [(r["step"], r["val_loss"]) for r in log if "val_loss" in r]
+    assert [step for step, _ in val] == [3, 6] and val[1][1] < val[0][1]
+    assert losses[-1]["loss"] < losses[0]["loss"]
     assert straight["steps"] == 6 and straight["val_loss"] is not None
 
 

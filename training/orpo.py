@@ -7,10 +7,11 @@ rejected) it adds to the usual NLL of the chosen answer a term that widens the o
     odds(y)  = p / (1 - p)  with p = exp(logp(y))
     loss     = NLL(chosen) - beta * log sigmoid(log odds(chosen) - log odds(rejected))
 
-Our own short loop (as training/sft.py) rather than TRL's ORPOTrainer: in TRL 1.16 it lives
-in `trl.experimental.orpo`, outside TRL's stable API (its wheels and their dependencies, 2.5
-MB, would travel to the GPU easily), and the memory that the original project ran out of is
-easiest to keep small where it is visible:
+Our own short loop rather than TRL's ORPOTrainer (SFT does use TRL, training/sft.py): in
+TRL 1.16 ORPO lives in `trl.experimental.orpo`, outside TRL's stable API, and the engine runs
+this job on the user's machine, where TRL and `datasets` (with pyarrow and pandas, 280 MB
+installed: the `train` extra) are not; and the memory that the original project ran out of
+is easiest to keep small where it is visible:
 - LoRA only: a copy of the current adapter keeps training (or a fresh LoRA on the bare
   model); the base weights stay frozen, in bf16 on a GPU;
 - a step's pairs go through in micro-batches (chosen and rejected of a pair in the same
@@ -37,7 +38,7 @@ from tqdm import tqdm
 
 from engine.diagram.spec import extract_spec
 from engine.llm import prompt as prompts
-from training.sft import IGNORE, read_jsonl, schedule
+from training.sft_data import IGNORE, read_jsonl
 
 
 @dataclass
@@ -205,6 +206,14 @@ def _autocast(device: torch.device) -> torch.autocast:
 
 def _to(batch: dict[str, torch.Tensor], model: torch.nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.to(model.device) for k, v in batch.items()}
+
+
+def schedule(step: int, total: int, warmup: int) -> float:
+    """Linear warm-up, then cosine decay to 10% of the peak learning rate."""
+    if step < warmup:
+        return (step + 1) / warmup
+    progress = (step - warmup) / max(1, total - warmup)
+    return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
 
 
 def steps_of(pairs: int, cfg: OrpoConfig) -> int:

@@ -29,7 +29,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from training.sft import SftConfig, train
+    try:
+        from training.sft import SftConfig, train
+    except ModuleNotFoundError as e:  # trl / datasets: the `train` extra
+        raise UserError(f"training needs the train extra: pip install -e '.[train]' ({e})") from e
 
     if not args.data.is_file():
         raise UserError(f"no such data file: {args.data}")

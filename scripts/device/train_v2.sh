@@ -9,7 +9,7 @@ python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .
 export PYTHONPATH=/tmp/site:$PWD DIAGRAMMER_CACHE=/root/cache PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1
 nvidia-smi --query-gpu=name --format=csv,noheader
 t0=$(date +%s)
-python3 -c "from training.sft import make_data; make_data('/root/data/train.jsonl', ${N:-40000}, seed=2, chunks=16, version=2)" || exit 1
+python3 -c "from training.sft_data import make_data; make_data('/root/data/train.jsonl', ${N:-40000}, seed=2, chunks=16, version=2)" || exit 1
 echo "data: $(wc -l < /root/data/train.jsonl) rows in $(( $(date +%s) - t0 )) s"
 python3 -m diagrammer train sft --data /root/data/train.jsonl --out /root/v2 --base /root/m/smollm2.gguf \
   --max-steps ${STEPS:-800} --batch-size 64 --lr 1e-3 --rank 16 --time-limit ${LIMIT:-330} \

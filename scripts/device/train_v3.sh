@@ -14,7 +14,7 @@ t0=$(date +%s)
 python3 - <<PY || exit 1
 import json
 from pathlib import Path
-from training.sft import make_data
+from training.sft_data import make_data
 from training.data.hand import rows
 make_data('/root/data/synth.jsonl', 32000, seed=1, chunks=16)
 hand, dropped = rows([Path(f'engine/bench/data/tune_v{i}.jsonl') for i in range(2, 8)], ${REPEATS:-8}, seed=3)
