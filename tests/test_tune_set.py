@@ -1,7 +1,7 @@
 """The tuning sets (engine/bench/data/tune_v2.jsonl, tune_v3.jsonl, tune_v6.jsonl,
-tune_v7.jsonl and tune_v8.jsonl, see TUNE.md): well-formed like the dev set, every gold (but
-named and refuse) drawable as a faithful diagram without invented labels, and every named gold
-a catalogue entry.
+tune_v7.jsonl, tune_v8.jsonl and tune_v9.jsonl, see TUNE.md): well-formed like the dev set,
+every gold (but named and refuse) drawable as a faithful diagram without invented labels, and
+every named gold a catalogue entry.
 The dev set is not read here: the tuning sets were written without looking at it."""
 
 from __future__ import annotations
@@ -91,11 +91,12 @@ def test_tune_v3_is_well_formed() -> None:
         ("tune_v6.jsonl", {"structure": 75, "steps": 25}),
         ("tune_v7.jsonl", {"structure": 70, "steps": 20}),
         ("tune_v8.jsonl", {"structure": 80, "steps": 20}),
+        ("tune_v9.jsonl", {"structure": 100, "steps": 30}),
     ],
 )
 def test_later_structure_sets_are_well_formed(name: str, counts: dict[str, int]) -> None:
-    """tune_v6, tune_v7 and tune_v8 (TUNE.md): structure and steps lines in the dev set's
-    format, the counts written, no duplicate texts or structure steps, and every gold
+    """tune_v6, tune_v7, tune_v8 and tune_v9 (TUNE.md): structure and steps lines in the dev
+    set's format, the counts written, no duplicate texts or structure steps, and every gold
     drawable."""
     data = rows(gold_sets.DATA / name)
     assert Counter(r["kind"] for r in data) == counts
