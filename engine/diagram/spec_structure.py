@@ -197,7 +197,8 @@ BY_THAT = re.compile(
     r"^(?P<op>multiply|scale|add|sum|concat\w*)\s+(?P<x>\S+)\s+(?:by|with|to)\s+(?:that|it|this)$"
 )
 LOOP_ONLY = re.compile(
-    r"^(?:repeat\w*|loop\w*|iterate|keep going|start over|again|do(?:es)? (?:that|this|it) .*|"
+    r"^(?:repeat\w*|loop\w*|(?:repeat|loop)\w* (?:until|while) .*|iterate|keep going|"
+    r"start over|again|do(?:es)? (?:that|this|it) .*|"
     r"\d+\s*(?:x|times)|until .*|for \d+ \w+|alternate.*|next round|go again.*|"
     r"\d+k?\s*(?:trials|rounds|iterations|iters))$"
 )
@@ -459,7 +460,13 @@ def _pieces(sentence: str) -> list[str]:
     out = []
     for p in re.split(r"\s*,\s*(?:and\s+)?", s):
         m = re.search(r"->[^,;]*?\s+and\s+(?=[^,;]*->)", p)  # "a -> b and c -> d": two chains
-        pair = m and re.match(r"[^,;>]*?\b(?:in parallel|at the same time)\s*->", p[m.end() :])
+        pair = (
+            m
+            and re.match(  # "a and b in parallel ->", "a and b (both run on x) ->"
+                r"[^,;>]*?(?:\b(?:in parallel|at the same time)|\(\s*both\b[^()]*\))\s*->",
+                p[m.end() :],
+            )
+        )
         if m and not pair and (JOIN_SIGNAL.search(sentence) or SKIP_WORDS.search(sentence)):
             cut = p.rindex(" and ", m.start(), m.end())
             out += [p[:cut].strip(), p[cut + 5 :].strip()]
@@ -895,6 +902,7 @@ class _Reader:
         if (
             len(items) >= 2
             and (self.prev_arrow and JOIN_SIGNAL.search(self.t) or reaches)
+            and not (len(self.fork_ends) >= 2 and s.ends == self.fork_ends and not reaches)
             and src is None
             and s.steps
         ):
@@ -1199,6 +1207,8 @@ class _Reader:
             m = FORK.match(p[len(m["x"]) :].strip())  # "..., gets split 3 ways: a / b / c"
         parallel = PARALLEL.search(p)
         each = EACH.match(p)
+        if each and "->" in each["list"]:
+            each = None  # "a -> b and c (both run on x) -> d": the chain's pair (chain())
         if each and m is None and not parallel:  # "xgb, lgbm and catboost each predict"
             ends = [s.node(n) for n in _split_names(each["list"])]
             if len(ends) < 2:

@@ -1,0 +1,56 @@
+"""Wordings the general structure reader (engine/diagram/spec_structure.py) reads since the
+tune_v8 round: each test is a sentence of its own, not one of the tuning set's."""
+
+from __future__ import annotations
+
+from engine.diagram.spec import extract_spec
+from engine.diagram.spec_structure import Graph, read_structure
+
+
+def edges(g: Graph) -> set[tuple[str, str, str]]:
+    return {
+        (g.steps[a], g.steps[b], label) for (a, b), label in zip(g.edges, g.labels, strict=True)
+    }
+
+
+def read(text: str) -> Graph:
+    g = read_structure(text)
+    assert g is not None, text
+    return g
+
+
+def test_a_pair_marked_both_in_a_chain_is_a_fork_and_a_join() -> None:
+    g = read("image -> color model and depth model (both) -> fuse maps -> decoder")
+    assert {
+        ("image", "color model", ""),
+        ("image", "depth model", ""),
+        ("color model", "fuse maps", ""),
+        ("depth model", "fuse maps", ""),
+    } <= edges(g)
+
+
+def test_a_pair_with_a_both_note_in_a_chain_is_a_fork() -> None:
+    g = read("upload -> virus scan and size check (both run on each file) -> store -> notify")
+    assert {("upload", "virus scan", ""), ("upload", "size check", "")} <= edges(g)
+    assert {("virus scan", "store", ""), ("size check", "store", "")} <= edges(g)
+
+
+def test_loop_until_as_the_last_item_closes_the_loop() -> None:
+    g = read("propose candidate -> score it -> keep the best -> loop until 20 rounds")
+    assert "loop until 20 rounds" not in g.steps
+    assert ("keep best", "propose candidate", "until 20 rounds") in edges(g)
+
+
+def test_the_step_after_a_parallel_fork_joins_its_branches() -> None:
+    g = read(
+        "the question goes to 3 agents in parallel (agent a, agent b, agent c), then a judge"
+        " picks the best reply"
+    )
+    for agent in ("agent a", "agent b", "agent c"):
+        assert ("question", agent, "") in edges(g)
+        assert any(a == agent and b.startswith("judge") for a, b, _ in edges(g))
+    spec = extract_spec(
+        "the question goes to 3 agents in parallel (agent a, agent b, agent c),"
+        " then a judge picks the best reply"
+    )
+    assert spec is not None and spec.kind == "graph"
