@@ -54,3 +54,39 @@ def test_the_step_after_a_parallel_fork_joins_its_branches() -> None:
         " then a judge picks the best reply"
     )
     assert spec is not None and spec.kind == "graph"
+
+
+def test_an_inline_numbered_list_is_one_step_a_number_and_back_to_n_loops() -> None:
+    g = read(
+        "1. collect logs 2. parse lines 3. count errors 4. report; if errors > 10 stop, else"
+        " back to 2"
+    )
+    assert g.steps[:4] == ("collect logs", "parse lines", "count errors", "report")
+    assert ("collect logs", "parse lines", "") in edges(g)
+    assert any(a == "errors > 10?" and b == "parse lines" for a, b, _ in edges(g))
+
+
+def test_two_numbers_in_a_sentence_are_no_list() -> None:
+    g = read_structure("load 2. items then train; if loss high retrain")
+    assert g is None or not any(s.startswith("items") for s in g.steps)
+
+
+def test_a_if_c_else_b_in_a_chain_meets_again_at_the_next_step() -> None:
+    g = read("photo -> denoise if noisy else resize -> detect faces -> crop")
+    assert {
+        ("photo", "denoise", "noisy"),  # a one-word condition labels the edge
+        ("photo", "resize", "else"),
+        ("denoise", "detect faces", ""),
+        ("resize", "detect faces", ""),
+        ("detect faces", "crop", ""),
+    } <= edges(g)
+
+
+def test_a_if_c_b_otherwise_with_a_decimal_condition() -> None:
+    g = read("embed -> match if similarity > 0.85, new cluster otherwise -> update index")
+    assert {
+        ("similarity > 0.85?", "match", "yes"),
+        ("similarity > 0.85?", "new cluster", "otherwise"),
+        ("match", "update index", ""),
+        ("new cluster", "update index", ""),
+    } <= edges(g)

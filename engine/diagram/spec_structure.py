@@ -280,6 +280,9 @@ class _State:
         return len(self.steps) - 1
 
 
+_COND_TEXT = r"(?:[^,;.?\n]|(?<=\d)\.(?=\d))+?"  # "score > 0.7": a decimal point is no full stop
+
+
 def _normal(text: str) -> str:
     t = text.lower().replace("`", " ")
     t = dashed_list(t)  # "workflow - a - b - c?" is a list
@@ -319,9 +322,18 @@ def _normal(text: str) -> str:
         t,
     )  # "then check if metrics ok: if yes ...": the question
     t = re.sub(r"\b(?:which |and )?(?:asks?|checks?|decides?)\s*:\s*(?=[^?:\n]+\?)", "", t)
+    # "a if c else b -> d", "a if c, b otherwise -> d": both ways go on to d
     t = re.sub(
-        r"(?:(?<=-> )|(?<=, )|^)(?P<a>[^,>;.?\n]+?)\s+if\s+(?P<c>[^,;.?\n]+?)\s+else\s+",
-        lambda m: f"if {m['c']}, {m['a']}, else ",
+        rf"(?:(?<=-> )|(?<=, )|^)(?P<a>[^,>;.?\n]+?)(?<!\band)\s+if\s+(?P<c>{_COND_TEXT})"
+        r"\s+else\s+(?P<b>[^,>;.?\n]+?)(?P<d>\s*->\s*[^,>;.?\n]+?)?"
+        r"(?=\s*->|\s*[,;.?\n]|\s*$)",
+        lambda m: f"if {m['c']}, {m['a']}{m['d'] or ''}, else {m['b']}{m['d'] or ''}",
+        t,
+    )
+    t = re.sub(
+        rf"(?:(?<=-> )|(?<=, )|^)(?P<a>[^,>;.?\n]+?)(?<!\band)\s+if\s+(?P<c>{_COND_TEXT}),\s*"
+        r"(?P<b>[^,>;.?\n]+?)\s+otherwise(?P<d>\s*->\s*[^,>;.?\n]+?)?(?=\s*->|\s*[,;.?\n]|\s*$)",
+        lambda m: f"if {m['c']}, {m['a']}{m['d'] or ''}, otherwise {m['b']}{m['d'] or ''}",
         t,
     )
     t = re.sub(
@@ -372,10 +384,25 @@ def _name(item: str) -> str:
     return s.strip(" .,;:!-")
 
 
+def _inline_numbers(line: str) -> str:
+    """'1. a 2. b 3. c' on one line: a numbered list, one line a step (numbered 1, 2, 3 ...
+    in order, three or more)."""
+    marks = list(re.finditer(r"(?:^|(?<=\s))(\d{1,2})\.\s+(?=[a-z])", line))
+    if len(marks) < 3 or [int(m[1]) for m in marks] != list(range(1, len(marks) + 1)):
+        return line
+    out, start = [], 0
+    for m in marks:
+        out.append(line[start : m.start()])
+        start = m.start()
+    out.append(line[start:])
+    return "\n".join(x for x in out if x.strip())
+
+
 def _lines(t: str) -> list[tuple[int | None, str, bool]]:
     """(step number, text, indented) per line; bullets and numbers dropped; a title line
     before a bulleted list ("hparam sweep") is no step."""
     t = re.sub(r"(?:^|(?<=[,;]\s))(?:step|stage) (\d{1,2}) (?=[a-z])", r"\nstep \1: ", t)
+    t = "\n".join(_inline_numbers(x) for x in t.split("\n"))
     lines = [x for x in t.split("\n") if x.strip()]
     marked = [bool(re.match(r"^\s*(?:[-*•]|\d{1,2}[.)]|step\s*\d)", x)) for x in lines]
     if len(lines) >= 3 and not marked[0] and all(marked[1:]) and not re.search(r"->|\?", lines[0]):
@@ -820,6 +847,7 @@ class _Reader:
                 and len(m["rest"].split()) <= 2
                 and not colon
                 and m["rest"].split()[0] not in VERBS
+                and not re.fullmatch(ELSE, h)  # "otherwise new cluster -> x": an action
             ):
                 rest = items[1:]  # "no drift -> keep the old one"
             else:
