@@ -90,3 +90,65 @@ def test_a_if_c_b_otherwise_with_a_decimal_condition() -> None:
         ("match", "update index", ""),
         ("new cluster", "update index", ""),
     } <= edges(g)
+
+
+def test_named_steps_merged_into_a_third() -> None:
+    g = read(
+        "the stem gives s1, s2, s3. s3 -> top. top and s2 are merged into mid, mid and s1 are"
+        " merged into low"
+    )
+    assert {("stem", "s1", ""), ("stem", "s2", ""), ("stem", "s3", "")} <= edges(g)
+    assert {("top", "mid", ""), ("s2", "mid", ""), ("mid", "low", ""), ("s1", "low", "")} <= edges(
+        g
+    )
+
+
+def test_named_outputs_all_concatenated_and_fed_to_a_step() -> None:
+    g = read(
+        "input -> conv1, then conv2, then input, conv1's output and conv2's output are all"
+        " concatenated together and fed to conv3"
+    )
+    assert g.steps == ("input", "conv1", "conv2", "concatenated", "conv3")
+    assert {
+        ("input", "concatenated", ""),
+        ("conv1", "concatenated", ""),
+        ("conv2", "concatenated", ""),
+        ("concatenated", "conv3", ""),
+    } <= edges(g)
+
+
+def test_one_output_concatenated_with_another_before_a_step() -> None:
+    g = read(
+        "patchify -> block a -> block b -> block c -> classifier, and the block a output is"
+        " also concatenated with the block c output before the classifier"
+    )
+    assert {
+        ("block a", "concatenated", ""),
+        ("block c", "concatenated", ""),
+        ("concatenated", "classifier", ""),
+    } <= edges(g)
+    assert ("block c", "classifier", "") not in edges(g)  # the concat comes in between
+
+
+def test_a_join_item_naming_two_drawn_steps() -> None:
+    g = read(
+        "- read images\n- read captions\n- clip embed the captions\n- merge images + clip"
+        "\n- train head"
+    )
+    assert {
+        ("read images", "merge images + clip", ""),
+        ("clip embed captions", "merge images + clip", ""),
+    } <= edges(g)
+
+
+def test_concat_with_the_original_input_is_a_skip() -> None:
+    g = read(
+        "user prompt -> rewrite it -> fetch docs -> concat the docs with the original prompt -> llm"
+    )
+    concat = next(x for x in g.steps if x.startswith("concat"))
+    assert {("fetch docs", concat, ""), ("user prompt", concat, "")} <= edges(g)
+
+
+def test_stage_n_arrows_are_no_numbered_stages() -> None:
+    g = read("stem -> stage1 -> stage2 -> head, with a skip from stage1 to head")
+    assert g.steps[:4] == ("stem", "stage1", "stage2", "head")

@@ -160,7 +160,8 @@ JOIN_SELF = re.compile(
 )
 FORK = re.compile(
     r"^(?:(?P<x>.+?)\s+)?(?:splits?|is split|gets split|goes|go|feeds?|branches(?: out)?|fans out|"
-    r"forks?|(?:is |are )?sent|sends(?: \w+){0,2} to|is fed|passes|picks|fan(?:s|ning)? out)\s*"
+    r"forks?|(?:is |are )?sent|sends(?: \w+){0,2} to|is fed|passes|picks|fan(?:s|ning)? out|"
+    r"gives|produces|outputs|yields|emits)\s*"
     r"(?:(?:in)?to|into|in|through|thru)?\s*(?:(?:two|three|four|\d+)\s*(?:ways?|branches|"
     r"paths|parts|heads|streams|parallel branches)?\s*)?(?::|\s)\s*(?P<list>.+)$"
 )
@@ -419,7 +420,7 @@ def _lines(t: str) -> list[tuple[int | None, str, bool]]:
             line = line[m.end() :]
         # "Step 1: a. Step 2: b" and "1) a 2) b" on one line
         parts = re.split(
-            r"(?:(?<=\s)|^)(?:step|stage)\s*(\d{1,2})\s*[:.)-]\s*|(?<=\s)"
+            r"(?:(?<=\s)|^)(?:step|stage)\s*(\d{1,2})\s*(?:[:.)]|-(?!>))\s*|(?<=\s)"
             + (r"\(?" if "(1)" in line and "(2)" in line else "")  # "(1) a (2) b"
             + r"(\d{1,2})\)\s+(?!\()",
             line,
@@ -467,6 +468,13 @@ def _protect(sentence: str) -> str:
         lambda m: re.sub(r"\s*,\s*(?:and\s+|or\s+)?", " and ", m[1]),
         sentence,
     )
+    gives = re.match(  # "the backbone gives c3, c4, c5": what one step gives, a list
+        r"^(?P<lead>[\w -]+?\s(?:gives|produces|outputs|yields|emits)\s+)"
+        r"(?P<list>[\w-]+(?: [\w-]+){0,2}(?:,\s*[\w-]+(?: [\w-]+){0,2}){2,6})$",
+        sentence,
+    )
+    if gives and not re.search(r"\band\b", gives["list"]):
+        return gives["lead"] + gives["list"].replace(",", " §")
     colon = re.match(r"^(?P<lead>[^:]*:\s*)(?P<list>[^,;:]+(?:,\s*[^,;:]+)+)$", sentence)
     if colon and FORK_WORDS.search(colon["lead"]) and not re.search(r"\band\b", colon["list"]):
         return colon["lead"] + colon["list"].replace(",", " §")  # "feeds 3 heads: a, b, c"
@@ -500,6 +508,27 @@ def _pieces(sentence: str) -> list[str]:
         else:
             out.append(p.strip())
     return [p for p in out if p and p not in ("and", "then")]
+
+
+NAMED_OP = re.compile(
+    r"^(?P<op>join|merge|combine|concat\w*|fuse|stack|add|sum)\s+(?P<a>[\w' -]+?)\s*"
+    r"(?:\+|\band\b|&|\bwith\b)\s*(?P<b>[\w' -]+?)$"
+)
+_JOIN_WORD = r"(?!(?:and|then|are|is|get|gets|also|all|both|or)\b)[\w'-]+"
+_JOIN_ITEM = rf"(?:the\s+)?{_JOIN_WORD}(?:\s+{_JOIN_WORD}){{0,3}}"
+_JOIN_REST = (
+    r"(?P<rest>(?:\s+(?:and\s+)?(?:then\s+)?(?:\w+\s+){0,2}?(?:(?:in)?to|before)\s+[^,;]+"
+    r"|\s*->[^,;]+)?)(?=\s*,|\s*;|$)"
+)
+NAMED_JOIN = re.compile(  # "x, a's output and b's output are all concatenated and fed to c"
+    rf"(?:^|,\s*|\bthen\s+)(?P<names>{_JOIN_ITEM}(?:\s*,\s*{_JOIN_ITEM})*\s*(?:,\s*)?"
+    rf"(?:\band|&|\+)\s+{_JOIN_ITEM})\s+(?:are|get|is)\s+(?:all\s+|both\s+)?"
+    rf"(?P<verb>{JOIN_VERB})(?:\s+together)?{_JOIN_REST}"
+)
+WITH_JOIN = re.compile(  # "the a output is also concatenated with the b output before c"
+    rf"(?:^|,\s*|\bthen\s+)(?:and\s+)?(?P<a>{_JOIN_ITEM})\s+(?:is|are|gets)\s+(?:also\s+)?"
+    rf"(?P<verb>{JOIN_VERB})\s+(?:with|to)\s+(?P<b>{_JOIN_ITEM}){_JOIN_REST}"
+)
 
 
 class _Reader:
@@ -579,7 +608,7 @@ class _Reader:
             if LOOP_ONLY.match(item.strip()) and self.loop(item, label):
                 label = ""
                 continue
-            if self.relation(item, label):
+            if self.relation(item, label) or (not label and self.named_op(item)):
                 label = ""
                 continue
             if self.attach_noted(item, label) is not None:
@@ -1371,7 +1400,14 @@ class _Reader:
                 sentence = intro["rest"]
                 in_intro = True
             opened = self.loop_scope is None
-            pieces = _pieces(sentence)
+            joins = sorted(
+                [*NAMED_JOIN.finditer(sentence), *WITH_JOIN.finditer(sentence)],
+                key=lambda m: m.start(),
+            )
+            joins = [m for i, m in enumerate(joins) if not i or m.start() >= joins[i - 1].end()]
+            # "..., a and b are merged into c, c and d ...": the head first, then each join
+            whole, sentence = sentence, sentence[: joins[0].start()] if joins else sentence
+            pieces = _pieces(sentence) if sentence.strip(" ,") else []
             heads = [
                 h
                 for p in pieces
@@ -1386,9 +1422,98 @@ class _Reader:
                 self.outcomes = set(heads)  # "nsfw -> blur, violent -> remove": labels
             for p in pieces:
                 self.piece(p)
+            for k, joined in enumerate(joins):
+                if not self.join_named(joined):
+                    for p in _pieces(re.sub(r"^\s*,?\s*(?:then\s+)?", "", joined[0])):
+                        self.piece(p)
+                between = whole[joined.end() : joins[k + 1].start() if k + 1 < len(joins) else None]
+                for p in _pieces(between) if between.strip(" ,") else []:
+                    self.piece(p)
             if (in_intro or opened) and self.loop_scope is not None:
                 self.close_loop()
                 in_intro = False
+
+    def resolve(self, name: str, head: bool = False) -> int | None:
+        """The drawn step a name in a join says: 'layer1's output', 'the stage3 output';
+        with `head`, also the one step whose last word is the name's ('question' for 'user
+        question')."""
+        s = self.s
+        if head and len(words(name)) == 1:
+            last = [i for i, x in enumerate(s.steps) if words(x)[-1:] == words(name)]
+            return last[0] if len(last) == 1 else None
+        bare = re.sub(r"'s\b", "", name).strip()
+        for said in (bare, re.sub(OUTPUT_OF + "|\\s+output$", "", _name(bare))):
+            said = _name(said)
+            if said and (hit := s.find(said)) is not None:
+                return hit
+        said = _name(re.sub(OUTPUT_OF, "", _name(bare)))
+        return s.find_loose(said) if said and len(said) >= 2 else None
+
+    def named_op(self, item: str) -> bool:
+        """'join tabular + tfidf', 'concat the chunks with the original question': a join
+        step whose inputs are drawn steps (the second one named; the first one named, else
+        the step before)."""
+        s = self.s
+        m = NAMED_OP.match(_name(item) or "x")
+        if m is None or not s.ends:
+            return False
+        b = self.resolve(m["b"]) if s.steps else None
+        if b is None:
+            b = self.resolve(re.sub(r"^(?:original|initial|same|first)\s+", "", m["b"]), True)
+        a = self.resolve(m["a"])
+        if b is None or (b in s.ends and (a is None or a in s.ends)) or a == b:
+            return False
+        sources = [a] if a is not None else list(s.ends)
+        name = _name(item)
+        if len(name.split()) > MAX_STEP_WORDS:
+            return False
+        n = s.node(name)
+        for e in [*sources, b]:
+            s.add(e, n)
+        s.ends, s.decision = [n], None
+        return True
+
+    def join_named(self, m: re.Match[str]) -> bool:
+        """'a, b and c are (all) concatenated (together) and fed to d', 'a and b are merged
+        into c', 'a is also concatenated with b before c': named drawn steps meet."""
+        s = self.s
+        names = _split_names(m["names"]) if m.groupdict().get("names") else [m["a"], m["b"]]
+        sources = [self.resolve(n) for n in names]
+        if len(sources) < 2 or any(x is None for x in sources):
+            return False
+        rest = m["rest"].strip(" ,")
+        y = re.match(
+            r"^(?:(?P<into>into|in)\s+|(?P<before>before)\s+|(?:and\s+)?(?:then\s+)?"
+            r"(?:(?:are\s+|is\s+|get\s+)?(?:fed|passed|sent|go|goes|given)\s+)?(?:in)?to\s+|->\s*)"
+            r"(?P<y>.+)$",
+            rest,
+        )
+        if rest and y is None:
+            return False
+        target = _name(y["y"]) if y else ""
+        if y and (not target or len(target.split()) > MAX_STEP_WORDS):
+            return False
+        ends = [x for x in sources if x is not None]
+        if y and y["into"]:
+            into = s.node(target)
+        else:
+            into = s.node(m["verb"])
+            if target:
+                found = s.find(target)
+                after = found if found is not None and found not in ends else s.node(target)
+                if y["before"]:  # the join comes in before it
+                    kept = [
+                        (e, lab)
+                        for e, lab in zip(s.edges, s.labels, strict=True)
+                        if not (e[1] == after and e[0] in ends)
+                    ]
+                    s.edges, s.labels = [e for e, _ in kept], [lab for _, lab in kept]
+                s.add(into, after)
+        for e in ends:
+            s.add(e, into)
+        s.ends = [b for a, b in s.edges if a == into][-1:] if target and not y["into"] else [into]
+        s.decision, self.fork_ends = None, []
+        return True
 
     def close_loop(self) -> None:
         s = self.s
