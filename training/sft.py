@@ -8,7 +8,9 @@ What stays here is what the product adds: the LoRA, a JSON-lines log with the va
 loss, a loss-curve PNG, an early stop for a time box, and a summary.
 
 Deterministic by seed (data order, hint dropout, LoRA init). bf16 on a GPU; float32 on the
-CPU for tiny smoke runs.
+CPU for tiny smoke runs. v1's recipe on this trainer (one H200, 200 s): validation loss 0.173
+against v1's 0.172, and the same drawings on every dev kind but one structure request
+(docs/notes-llm.md, "SFT on TRL's SFTTrainer").
 """
 
 from __future__ import annotations

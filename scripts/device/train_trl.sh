@@ -12,7 +12,7 @@ nvidia-smi --query-gpu=name --format=csv,noheader
 clean() { tr '\r' '\n' | grep -v "Loading weights\|Writing model\|warn\|it/s\]\|s/it\]"; }
 t0=$(date +%s)
 if [ "${SKIP_TRAIN:-0}" = 0 ]; then
-  python3 -c "from training.sft_data import make_data; make_data('/root/data/v1.jsonl', 32000, seed=1, chunks=16)" || exit 1
+  [ -s /root/data/v1.jsonl ] || python3 -c "from training.sft_data import make_data; make_data('/root/data/v1.jsonl', 32000, seed=1, chunks=16)" || exit 1
   echo "data: $(wc -l < /root/data/v1.jsonl) rows in $(( $(date +%s) - t0 )) s"
   python3 -m diagrammer train sft --data /root/data/v1.jsonl --out /root/trl --base /root/m/smollm2.gguf \
     --epochs 3 --batch-size 64 --lr 1e-3 --rank 16 --time-limit 200 --checkpoint-every 100 2>&1 | clean | tail -25
@@ -21,8 +21,8 @@ fi
 mkdir -p models/adapters/trl && cp /root/trl/adapter_config.json /root/trl/adapter_model.safetensors models/adapters/trl/
 touch models/adapters/trl/HELD_BACK
 echo "trained at $(( $(date +%s) - t0 )) s"
-mkdir -p /root/q/hand && timeout 120 python3 -m diagrammer bench quality --model /root/m/smollm2.gguf \
-  --adapter v1 --adapter trl --batch 64 --out /root/q/hand 2>&1 | clean | grep "^|" | tail -8
+if [ "${HAND:-1}" = 1 ]; then mkdir -p /root/q/hand; timeout 120 python3 -m diagrammer bench quality --model /root/m/smollm2.gguf \
+  --adapter v1 --adapter trl --batch 64 --out /root/q/hand 2>&1 | clean | grep "^|" | tail -8; fi
 for set in ${SETS:-tune_v8 dev_v2}; do
   mkdir -p /root/q/$set
   timeout 170 python3 -m diagrammer bench quality --dev engine/bench/data/$set.jsonl \
