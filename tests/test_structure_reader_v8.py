@@ -152,3 +152,21 @@ def test_concat_with_the_original_input_is_a_skip() -> None:
 def test_stage_n_arrows_are_no_numbered_stages() -> None:
     g = read("stem -> stage1 -> stage2 -> head, with a skip from stage1 to head")
     assert g.steps[:4] == ("stem", "stage1", "stage2", "head")
+
+
+def test_a_step_hanging_off_a_drawn_step_is_a_side_way() -> None:
+    g = read(
+        "img -> enc1 -> enc2 -> dec2 -> dec1 -> mask. skip from enc1 to dec1, and an aux"
+        " head hanging off dec2"
+    )
+    assert {("dec2", "aux head", ""), ("enc1", "dec1", ""), ("dec2", "dec1", "")} <= edges(g)
+
+
+def test_the_spec_keeps_a_skip_note_said_in_its_own_sentence() -> None:
+    spec = extract_spec(
+        "img -> enc1 -> enc2 -> dec2 -> dec1 -> mask. skip from enc1 to dec1,"
+        " and an aux head hanging off dec2"
+    )
+    assert spec is not None and spec.kind == "graph"
+    assert "aux head" in spec.steps and not any("hanging" in s for s in spec.steps)
+    assert "2>5" in spec.structure  # enc1 -> dec1

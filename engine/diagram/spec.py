@@ -382,10 +382,12 @@ def extract_spec(text: str) -> Spec | None:
         return None
     core = without_notes(text)  # skip / residual notes are edges, read by spec_graph.py
     core = re.sub(r"\s+followed by\s+", ", then ", core)
+    said_text = re.sub(r"\s+followed by\s+", ", then ", text)  # notes and all
     # "for each epoch: load batch, forward, backward. then save"; "X goes to two branches:
     # A and B, both concatenated before C"
     stack = stack_blocks(core)  # layers "repeated 3 times" are copies, not a loop
-    said = (None if stack else _graph_spec(loop_first(core))) or _graph_spec(fork_join(core))
+    said = None if stack else _graph_spec(loop_first(core, said_text))
+    said = said or _graph_spec(fork_join(core))
     if said is not None:
         return said
     if stack is not None:

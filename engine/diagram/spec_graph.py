@@ -142,8 +142,9 @@ def _chain_items(text: str) -> list[str]:
 
 
 def without_notes(text: str) -> str:
-    """The text without its skip / residual notes, which are edges, not steps."""
-    return _NOTE.sub("", text)
+    """The text without its skip / residual notes, which are edges, not steps ("a. skip
+    from b to c, and d ..." leaves "a. d ...")."""
+    return re.sub(r"([.;])\s*,\s*(?:and\s+)?", r"\1 ", _NOTE.sub("", text))
 
 
 def trunk(text: str) -> tuple[str, ...] | None:
@@ -453,12 +454,18 @@ _AFTER_LOOP = re.compile(
 )
 
 
-def loop_first(text: str) -> Graph | None:
+def loop_first(text: str, said: str = "") -> Graph | None:
     """The first reading spec.py tries: the general structure reader (spec_structure.py),
     else a loop said first ("for each epoch: a, b, c. then d": the steps of the first
     sentence in a loop, back from the last to the first, labelled with how it repeats, then
     what follows it)."""
     found = read_structure(text)
+    if found is not None and said and said != text:
+        # the general reader reads skip notes itself: where it reads the text without them,
+        # it reads them too (the text as said, notes and all), when that keeps every step
+        noted = read_structure(said)
+        if noted is not None and noted.steps == found.steps and set(found.edges) < set(noted.edges):
+            found = noted
     if (
         found is not None
         and only_forks(found)

@@ -977,6 +977,15 @@ class _Reader:
             s.decision = None
             self.chain(items[1:])
             return
+        off = re.match(
+            r"^(?P<x>.+?)\s+(?:hanging|branching|coming|splitting|branches|hangs|comes)\s+off"
+            r"(?:\s+of|\s+from)?\s+(?P<y>.+)$",
+            p,
+        )
+        if off and len(items) == 1 and (y := s.find(_name(off["y"]))) is not None:
+            n = s.node(_name(off["x"]))  # "an aux loss hanging off block 2": a side way
+            s.add(y, n)
+            return
         side = re.match(r"^(?P<x>[\w-]+(?: [\w-]+)?) also (?P<v>[a-z]+s) (?P<rest>.+)$", p)
         if (
             side
