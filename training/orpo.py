@@ -38,30 +38,8 @@ from tqdm import tqdm
 
 from engine.diagram.spec import extract_spec
 from engine.llm import prompt as prompts
+from training.config import OrpoConfig
 from training.sft_data import IGNORE, read_jsonl
-
-
-@dataclass
-class OrpoConfig:
-    pairs: Path
-    out: Path
-    base_adapter: Path | None = None  # continue a copy of this LoRA; None: a fresh one
-    base: str = "default"  # the base model the adapter belongs to
-    beta: float = 0.1  # weight of the odds-ratio term (the paper's lambda)
-    lr: float = 1e-4
-    epochs: float = 1.0
-    max_steps: int | None = None
-    batch_size: int = 16  # pairs per optimizer step
-    micro_batch: int = 8  # pairs per forward pass (gradient accumulation in between)
-    max_len: int = 384
-    warmup: int = 10
-    rank: int = 16  # fresh LoRA only; a continued adapter keeps its own
-    alpha: int = 32
-    dropout: float = 0.05
-    gradient_checkpointing: bool = False
-    margin_pairs: int = 512  # pairs the before/after log odds are measured on (a seeded sample)
-    seed: int = 0
-    device: str = "auto"
 
 
 @dataclass(frozen=True)

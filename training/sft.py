@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import matplotlib
@@ -38,36 +38,13 @@ from trl import SFTConfig, SFTTrainer
 from engine.diagram.model import Spec
 from engine.diagram.spec import extract_spec
 from engine.llm.load import pick_device, prepare_tokenizer, resolve
+from training.config import SftConfig
 from training.sft_data import Example, build_examples, read_jsonl
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the file-only backend)
 
 MIN_LR_RATE = 0.1  # the cosine decays to 10% of the peak learning rate
-
-
-@dataclass
-class SftConfig:
-    data: Path
-    out: Path
-    base: str = "default"
-    epochs: float = 1.0
-    max_steps: int | None = None
-    lr: float = 5e-4
-    rank: int = 16
-    alpha: int = 32
-    dropout: float = 0.05
-    batch_size: int = 32
-    max_len: int = 256
-    warmup: int = 30
-    hint_dropout: float = 0.1  # share of examples trained without the extractor's hint
-    val_size: int = 256
-    checkpoint_every: int = 200
-    stop_after: int | None = None  # end this session early (checkpointed), as if interrupted
-    time_limit: float | None = None  # seconds; end early (checkpointed) to fit a time box
-    seed: int = 0
-    device: str = "auto"
-    resume: bool = False
 
 
 class _Log(TrainerCallback):

@@ -6,29 +6,37 @@ import argparse
 import json
 from pathlib import Path
 
+from diagrammer.config_options import add_config_options, config_from
 from diagrammer.errors import UserError
+from training.config import OrpoConfig
 
 HELP = "ORPO: tune a copy of an adapter on preference pairs (prompt/chosen/rejected JSON lines)"
+HELPS = {
+    "pairs": "JSON-lines preference pairs",
+    "out": "folder for adapter, log, plot",
+    "base": "base model: default, .gguf, folder, id",
+    "beta": "weight of the odds-ratio term",
+    "lr": "peak learning rate",
+    "max_steps": "optimizer steps (instead of --epochs)",
+    "batch_size": "pairs per optimizer step",
+    "micro_batch": "pairs per forward pass",
+    "max_len": "tokens a pair's answer is cut at",
+    "warmup": "warm-up steps",
+    "rank": "rank of a fresh LoRA (alpha = 2 x rank; a continued adapter keeps its own)",
+    "dropout": "dropout of a fresh LoRA",
+    "gradient_checkpointing": "less memory, more time",
+    "margin_pairs": "pairs the before / after log odds are measured on",
+    "device": "auto, cpu, cuda",
+}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--pairs", type=Path, required=True, help="JSON-lines preference pairs")
-    parser.add_argument("--out", type=Path, required=True, help="folder for adapter, log, plot")
+    add_config_options(parser, OrpoConfig, HELPS, skip=("base_adapter", "alpha"))
     parser.add_argument(
         "--base-adapter",
         default="latest",
         help="adapter to start from: a folder, a shipped version (v1), latest, or none",
     )
-    parser.add_argument("--base", default="default", help="base model: default, .gguf, folder, id")
-    parser.add_argument("--beta", type=float, default=0.1, help="weight of the odds-ratio term")
-    parser.add_argument("--lr", type=float, default=1e-4)
-    parser.add_argument("--epochs", type=float, default=1.0)
-    parser.add_argument("--max-steps", type=int, default=None)
-    parser.add_argument("--batch-size", type=int, default=16, help="pairs per optimizer step")
-    parser.add_argument("--micro-batch", type=int, default=8, help="pairs per forward pass")
-    parser.add_argument("--gradient-checkpointing", action="store_true", help="less memory")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--device", default="auto", help="auto, cpu, cuda")
 
 
 def adapter_folder(name: str) -> Path | None:
@@ -52,22 +60,10 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"no such pairs file: {args.pairs}")
     if min(args.lr, args.epochs, args.batch_size, args.micro_batch) <= 0 or args.beta < 0:
         raise UserError("--lr, --epochs, --batch-size and --micro-batch must be positive")
-    from training.orpo import OrpoConfig, train
+    from training.orpo import train
 
-    cfg = OrpoConfig(
-        pairs=args.pairs,
-        out=args.out,
-        base_adapter=adapter_folder(args.base_adapter),
-        base=args.base,
-        beta=args.beta,
-        lr=args.lr,
-        epochs=args.epochs,
-        max_steps=args.max_steps,
-        batch_size=args.batch_size,
-        micro_batch=args.micro_batch,
-        gradient_checkpointing=args.gradient_checkpointing,
-        seed=args.seed,
-        device=args.device,
+    cfg = config_from(
+        args, OrpoConfig, base_adapter=adapter_folder(args.base_adapter), alpha=2 * args.rank
     )
     try:
         summary = train(cfg)
