@@ -170,3 +170,39 @@ def test_the_spec_keeps_a_skip_note_said_in_its_own_sentence() -> None:
     assert spec is not None and spec.kind == "graph"
     assert "aux head" in spec.steps and not any("hanging" in s for s in spec.steps)
     assert "2>5" in spec.structure  # enc1 -> dec1
+
+
+def test_a_count_before_a_pair_says_the_fork_and_is_no_step() -> None:
+    g = read("one clip -> two random crops -> patch a and patch b -> shared backbone -> loss")
+    assert "two random crops" not in g.steps
+    assert {
+        ("one clip", "patch a", ""),
+        ("one clip", "patch b", ""),
+        ("patch a", "shared backbone", ""),
+        ("patch b", "shared backbone", ""),
+    } <= edges(g)
+
+
+def test_a_step_said_of_the_two_joins_parallel_chains() -> None:
+    g = read("query text -> query encoder, doc text -> doc encoder, cosine of the two -> score")
+    assert {
+        ("query encoder", "cosine", ""),
+        ("doc encoder", "cosine", ""),
+        ("cosine", "score", ""),
+    } <= edges(g)
+
+
+def test_a_step_that_averages_both_joins_parallel_paths() -> None:
+    g = read(
+        "the waveform goes to a 1d cnn, the spectrogram goes to a 2d cnn, an mlp combines"
+        " both embeddings -> label"
+    )
+    assert {("1d cnn", "mlp", ""), ("2d cnn", "mlp", ""), ("mlp", "label", "")} <= edges(g)
+
+
+def test_all_must_pass_after_a_parallel_fork_is_no_step() -> None:
+    g = read(
+        "commit pushed -> build, test and scan run in parallel, all three must pass, then deploy"
+    )
+    assert g.steps == ("commit pushed", "build", "test", "scan", "deploy")
+    assert {("build", "deploy", ""), ("test", "deploy", ""), ("scan", "deploy", "")} <= edges(g)

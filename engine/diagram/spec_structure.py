@@ -179,7 +179,7 @@ NETWORK = re.compile(  # layer sizes: a network, the network reader's
 )
 JOIN_SIGNAL = re.compile(
     r"\b(?:both|all (?:three|four|of them)|concat\w*|merged?|combined|meet|joined|summed|"
-    r"averaged|fused|towers?|parallel|each)\b"
+    r"averaged|fused|towers?|parallel|each|(?:of|from|combines|averages) the two)\b"
 )
 JOIN_HEAD = re.compile(
     r"^(?:(?P<names>.+?)\s+(?:both|all|each)|(?P<pair>[\w-]+(?: [\w-]+){0,2} and [\w-]+"
@@ -374,7 +374,12 @@ def _normal(text: str) -> str:
 def _name(item: str) -> str:
     """An item as a step label: the request's words without connectives and fillers."""
     s = re.sub(r"\([^()]*\)", " ", item)
-    s = re.sub(r"\s+(?:at the same time|simultaneously|in parallel)\b", " ", s)
+    s = re.sub(
+        r"\s+(?:(?:are |is |get |gets )?(?:run|running|executed|done)\s+)?"
+        r"(?:at the same time|simultaneously|in parallel)\b",
+        " ",
+        s,
+    )
     s = re.sub(r"[\[\]{}\"']", " ", s).strip(" \t.,;:!")
     while (cut := LEAD.sub("", s)) != s:
         s = cut.strip()
@@ -510,6 +515,16 @@ def _pieces(sentence: str) -> list[str]:
     return [p for p in out if p and p not in ("and", "then")]
 
 
+REFS_BOTH = re.compile(  # a step said of what came before: "dot product of the two"
+    r"^(?P<x>.+?)\s+(?:(?:of|from|on|over|between)\s+(?:the\s+)?(?:two|both|all three|them)"
+    r"|(?:averages?|combines?|merges?|sums?|fuses?|concatenates?|multiplies|compares?|joins?)"
+    r"\s+(?:both|the two|all three|them))(?:\s+[\w-]+)?$"
+)
+MUST_ALL = (
+    r"^(?:both|all(?: two| three| four| of them)?|the two|they|each)\s+(?:must|have to|need to|"
+    r"should)\s+(?:pass|succeed|finish|complete|be done|be green|agree)(?:\s+first)?\s*$"
+)
+COUNTED = r"(?:two|three|four|[2-4])\s+(?:[\w-]+\s+){0,2}[\w-]+s"  # "two random views"
 NAMED_OP = re.compile(
     r"^(?P<op>join|merge|combine|concat\w*|fuse|stack|add|sum)\s+(?P<a>[\w' -]+?)\s*"
     r"(?:\+|\band\b|&|\bwith\b)\s*(?P<b>[\w' -]+?)$"
@@ -596,6 +611,12 @@ class _Reader:
         for i, item in enumerate(items):
             if re.match(r"^(?:for (?:each|every)|per)\b", item.strip()) and i:
                 continue  # "-> for each link not seen yet, crawl page again"
+            if (
+                0 < i < len(items) - 2
+                and re.fullmatch(COUNTED, _name(item))
+                and _pair(items[i + 1])
+            ):
+                continue  # "-> two crops -> crop a and crop b ->": the count says the fork
             pair = _pair(item) if 0 < i < len(items) - 1 else None
             if pair:  # "encoder -> mu and logvar -> reparam", "router -> expert 1 or expert 2"
                 before = list(self.s.ends)
@@ -943,6 +964,18 @@ class _Reader:
             yes, _, no = p.partition(" : ")
             self.branch("yes", re.split(r"\s*->\s*", yes))
             self.branch("no", re.split(r"\s*->\s*", no))
+            return
+        if re.match(MUST_ALL, p) and len(s.ends) >= 2:
+            return  # "a, b and c run in parallel, all three must pass, then d": d joins them
+        both = REFS_BOTH.match(head)
+        if both and len(ends := self.open_ends()) >= 2 and (name := _name(both["x"])):
+            n = s.node(name)  # "dot product of the two -> sigmoid", "fusion averages both"
+            for e in ends:
+                s.add(e, n)
+            s.ends, s.decision, self.fork_ends = [n], None, []
+            if len(items) >= 2:
+                self.chain(items[1:])
+            self.prev_arrow = False
             return
         if self.join_arrow(items) or self.join(p) or self.fork(p):
             self.prev_arrow = len(items) >= 2
