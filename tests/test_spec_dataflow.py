@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from engine.diagram.spec import extract_spec
 from engine.diagram.spec_dataflow import dataflow, describes_flow
 
 
@@ -321,3 +322,17 @@ def test_a_second_process_said_with_a_is_another_node() -> None:
     files = [i for i, n in enumerate(names) if n == "python file"]
     summary = names.index("summary")
     assert len(files) == 2 and (summary, files[1]) in edges and (summary, files[0]) not in edges
+
+
+def test_an_arrow_before_a_bare_verb_leads_to_a_step() -> None:
+    """"-> return audio" is the chain's last step; "-> writes pages.jsonl" says what the step
+    before the arrow writes."""
+    spec = extract_spec(
+        "music app: user prompt → lyric filter → musicgen → mastering → watermark → return audio"
+    )
+    assert "return audio" in spec.steps and "watermark" in spec.steps
+    names, data, edges = dataflow(
+        "crawl.py -> writes pages.jsonl, dedup.py reads pages.jsonl and writes clean.jsonl"
+    )
+    crawl, pages = names.index("crawl.py"), names.index("pages.jsonl")
+    assert (crawl, pages) in edges and "writes pages.jsonl" not in names

@@ -526,7 +526,8 @@ def _pieces(segment: str) -> list[Clause] | None:
     """The segment's clauses: cut at the weak joints, fewest pieces that all read."""
     if (declared := _declared(segment)) is not None:
         return declared
-    segment = re.sub(rf"{_ARROW.pattern}(?={OUT_VERBS}\s)", " ", segment)  # "a.sh -> writes b/"
+    # "a.sh -> writes b/": an arrow before a said verb; "-> return image" is a step (bare verb)
+    segment = re.sub(rf"{_ARROW.pattern}(?={OUT_VERBS}\s)(?=[a-z]+s\s)", " ", segment)
     if _ARROW.search(segment):
         found = _arrows(segment)
         return list(found) if found else _mixed(segment)
