@@ -206,3 +206,22 @@ def test_all_must_pass_after_a_parallel_fork_is_no_step() -> None:
     )
     assert g.steps == ("commit pushed", "build", "test", "scan", "deploy")
     assert {("build", "deploy", ""), ("test", "deploy", ""), ("scan", "deploy", "")} <= edges(g)
+
+
+def test_nested_code_loops_by_indentation() -> None:
+    g = read(
+        "for round in range(R):\n  for client in clients:\n    pull weights\n    local train\n"
+        "    push update\n  aggregate\n  evaluate"
+    )
+    assert g.steps == ("pull weights", "local train", "push update", "aggregate", "evaluate")
+    assert ("push update", "pull weights", "for each client") in edges(g)
+    assert ("push update", "aggregate", "") in edges(g)
+    assert ("evaluate", "pull weights", "for each round") in edges(g)
+
+
+def test_one_code_loop_then_a_step_after_it() -> None:
+    g = read("while not converged:\n    e step\n    m step\nreport params")
+    assert ("m step", "e step", "not converged") in edges(g) or any(
+        a == "m step" and b == "e step" for a, b, _ in edges(g)
+    )
+    assert ("m step", "report params", "") in edges(g)

@@ -131,7 +131,8 @@ LOOP_WORDS = re.compile(
     r"^\d+k?\s*(?:trials|rounds|iterations|iters)$)"
 )
 LOOP_INTRO = re.compile(
-    r"^(?P<how>(?:for (?:each|every|all) [^:,]+?|while [^:]+?|do until [^:]+?|"
+    r"^(?P<how>(?:for (?:each|every|all) [^:,]+?|for [\w-]+(?:\s*,\s*[\w-]+)? in [^:]+?|"
+    r"while [^:]+?|do until [^:]+?|"
     r"loop over [^:]+?|iterate over [^:]+?|repeat(?: \d+ times| for \w+ \w+)?|"
     r"\d+ times))\s*(?::|->)\s*(?P<rest>.*)$"
 )
@@ -404,9 +405,10 @@ def _inline_numbers(line: str) -> str:
     return "\n".join(x for x in out if x.strip())
 
 
-def _lines(t: str) -> list[tuple[int | None, str, bool]]:
-    """(step number, text, indented) per line; bullets and numbers dropped; a title line
-    before a bulleted list ("hparam sweep") is no step."""
+def _lines(t: str) -> list[tuple[int | None, str, int]]:
+    """(step number, text, indent) per line (indent: leading spaces, a tab four, below 2
+    none); bullets and numbers dropped; a title line before a bulleted list ("hparam
+    sweep") is no step."""
     t = re.sub(r"(?:^|(?<=[,;]\s))(?:step|stage) (\d{1,2}) (?=[a-z])", r"\nstep \1: ", t)
     t = "\n".join(_inline_numbers(x) for x in t.split("\n"))
     lines = [x for x in t.split("\n") if x.strip()]
@@ -417,7 +419,8 @@ def _lines(t: str) -> list[tuple[int | None, str, bool]]:
     for raw in lines:
         if not raw.strip():
             continue
-        indented = raw.startswith(("  ", "\t"))
+        spaces = len(raw.expandtabs(4)) - len(raw.expandtabs(4).lstrip())
+        indented = spaces if spaces >= 2 else 0
         line = raw.strip()
         m = re.match(r"^(?:[-*•]\s+|(?:step\s*)?\(?(\d{1,2})\s*[.):-]\s*)", line)
         number = int(m[1]) if m and m[1] else None
@@ -1384,15 +1387,24 @@ class _Reader:
         s = self.s
         lines = _lines(self.t)
         body_indent = False
+        header = 0  # the indent of the open loop's header line
+        outer: list[tuple[int, tuple[int, str]]] = []  # loops around it: (header, scope)
         for number, line, indented in lines:
-            if self.loop_scope is not None and body_indent and not indented:
-                self.close_loop()
+            while self.loop_scope is not None and body_indent and indented <= header:
+                self.close_loop()  # the body ends where the indent goes back
                 body_indent = False
+                if outer:
+                    header, self.loop_scope = outer.pop()
+                    body_indent = True
             first_node = len(s.steps)
             intro = LOOP_INTRO.match(line)
             if intro:
-                self.loop_scope = (len(s.steps), _loop_label(intro["how"]))
+                if self.loop_scope is not None and body_indent and not intro["rest"].strip():
+                    outer.append((header, self.loop_scope))  # a loop in a loop's body
+                how = re.sub(r"^for ([\w-]+)(?:\s*,\s*[\w-]+)? in .*$", r"for each \1", intro[1])
+                self.loop_scope = (len(s.steps), _loop_label(how))
                 body_indent = not intro["rest"].strip()
+                header = indented
                 line = intro["rest"]
             braces = re.search(r"\b(?:loop|repeat)\s*\{([^}]*)\}\s*(until [^,.;]+)?", line)
             if braces:
@@ -1408,6 +1420,9 @@ class _Reader:
             if number is not None and len(s.steps) > first_node:
                 s.numbered.setdefault(number, first_node)
         if self.loop_scope is not None:
+            self.close_loop()
+        while outer:
+            self.loop_scope = outer.pop()[1]
             self.close_loop()
         for source, number, label in self.ahead:
             if (target := s.numbered.get(number)) is not None:
