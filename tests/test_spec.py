@@ -516,6 +516,14 @@ def test_network_roles_said_in_other_words(text: str, layers: tuple[int, ...]) -
             "collect feedback then write release notes then draft the blog post then ask legal",
             ("collect feedback", "write release notes", "draft blog post", "ask legal"),
         ),
+        (  # a subject that "goes" a list, as a colon does; "for 2 epochs" is no step intro
+            "the nightly job for our repo goes pull data, retrain for 2 epochs, eval, push model",
+            ("pull data", "retrain for 2 epochs", "eval", "push model"),
+        ),
+        (
+            "my eval goes like load model, run benchmark, compute scores, write report",
+            ("load model", "run benchmark", "compute scores", "write report"),
+        ),
     ],
 )
 def test_step_lists_written_on_one_line(text: str, steps: tuple[str, ...]) -> None:

@@ -91,6 +91,9 @@ DECISION += r"(?P<q>(?:[^?:;,(.]|\.\d)+?)"
 DECISION += r"(?:(?P<mark>\?)|\s*(?=[:;,(]|\.\s|\.$|\s+if\b|$))"
 RESIDUAL = r"\s*[,(]?\s*(?:\b(?:with|plus|and)\s+)?(?:the\s+)?(?:usual\s+)?"
 RESIDUAL += r"\b(?:residuals?|(?:residual|skip) connect\w*)\s+(?:ar\w+|over|skip)\b[^.]*"
+# "the ci bit of our repo goes checkout, ...": a subject that "goes" a list, as a colon does
+GOES = r"^(?:[\w'-]+\s+){1,8}?(?:goes|go|went)\s+(?:like\s*:?\s*)?"
+GOES += r"(?!(?:into|to|through|from|in|back|on|out|up|down)\b)"  # "goes into the model" moves
 PURPOSE = r"(?:to|in order to)\s+[a-z]+\s"  # "to build the index, ..." says why, no step
 ABOUT_IT = r"(?:that|this|it)(?:'s| is)\b"  # "... -> dense 2. that's an image classifier cnn"
 MAX_STEP_WORDS = 10
@@ -315,6 +318,8 @@ def _listed(t: str) -> list[str] | None:
     """A comma list after a colon or after 'steps'/'flowchart of', or a bare list of short items."""
     if ":" in t:
         return _comma_items(t.split(":", 1)[1])
+    if (said := re.match(GOES, t)) and len(_comma_items(t[said.end() :])) >= 3:
+        return _comma_items(t[said.end() :])  # "our ci goes checkout, install deps, ..."
     intros = list(re.finditer(INTRO, t))
     if intros:  # "a flowchart with these steps load data, ..."
         return _comma_items(t[intros[-1].end() :])
