@@ -225,3 +225,33 @@ def test_one_code_loop_then_a_step_after_it() -> None:
         a == "m step" and b == "e step" for a, b, _ in edges(g)
     )
     assert ("m step", "report params", "") in edges(g)
+
+
+def test_wait_and_retry_after_a_question_loops_to_the_step_asked_about() -> None:
+    g = read("send the request. timeout? -> sleep and retry. otherwise store the reply")
+    assert {
+        ("send request", "timeout?", ""),
+        ("timeout?", "sleep", "yes"),
+        ("sleep", "send request", ""),
+    } <= edges(g)
+    assert "retry" not in g.steps
+
+
+def test_an_inline_if_with_a_retry_goes_on_from_the_step_before() -> None:
+    g = read(
+        "download file -> if the checksum fails wait 10s and retry (up to 5 times) -> unzip"
+        " -> index"
+    )
+    assert ("wait 10s", "download file", "") in edges(g)
+    assert ("download file", "unzip", "") in edges(g)
+    assert "retry" not in g.steps
+
+
+def test_either_way_back_to_loops_every_branch() -> None:
+    g = read(
+        "propose edit -> run tests -> green? if all green merge, else revert; either way"
+        " back to propose edit"
+    )
+    assert ("green?", "merge", "yes") in edges(g)
+    assert {("merge", "propose edit", ""), ("revert", "propose edit", "")} <= edges(g)
+    assert "either way" not in g.steps

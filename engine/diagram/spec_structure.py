@@ -101,7 +101,7 @@ ACTION_WORDS = (
     "discard retry restart skip flag notify escalate accept push wait resend subsample "
     "convert block page drop add tweak raise reply print write train evaluate report parse "
     "cluster apply switch fall try show place buy sell sleep ping email open close mark tag "
-    "route answer cache emit queue schedule archive delete remove blur "
+    "route answer cache emit queue schedule archive delete remove blur append resample upsert "
 )
 ACTION = ACTION_WORDS.split()
 COND_ENDS = [  # where a condition with no comma ends, in order of trust
@@ -523,6 +523,10 @@ REFS_BOTH = re.compile(  # a step said of what came before: "dot product of the 
     r"|(?:averages?|combines?|merges?|sums?|fuses?|concatenates?|multiplies|compares?|joins?)"
     r"\s+(?:both|the two|all three|them))(?:\s+[\w-]+)?$"
 )
+EITHER = (
+    r"(?:and\s+)?(?:then\s+)?"
+    r"(?:either way|both ways|in (?:both|either|any) cases?|regardless|after both)"
+)
 MUST_ALL = (
     r"^(?:both|all(?: two| three| four| of them)?|the two|they|each)\s+(?:must|have to|need to|"
     r"should)\s+(?:pass|succeed|finish|complete|be done|be green|agree)(?:\s+first)?\s*$"
@@ -785,7 +789,9 @@ class _Reader:
             )
             head = piece[: cut.start()] if cut else ""
             drawn = s.find(_name(head)) if head.strip() else None
-            if drawn is not None and not label:
+            if re.fullmatch(EITHER, head.strip(" ,")) and not label:
+                src = list(dict.fromkeys([*self.branch_ends, *s.ends]))  # every branch, back
+            elif drawn is not None and not label:
                 src = [drawn]
             elif (
                 (n := _name(head))
@@ -1097,6 +1103,20 @@ class _Reader:
             if re.fullmatch(r"(?:go|loop|come|jump) back", item.strip()):
                 back = True  # "go back and tune": tune, then the loop
                 continue
+            retry = re.fullmatch(r"re-?try(?: it)?|try (?:it )?again", _name(item))
+            if not first and s.ends and retry:
+                # "rate limited? -> wait and retry": the step the question is about, again
+                asked = [a for a, b in s.edges if b == decision]
+                target = asked[0] if asked else self.loop_start()
+                if target is not None:
+                    for e in s.ends:
+                        s.add(e, target)
+                    s.ends = []
+                    if i + 1 < len(items):  # "a -> if it fails wait and retry -> b": a -> b
+                        s.ends, s.decision = [decision], None
+                        self.chain(items[i + 1 :])
+                        return
+                    break
             redo = first and re.match(r"^re-?[a-z]{3,}\b", item.strip()) and i + 1 < len(items)
             if not redo and self.relation(item, label if first else ""):
                 s.ends = []
@@ -1149,6 +1169,10 @@ class _Reader:
         cond = cond.strip(" ,:")
         label = _label(cond)
         rest = ([action] if action.strip() else []) + items
+        asked = s.steps[s.decision] if s.decision is not None else ""
+        if asked.endswith("?") and rest and set(words(asked)) <= set(words(cond)):
+            self.branch("yes", rest)  # "accepted? if all accepted append, else ...": its yes
+            return
         if re.fullmatch(rf"{YES}|yes|so", "if " + cond) or cond in ("yes", "so"):
             self.branch("yes", rest)
             return
