@@ -26,7 +26,7 @@ if [ "${HAND:-1}" = 1 ]; then mkdir -p /root/q/hand; timeout 120 python3 -m diag
 for set in ${SETS:-tune_v8 dev_v2}; do
   mkdir -p /root/q/$set
   timeout 170 python3 -m diagrammer bench quality --dev engine/bench/data/$set.jsonl \
-    --model /root/m/smollm2.gguf --adapter v1 --adapter trl --candidates 8 --batch 64 \
+    --model /root/m/smollm2.gguf --adapter v1 --adapter trl --candidates 8 --batch 64 --seed ${SEED:-0} \
     --out /root/q/$set 2>&1 | clean | grep "^|" | tail -20
 done
 echo "total $(( $(date +%s) - t0 )) s"
