@@ -9,8 +9,8 @@ loss, a loss-curve PNG, an early stop for a time box, and a summary.
 
 Deterministic by seed (data order, hint dropout, LoRA init). bf16 on a GPU; float32 on the
 CPU for tiny smoke runs. v1's recipe on this trainer (one H200, 200 s): validation loss 0.173
-against v1's 0.172, and the same drawings on every dev kind but one structure request
-(docs/notes-llm.md, "SFT on TRL's SFTTrainer").
+against v1's 0.172; served, one structure request behind v1 on dev at sampling seed 0 and
+two requests ahead at seed 1 (docs/notes-llm.md, "SFT on TRL's SFTTrainer").
 """
 
 from __future__ import annotations
