@@ -20,25 +20,28 @@ def add_config_options(
     config: type,
     helps: Mapping[str, str] | None = None,
     skip: Iterable[str] = (),
+    flags: Mapping[str, str] | None = None,
 ) -> None:
-    """One option per field of `config` but those in `skip`, in the dataclass's order."""
-    hints, helps, skip = get_type_hints(config), helps or {}, set(skip)
+    """One option per field of `config` but those in `skip`, in the dataclass's order;
+    `flags` names an option otherwise than its field (n_images: --images)."""
+    hints, helps, skip, flags = get_type_hints(config), helps or {}, set(skip), flags or {}
     for f in fields(config):
         if f.name in skip:
             continue
         kind = _plain(hints[f.name])
         text = helps.get(f.name, f.name.replace("_", " ")).replace("%", "%%")
-        flag = "--" + f.name.replace("_", "-")
+        flag = flags.get(f.name, "--" + f.name.replace("_", "-"))
+        named = {"dest": f.name}
+        if kind is not bool:
+            named["metavar"] = flag.removeprefix("--").replace("-", "_").upper()
         if f.default is MISSING:
-            parser.add_argument(flag, type=kind, required=True, help=text)
+            parser.add_argument(flag, type=kind, required=True, help=text, **named)
         elif kind is bool:
-            parser.add_argument(
-                flag, action=argparse.BooleanOptionalAction, default=f.default, help=text
-            )
+            action = argparse.BooleanOptionalAction
+            parser.add_argument(flag, action=action, default=f.default, help=text, **named)
         else:
-            parser.add_argument(
-                flag, type=kind, default=f.default, help=f"{text} (default: %(default)s)"
-            )
+            text += " (default: %(default)s)"
+            parser.add_argument(flag, type=kind, default=f.default, help=text, **named)
 
 
 def config_from(args: argparse.Namespace, config: type, **given: Any) -> Any:

@@ -11,7 +11,7 @@ import pytest
 
 from diagrammer.cli import build_parser
 from diagrammer.config_options import add_config_options, config_from
-from training.config import OrpoConfig, SftConfig
+from training.config import AeConfig, CnnConfig, OrpoConfig, SftConfig
 
 
 def parser_for(config, **kw) -> argparse.ArgumentParser:
@@ -48,9 +48,23 @@ def test_required_fields_bools_and_skipped_fields():
 def test_the_train_commands_offer_every_field_but_the_derived_ones():
     sub = build_parser()._subparsers._group_actions[0].choices["train"]
     commands = sub._subparsers._group_actions[0].choices
-    for name, config, derived in (("sft", SftConfig, {"alpha"}), ("orpo", OrpoConfig, {"alpha"})):
+    for name, config, derived in (
+        ("sft", SftConfig, {"alpha"}),
+        ("orpo", OrpoConfig, {"alpha"}),
+        ("ae", AeConfig, set()),
+        ("cnn", CnnConfig, set()),  # --size is its own option: WIDTHxHEIGHT
+    ):
         dests = {a.dest for a in commands[name]._actions}
         assert {f.name for f in fields(config)} - dests == derived, name
+
+
+def test_a_renamed_flag_fills_its_field():
+    args = build_parser().parse_args(["train", "ae", "--images", "50", "--held-out", "0.2"])
+    cfg = config_from(args, AeConfig)
+    assert (cfg.n_images, cfg.held_out, cfg.epochs) == (50, 0.2, AeConfig.epochs)
+    args = build_parser().parse_args(["train", "cnn", "--clean", "20", "--workers", "3"])
+    cfg = config_from(args, CnnConfig, size=(160, 96))
+    assert (cfg.n_clean, cfg.workers, cfg.size) == (20, 3, (160, 96))
 
 
 def test_the_command_line_loads_without_trl():

@@ -142,7 +142,7 @@ def test_training_data_comes_from_each_sources_own_seed() -> None:
 def test_a_tiny_training_run_saves_a_loadable_model_and_a_report(tmp_path) -> None:
     cfg = train_cnn.CnnConfig(
         out=tmp_path / "cnn", n_clean=10, epochs=1, batch_size=8, width=4, size=(160, 96),
-        levels=4, rank_weight=1.0, test_clean=2, device="cpu", threads=1,
+        levels=4, rank_weight=1.0, test_clean=2, device="cpu", threads=1, workers=1,
     )  # fmt: skip
     report = train_cnn.train(cfg, tmp_path / "report", log=lambda line: None)
     model = cnn.load(tmp_path / "cnn", device="cpu")

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+MODELS_DIR = Path(__file__).resolve().parents[1] / "models"  # the shipped weights
+
 
 @dataclass
 class SftConfig:
@@ -56,3 +58,38 @@ class OrpoConfig:
     margin_pairs: int = 512  # pairs the before/after log odds are measured on (a seeded sample)
     seed: int = 0
     device: str = "auto"
+
+
+@dataclass(frozen=True)
+class AeConfig:
+    out: Path = MODELS_DIR / "ae"  # = engine.scoring.autoencoder.DEFAULT_DIR
+    n_images: int = 2000
+    epochs: int = 10
+    batch_size: int = 32
+    lr: float = 2e-3
+    seed: int = 0
+    device: str = "auto"
+    threads: int = 2
+    held_out: float = 0.1
+
+
+@dataclass(frozen=True)
+class CnnConfig:
+    """Defaults = the shipped model (models/cnn/MODEL_CARD.md): a GPU run of a few minutes."""
+
+    out: Path = MODELS_DIR / "cnn"  # = engine.scoring.cnn.DEFAULT_DIR
+    n_clean: int = 10_000
+    variants: int = 6
+    epochs: int = 30
+    batch_size: int = 128
+    lr: float = 3e-3
+    seed: int = 0
+    device: str = "auto"
+    threads: int = 2
+    held_out: float = 0.1
+    width: int = 32
+    size: tuple[int, int] = (250, 150)  # a quarter of the canvas: an exact 4 x 4 box average, fast
+    levels: int = 5
+    rank_weight: float = 0.0
+    workers: int = 0  # processes rendering the data; 0: one per CPU
+    test_clean: int = 150  # the fresh test set: this many clean diagrams x (1 + 6 twins)

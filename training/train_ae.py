@@ -30,22 +30,10 @@ from engine.diagram.render import render_array
 from engine.scoring import autoencoder, descriptors, weights
 from engine.scoring.autoencoder import ConvAE, Embedder, ink_weighted_mse
 from engine.scoring.preprocess import INPUT_H, INPUT_W, to_input
+from training.config import AeConfig
 from training.data.synth import examples
 
 Log = Callable[[str], None]
-
-
-@dataclass(frozen=True)
-class AeConfig:
-    out: Path = autoencoder.DEFAULT_DIR
-    n_images: int = 2000
-    epochs: int = 10
-    batch_size: int = 32
-    lr: float = 2e-3
-    seed: int = 0
-    device: str | None = None
-    threads: int = 2
-    held_out: float = 0.1
 
 
 @dataclass

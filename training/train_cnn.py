@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import os
 import random
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -40,6 +41,7 @@ from engine.diagram.render import render_array
 from engine.scoring import cnn
 from engine.scoring.cnn import ReadabilityCNN
 from engine.scoring.preprocess import DEFAULT_SIZE, Size, shrink
+from training.config import CnnConfig
 from training.data.degrade import KINDS, degrade
 from training.data.synth import example
 
@@ -52,28 +54,6 @@ Log = Callable[[str], None]
 PAIR_MARGIN = 0.5  # on the 0..5 scale: a tenth of the readability range
 MARGINS = (0.25, 0.5, 1.0, 1.5)  # the report's pairwise accuracies
 RANK_GAP = 0.25  # pairs closer than this carry no ranking loss: the label is not that exact
-
-
-@dataclass(frozen=True)
-class CnnConfig:
-    """Defaults = the shipped model (models/cnn/MODEL_CARD.md): a GPU run of a few minutes."""
-
-    out: Path = cnn.DEFAULT_DIR
-    n_clean: int = 10_000
-    variants: int = 6
-    epochs: int = 30
-    batch_size: int = 128
-    lr: float = 3e-3
-    seed: int = 0
-    device: str | None = None
-    threads: int = 2
-    held_out: float = 0.1
-    width: int = 32
-    size: Size = (250, 150)  # a quarter of the canvas: an exact 4 x 4 box average, fast
-    levels: int = 5
-    rank_weight: float = 0.0
-    workers: int = 1
-    test_clean: int = 150  # the fresh test set: this many clean diagrams x (1 + 6 twins)
 
 
 @dataclass
@@ -152,12 +132,13 @@ def train(cfg: CnnConfig, report_dir: Path, log: Log = print) -> dict:
     torch.set_num_threads(cfg.threads)
     device = pick_device(cfg.device)
     started = time.time()
+    workers = cfg.workers or os.cpu_count() or 1
     log(
         f"rendering {cfg.n_clean} clean diagrams + {cfg.variants} degraded twins each "
-        f"at {cfg.size[0]}x{cfg.size[1]}, {cfg.workers} worker(s)"
+        f"at {cfg.size[0]}x{cfg.size[1]}, {workers} worker(s)"
     )
-    data = labelled_set(cfg.n_clean, cfg.variants, cfg.seed, cfg.size, cfg.workers)
-    test = labelled_set(cfg.test_clean, len(KINDS), cfg.seed + 1000, cfg.size, cfg.workers)
+    data = labelled_set(cfg.n_clean, cfg.variants, cfg.seed, cfg.size, workers)
+    test = labelled_set(cfg.test_clean, len(KINDS), cfg.seed + 1000, cfg.size, workers)
     rendered = time.time()
     log(f"rendered {len(data.labels) + len(test.labels)} images in {rendered - started:.0f} s")
     sources = np.random.default_rng(cfg.seed).permutation(cfg.n_clean)

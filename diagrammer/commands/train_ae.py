@@ -7,25 +7,26 @@ import json
 import sys
 from pathlib import Path
 
+from diagrammer.config_options import add_config_options, config_from
 from diagrammer.errors import UserError
-
-# models/ at the repository root; computed here so --help does not import torch.
-MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
+from training.config import AeConfig
 
 HELP = "train the diagram auto-encoder (embeddings for per-user kNN) on synthetic renders"
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
+HELPS = {
+    "out": "weights folder",
+    "n_images": "synthetic diagrams to render",
+    "lr": "learning rate",
+    "device": "auto, cpu, cuda",
+    "threads": "CPU threads for torch",
+    "held_out": "share of the images kept out to measure the error",
+}
 
-    parser.add_argument("--out", type=Path, default=MODELS_DIR / "ae", help="weights folder")
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_config_options(parser, AeConfig, HELPS, flags={"n_images": "--images"})
     parser.add_argument("--report", type=Path, default=Path("out/train_ae"), help="log, plots")
-    parser.add_argument("--images", type=int, default=2000, help="synthetic diagrams to render")
-    parser.add_argument("--epochs", type=int, default=10)
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--lr", type=float, default=2e-3)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=2, help="CPU threads for torch")
-    parser.add_argument("--device", default="auto", help="auto, cpu, cuda")
     parser.add_argument(
         "--stats-only",
         action="store_true",
@@ -34,22 +35,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if min(args.images, args.epochs, args.batch_size, args.threads) < 1 or args.lr <= 0:
+    if min(args.n_images, args.epochs, args.batch_size, args.threads) < 1 or args.lr <= 0:
         raise UserError("--images, --epochs, --batch-size, --threads and --lr must be positive")
-    if args.images < 10:
+    if args.n_images < 10:
         raise UserError("--images must be at least 10 (one tenth is held out)")
-    from training.train_ae import AeConfig, refit_stats, train
+    if not 0 < args.held_out < 1:
+        raise UserError("--held-out must be between 0 and 1")
+    from training.train_ae import refit_stats, train
 
-    cfg = AeConfig(
-        out=args.out,
-        n_images=args.images,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        lr=args.lr,
-        seed=args.seed,
-        device=None if args.device == "auto" else args.device,
-        threads=args.threads,
-    )
+    cfg = config_from(args, AeConfig)
     log = lambda line: print(line, file=sys.stderr)  # noqa: E731
     if args.stats_only:
         print(json.dumps(refit_stats(cfg, log), indent=2))

@@ -4,74 +4,56 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
+from diagrammer.config_options import add_config_options, config_from
 from diagrammer.errors import UserError
-
-# models/ at the repository root; computed here so --help does not import torch.
-MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
+from training.config import CnnConfig
 
 HELP = "train the CNN readability model on synthetic diagrams and their degraded twins"
 
 
+HELPS = {
+    "out": "weights folder",
+    "n_clean": "clean synthetic diagrams",
+    "variants": "degraded twins per clean one (6: one per kind)",
+    "lr": "learning rate",
+    "device": "auto, cpu, cuda",
+    "threads": "CPU threads for torch",
+    "held_out": "share of the clean diagrams (with their twins) kept out",
+    "width": "channels of the first conv",
+    "levels": "stride-2 conv levels",
+    "rank_weight": "weight of the pairwise ranking loss",
+    "workers": "processes rendering the data (0: one per CPU)",
+    "test_clean": "fresh test set size",
+}
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", type=Path, default=MODELS_DIR / "cnn", help="weights folder")
-    parser.add_argument("--report", type=Path, default=Path("out/train_cnn"), help="log, plots")
-    parser.add_argument("--clean", type=int, default=10_000, help="clean synthetic diagrams")
-    parser.add_argument(
-        "--variants", type=int, default=6, help="degraded twins per clean one (6: one per kind)"
-    )
-    parser.add_argument("--epochs", type=int, default=30)
-    parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--lr", type=float, default=3e-3)
-    parser.add_argument("--width", type=int, default=32, help="channels of the first conv")
-    parser.add_argument("--levels", type=int, default=5, help="stride-2 conv levels")
+    add_config_options(parser, CnnConfig, HELPS, skip=("size",), flags={"n_clean": "--clean"})
     parser.add_argument(
         "--size", default="250x150", help="input WIDTHxHEIGHT, the canvas' 5:3 (e.g. 250x150)"
     )
-    parser.add_argument(
-        "--rank-weight", type=float, default=0.0, help="weight of the pairwise ranking loss"
-    )
-    parser.add_argument(
-        "--workers", type=int, default=0, help="processes rendering the data (0: one per CPU)"
-    )
-    parser.add_argument("--test-clean", type=int, default=150, help="fresh test set size")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=2, help="CPU threads for torch")
-    parser.add_argument("--device", default="auto", help="auto, cpu, cuda")
+    parser.add_argument("--report", type=Path, default=Path("out/train_cnn"), help="log, plots")
 
 
 def run(args: argparse.Namespace) -> int:
-    if min(args.clean, args.epochs, args.batch_size, args.threads, args.width) < 1 or args.lr <= 0:
+    counts = (args.n_clean, args.epochs, args.batch_size, args.threads, args.width)
+    if min(counts) < 1 or args.lr <= 0:
         raise UserError(
             "--clean, --epochs, --batch-size, --threads, --width and --lr must be positive"
         )
-    if args.clean < 10 or args.variants < 0 or args.test_clean < 1:
+    if args.n_clean < 10 or args.variants < 0 or args.test_clean < 1:
         raise UserError("--clean must be at least 10, --variants at least 0, --test-clean 1")
     if not 1 <= args.levels <= 7 or args.workers < 0 or args.rank_weight < 0:
         raise UserError("--levels must be 1..7, --workers and --rank-weight not negative")
+    if not 0 < args.held_out < 1:
+        raise UserError("--held-out must be between 0 and 1")
     size = _size(args.size)
-    from training.train_cnn import CnnConfig, table, train
+    from training.train_cnn import table, train
 
-    cfg = CnnConfig(
-        out=args.out,
-        n_clean=args.clean,
-        variants=args.variants,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        lr=args.lr,
-        seed=args.seed,
-        device=None if args.device == "auto" else args.device,
-        threads=args.threads,
-        width=args.width,
-        size=size,
-        levels=args.levels,
-        rank_weight=args.rank_weight,
-        workers=args.workers or os.cpu_count() or 1,
-        test_clean=args.test_clean,
-    )
+    cfg = config_from(args, CnnConfig, size=size)
     report = train(cfg, args.report, log=lambda line: print(line, file=sys.stderr))
     summary = {k: report[k] for k in ("device", "parameters", "minutes", "render_minutes")}
     print(json.dumps({**summary, "held_out": report["held_out"]}, indent=2))
