@@ -5,7 +5,8 @@ parts, median of several calls:
 - read: the request readers and the answer's start (`spec_of`, `answer_start`), host Python;
 - prompt: the chat template;
 - tokenise, prefill, decode (with the steps run and the rows' own token counts: a batch
-  decodes until its longest row ends), texts (detokenise).
+  decodes until its longest row ends), texts (detokenise; beside it, a decode per row as
+  fast.texts did before, for comparison in the same run).
 
     python scripts/device/profile_batch.py --model /root/m/smollm2.gguf --adapter v1
 """
@@ -51,6 +52,9 @@ def one_batch(lm, descriptions: list[str], n: int, max_new: int) -> dict[str, fl
     t4 = time.perf_counter()
     gens = fast.texts(lm.tokenizer, decoded, t4 - t3)
     t5 = time.perf_counter()
+    for row in decoded.ids.tolist():  # the decode per row fast.texts did before f2b1880
+        lm.tokenizer.decode(row, skip_special_tokens=True)
+    t6 = time.perf_counter()
     tokens = [g.tokens for g in gens]
     return {
         "read_ms": (t1 - t0) * 1000,
@@ -60,6 +64,7 @@ def one_batch(lm, descriptions: list[str], n: int, max_new: int) -> dict[str, fl
         "decode_ms": decoded.decode_s * 1000,
         "decode_call_ms": (t4 - t3) * 1000,
         "texts_ms": (t5 - t4) * 1000,
+        "texts_per_row_ms": (t6 - t5) * 1000,
         "total_ms": (t5 - t0) * 1000,
         "steps": decoded.steps,
         "tokens_mean": statistics.mean(tokens),
