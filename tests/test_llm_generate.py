@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from engine.diagram.model import Spec
-from engine.llm import prompt, tiny
+from engine.llm import prompt, stopping, tiny
 from engine.llm.generate import generate
 from engine.llm.load import load
 from engine.llm.sampling import SamplingParams
@@ -118,3 +118,15 @@ def test_prompt_hint_states_what_the_extractor_found(lm):
     assert "hint: steps load | clean | train" in flow
     assert "hint" not in prompt.build(tok, "draw something", None)
     assert prompt.answer(tok, "layers: 2 1\n") == "layers: 2 1<|im_end|>"
+
+
+def test_end_ids_are_the_end_token_and_the_turn_markers_the_vocabulary_has():
+    tok = tiny.tokenizer()
+    vocab = tok.get_vocab()
+    expected = {tok.eos_token_id} | {vocab[t] for t in stopping.TURN_MARKERS if t in vocab}
+    got = stopping.end_ids(tok)
+    assert set(got) == expected - {tok.pad_token_id}
+    assert len(got) == len(set(got))
+    missing = [t for t in stopping.TURN_MARKERS if t not in vocab]
+    assert missing  # the tiny vocabulary lacks some markers: none of them may come back as unk
+    assert tok.unk_token_id not in got or tok.unk_token_id == tok.eos_token_id

@@ -20,8 +20,13 @@ TURN_MARKERS = ("<|im_end|>", "<|im_start|>", "<|eot_id|>", "<|EOT|>")
 
 def end_ids(tokenizer: object) -> list[int]:
     """Token ids that end an answer: the end token and any chat-turn marker (never the pad)."""
-    vocab = tokenizer.get_vocab()
-    ids = [tokenizer.eos_token_id] + [vocab[t] for t in TURN_MARKERS if t in vocab]
+    # Looked up one by one: get_vocab() copies the whole vocabulary (~35 ms for SmolLM2's
+    # 49k on the H200 host, once per batch in fast.texts: 9% of a batch's model time).
+    ids = [tokenizer.eos_token_id]
+    for marker in TURN_MARKERS:
+        i = tokenizer.convert_tokens_to_ids(marker)
+        if isinstance(i, int) and tokenizer.convert_ids_to_tokens(i) == marker:  # not unk
+            ids.append(i)
     return [i for i in dict.fromkeys(ids) if i != tokenizer.pad_token_id]
 
 
