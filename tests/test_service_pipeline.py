@@ -175,3 +175,31 @@ def test_with_worker_processes_the_answer_is_the_same(backend, tmp_path: Path) -
     again = _answer(pooled, ask, texts, description)
     assert pooled._pool is not first and len(again.candidates) == len(texts)
     pooled._pool.close()
+
+
+def test_the_model_thread_does_not_read_a_request_again(backend, monkeypatch) -> None:
+    """refuse() reads a request on the event loop; generate() draws with that spec instead of
+    reading the request again on the model thread (the same spec as reading it there)."""
+    from engine import pipeline
+
+    reads: list[str] = []
+    extract = pipeline.extract_spec
+
+    def counted(text: str):
+        reads.append(text)
+        return extract(text)
+
+    monkeypatch.setattr(pipeline, "extract_spec", counted)  # the first step of every read
+    fresh = PipelineBackend(
+        backend.lm, backend.cnn, backend.embedder, None, SamplingParams(max_new_tokens=4)
+    )
+    description = "  a network with layers of 6, 8 and 3  "
+    assert fresh.refuse(description) is None and len(reads) == 1
+    empty = np.zeros((0, fresh.dim), np.float32)
+    ask = Ask("r", "u", description, 2, 1, empty, np.zeros(0), np.zeros(0))
+    ((group, sampled),) = fresh.generate([ask])
+    assert group == [ask] and len(reads) == 1
+    assert sampled.specs[0].layers == (6, 8, 3)
+    assert fresh.refuse("") is not None and fresh.refuse("what is a GPU?") is not None
+    fresh.refuse("pipeline: load, train")
+    assert len(reads) == 3  # every new request is read once (an empty one never)

@@ -19,6 +19,7 @@ promoted versions are LoRA folders switched on the loaded model without a restar
 
 from __future__ import annotations
 
+import functools
 import os
 from collections import defaultdict
 from collections.abc import Sequence
@@ -45,6 +46,7 @@ from engine.service.backend import Answer, Ask, StageFn
 from engine.service.config import Settings
 
 WARM_PROMPT_TOKENS = 512  # a 1,000-character description and the prompt around it
+SPECS_KEPT = 4096  # requests read by refuse() and not yet sampled: far more than a queue holds
 
 
 class PipelineBackend:
@@ -69,6 +71,11 @@ class PipelineBackend:
         self.warmed = 0  # batch rows the fast decoder was warmed for (warm)
         self.workers = workers
         self._pool: Pool | None = None  # made for the scorers it holds (_pool_for)
+        # refuse() reads every request on the event loop before it is queued, and the model
+        # thread's sample_many needs the same spec: kept by checked text (a Spec is frozen),
+        # the model thread does not read it again (~3 ms a request, 50-92 ms of a batch of
+        # 16 on the H200 host: scripts/device/profile_batch.py).
+        self.reader = functools.lru_cache(maxsize=SPECS_KEPT)(spec_of)
         self.use_adapter("base", None)
 
     @classmethod
@@ -131,7 +138,7 @@ class PipelineBackend:
 
     def refuse(self, description: str) -> str | None:
         try:
-            spec_of(check(description))
+            self.reader(check(description))
         except BadRequest as e:
             return str(e)
         return None
@@ -162,7 +169,13 @@ class PipelineBackend:
         return [
             (
                 group,
-                sample_many(self.lm, [a.description for a in group], n, sampling=self.sampling),
+                sample_many(
+                    self.lm,
+                    [a.description for a in group],
+                    n,
+                    sampling=self.sampling,
+                    reader=self.reader,
+                ),
             )
             for n, group in by_n.items()
         ]
