@@ -133,3 +133,7 @@ def test_dev_bench_per_kind_with_a_stub_model() -> None:
         assert 0.0 <= r.faithful_top1 <= r.faithful_any <= 1.0
         assert r.tokens in (5.0, 0.0) or r.requests == r.refused
     assert "| faithful_top1 |" in quality.kind_markdown(got)
+    for d in (d for d in details if not d["refused"]):  # every candidate, in rank order
+        assert len(d["candidates"]) == len(d["faithful"]) == 2
+        assert d["candidates"][0] == d["top1_text"] and d["faithful"][0] == d["top1"]
+        assert d["any"] == any(d["faithful"])

@@ -365,6 +365,9 @@ def run_dev(
                     "any": any_n[-1],
                     "hint": None if res.spec is None else res.spec.kind,
                     "top1_text": res.candidates[0].text,
+                    # every candidate in rank order, for designing a ranking offline
+                    "candidates": [c.text for c in res.candidates],
+                    "faithful": [v.faithful for v in verdicts],
                 }
             )
         cands = [c for res in results for c in res.candidates]
