@@ -524,7 +524,24 @@ def test_network_roles_said_in_other_words(text: str, layers: tuple[int, ...]) -
             "my eval goes like load model, run benchmark, compute scores, write report",
             ("load model", "run benchmark", "compute scores", "write report"),
         ),
+        (  # pipes; the title before the colon stays apart
+            "drift report: query features | compute psi | render report | post to slack",
+            ("query features", "compute psi", "render report", "post to slack"),
+        ),
+        (  # numbered without a dot or bracket
+            "rollback: 1 find last good version 2 update image tag 3 kubectl rollout",
+            ("find last good version", "update image tag", "kubectl rollout"),
+        ),
     ],
 )
 def test_step_lists_written_on_one_line(text: str, steps: tuple[str, ...]) -> None:
     assert extract_spec(text) == flow(*steps)
+
+
+def test_sizes_after_commas_are_no_bare_numbered_list() -> None:
+    """'1 input, 2 hidden layers of 3 nodes': numbers after commas are sizes, and numbers
+    out of order are no list."""
+    assert extract_spec("a network with 1 input, 2 hidden layers of 3 nodes and 1 output") == Spec(
+        "network", layers=(1, 3, 3, 1)
+    )
+    assert extract_spec("steps: 1 load 3 train 2 eval") != flow("load", "train", "eval")

@@ -374,14 +374,32 @@ def _sizes_a_layer(item: str) -> bool:
 
 
 def inline_list(t: str) -> str:
-    """A list written on one line, '• a • b • c' or 'a) x b) y c) z', one item a line; an
-    intro before an em dash ('stages in order — a, b, c') ends like one before a colon."""
+    """A list written on one line, '• a • b • c', 'a | b | c', 'a) x b) y c) z' or '1 x 2 y
+    3 z', one item a line; an intro before an em dash ('stages in order — a, b, c') ends
+    like one before a colon."""
     if len(re.findall(r"(?:^|\s)•\s", t)) >= 2:
         t = re.sub(r"(?:^|\s)•\s+", "\n- ", t).strip()
+    if "\n" not in t.strip() and t.count(" | ") >= 2:  # "title: a | b | c": the title apart
+        head, colon, first = t.partition(": ") if ": " in t.split(" | ")[0] else ("", "", t)
+        t = head + colon + "\n- " + first.replace(" | ", "\n- ")
+    t = _bare_numbers(t)
     letters = re.findall(r"(?:^|\s)([a-h])\)\s", t)
     if len(letters) >= 3 and "".join(letters) == "abcdefgh"[: len(letters)]:
         t = re.sub(r"(?:^|\s)[a-h]\)\s+", "\n- ", t).strip()
     return re.sub(r"\s+[—–]\s+", ": ", t)
+
+
+def _bare_numbers(t: str) -> str:
+    """'rollback: 1 find last good version 2 update the tag 3 roll out' on one line: items
+    numbered 1, 2, 3, ... without a dot or bracket, each number after a word (not after a
+    comma or 'and', as sizes are: '1 input, 2 hidden layers of 3 nodes')."""
+    if "\n" in t.strip():
+        return t
+    marks = list(re.finditer(r"(?:^|(?<=[a-z:]\s))(\d)\s+(?=[a-z])", t))
+    numbers = [int(m[1]) for m in marks]
+    if len(numbers) < 3 or numbers != list(range(1, len(numbers) + 1)):
+        return t
+    return re.sub(r"(?:^|(?<=[a-z:]\s))\d\s+(?=[a-z])", "\n- ", t).strip()
 
 
 def flow_steps(text: str) -> list[str] | None:
