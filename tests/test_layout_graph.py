@@ -10,6 +10,7 @@ from engine.diagram.metrics import Metrics, metrics
 from engine.diagram.model import Diagram, Node, is_bend
 from engine.diagram.render import title_strip
 from engine.diagram.sketch import Sketch, parse_sketch
+from engine.diagram.validate import validate
 
 GAN = (
     "steps: [noise z] | generator G | [fake G(z)] | [dataset] | sample batch | [real x] | "
@@ -201,3 +202,19 @@ def test_no_edge_crosses_a_frame_title(direction: str) -> None:
     assert [f.label for f in frames] == ["encoder x N"]
     strip = title_strip(frames[0]).box
     assert not any(crosses(e, strip) for e in diagram.edges())
+
+
+@pytest.mark.parametrize("direction", ["right", "down"])
+def test_a_loop_label_wider_than_its_lane_goes_on_two_lines(direction: str) -> None:
+    """A labelled loop between neighbours ("for each epoch" from validate back to train)
+    whose pill is wider than the room between the lane's bends: the pill wraps instead of
+    covering the bends."""
+    text = (
+        "steps: load config | build model | train | validate | save | test on holdout\n"
+        f"edges: 1>2 2>3 3>4 4>3[for each epoch] 4>5[best so far] 5>6\ndirection: {direction}"
+    )
+    diagram = layout_graph(sketch_of(text))
+    clean(diagram)
+    assert validate(diagram) == []  # the bends are nodes too: none overlapped
+    pill = next(n for n in diagram.nodes if n.label == "for each epoch")
+    assert pill.id in {t for n in diagram.nodes for t in n.targets}

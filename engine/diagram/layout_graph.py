@@ -476,9 +476,12 @@ def _item_size(
     return boxes[item].size if isinstance(item, int) else (slot, slot)
 
 
-def _pill(text: str, sketch: Sketch, right: bool, scale: float) -> _Box:
-    """An edge label's box, its text readable once drawn at `scale`."""
-    w, h = _text_size(text, TEXT_WIDTHS[0], scale)
+def _pill(
+    text: str, sketch: Sketch, right: bool, scale: float, text_w: float = TEXT_WIDTHS[0]
+) -> _Box:
+    """An edge label's box, its text readable once drawn at `scale` (on two lines when one
+    would be wider than text_w)."""
+    w, h = _text_size(text, text_w, scale)
     size = (w, h) if right else (h, w)
     return _Box(text, "round rectangle", PILL_FILL, size, [], sketch.line_style)
 
@@ -531,7 +534,12 @@ def _route_lanes(
         spanned = [x for x in boxes if lo - 1 <= x.main <= hi + 1] + [
             f for f in frames if f.main - f.size[0] / 2 <= hi and lo <= f.main + f.size[0] / 2
         ]
+        ends = (boxes[a].main + offsets[k, a], boxes[b].main + offsets[k, b])
         pill = _pill(text, sketch, right, scale) if text else None
+        if pill and pill.size[0] + BEND > abs(ends[1] - ends[0]):
+            # wider than the room between its lane's two bends ("for each epoch" on a loop
+            # between neighbours): on two lines, or it covers them
+            pill = _pill(text, sketch, right, scale, text_w=0.0)
         half = pill.size[1] / 2 if pill else 0.0
         lane = side * max(
             side * x.cross + x.size[1] / 2 + _lane_clearance(pill, x, gap, scale)
@@ -541,12 +549,12 @@ def _route_lanes(
             if l0 <= hi and lo <= l1 and side * lane < side * used + gap + half + used_half:
                 lane = used + side * (gap + half + used_half)
         taken.append((lo, hi, lane, half))
-        path = [_bend(sketch, boxes[a].main + offsets[k, a], lane)]
+        path = [_bend(sketch, ends[0], lane)]
         if pill:
             pill.main, pill.cross = (boxes[a].main + boxes[b].main) / 2, lane
             pill.line_style = path[0].line_style
             path.append(pill)
-        path.append(_bend(sketch, boxes[b].main + offsets[k, b], lane))
+        path.append(_bend(sketch, ends[1], lane))
         path[-1].line_style = sketch.line_style
         at = a
         for box in path:
