@@ -121,6 +121,9 @@ def test_unet_entry_is_the_generator_at_five_levels() -> None:
         ("k-means clustering", "k-means"),
         ("PCA", "PCA"),
         ("A/B testing a new model", "A/B testing of a model"),
+        ("a VQ-VAE figure", "VQ-VAE"),  # a codebook, not the VAE's sampling
+        ("vector quantized variational autoencoder", "VQ-VAE"),
+        ("a beta-VAE", "VAE"),
     ],
 )
 def test_find(request_text: str, name: str) -> None:
