@@ -106,6 +106,13 @@ def unknown_name(text: str) -> str | None:
     return None
 
 
+# A word written as a name: a capital inside it (ResNeXt, StyleGAN, MobileNetV2) or letters
+# and digits together (T5, YOLOv8, DenseNet-121, Inception-v3).
+_NAME_WORD = re.compile(
+    r"\b(?:[A-Za-z][a-z]+[A-Z][A-Za-z0-9]*|[A-Za-z]+(?:-?[A-Za-z]*\d+[A-Za-z0-9]*)+)"
+    r"(?:-[A-Za-z0-9]+)*"
+)
+
 _QUESTION = re.compile(
     r"^\s*(?:what|who|why|how|which|when|where|is|are|does|do|should|explain|tell me)\b", re.I
 )
@@ -127,16 +134,23 @@ _WORDS_ML = frozenset(
 )
 
 
+def unknown(name: str) -> str:
+    """The sentence for a name the catalogue does not hold."""
+    return f"I don't know the {name} architecture: describe its layers or steps and I'll draw them"
+
+
 def nothing_to_draw(text: str) -> str | None:
     """Why a request with no structure and no catalogue entry holds nothing to draw (a
     question, chat, a key mash), or None when the model may try. A request with a word of
     the field (the block kinds, the catalogue's words, common process words) is tried."""
     words = set(re.findall(r"[a-z][a-z0-9-]{2,}", text.lower()))
     known = words & (_WORDS_ML | catalogue.alias_words() | catalogue.label_words())
-    if known or any(kind_of(w) != "step" for w in words):
+    if known or any(kind_of(w) != "step" or _KIND_WORD.fullmatch(w) for w in words):
         if _QUESTION.match(text) and not _DRAW.search(text):
             return "that is a question, not a diagram: describe a model or a process to draw"
         return None
+    if (name := _NAME_WORD.search(text)) is not None:  # "draw ResNeXt", "StyleGAN", "T5"
+        return unknown(name[0])
     return "I found nothing to draw here: describe a model's layers or a process's steps"
 
 
@@ -168,10 +182,8 @@ def spec_of(text: str) -> Spec | None:
     # What the request states wins over a name it mentions ("an LSTM: embedding 128, lstm 64,
     # dense 1" is that stack, not the catalogue's LSTM cell); a bare name is the entry.
     spec = extract_spec(text)
-    if spec is None and (name := unknown_name(text)) is not None:
-        raise BadRequest(
-            f"I don't know the {name} architecture: describe its layers or steps and I'll draw them"
-        )
+    if spec is None and (name := unknown_name(text) or catalogue.unknown_variant(text)):
+        raise BadRequest(unknown(name))
     spec = spec or named_spec(text)
     if spec is None and (why := nothing_to_draw(text)) is not None:
         raise BadRequest(why)

@@ -146,6 +146,34 @@ def test_find_none(request_text: str) -> None:
     assert find(request_text) is None
 
 
+@pytest.mark.parametrize(
+    ("request_text", "variant"),
+    [
+        ("draw ResNet-101", "ResNet-101"),  # resnet 18 and 50 are entries: 101 is not
+        ("a resnet 101 please", "resnet 101"),
+        ("VGG-19 for cifar", "VGG-19"),
+        ("draw a VQ-GAN", "VQ-GAN"),  # joined to more: another architecture
+        ("the U-Net++ figure", "U-Net++"),
+    ],
+)
+def test_a_variant_the_catalogue_lacks_names_no_entry(request_text: str, variant: str) -> None:
+    """A known name's variant that has no entry is not drawn as the entry (a confident wrong
+    structure); unknown_variant names it for the refusal."""
+    assert find(request_text) is None
+    assert catalogue.unknown_variant(request_text) == variant
+
+
+@pytest.mark.parametrize(
+    ("request_text", "name"),
+    [("a beta-VAE", "VAE"), ("BERT-large for sentiment", "BERT for classification"),
+     ("resnet18 for 10 classes", "ResNet-18"), ("U-Net with 4 levels", "U-Net")],
+)
+def test_words_that_change_no_structure_keep_the_entry(request_text: str, name: str) -> None:
+    entry = find(request_text)
+    assert entry is not None and entry.name == name
+    assert catalogue.unknown_variant(request_text) is None
+
+
 def _block_lines(text: str) -> list[str]:
     line = next(x for x in text.splitlines() if x.startswith("blocks:"))
     return line.removeprefix("blocks:").strip().split(" | ")

@@ -40,7 +40,8 @@ def test_additions_in_the_request_are_drawn() -> None:
 @pytest.mark.parametrize(
     "text",
     ["draw the Zorblax-9 architecture", "diagram of the Hyperblorp transformer v3 pls",
-     "the Bilbonet architecture"],
+     "the Bilbonet architecture", "draw ResNet-101", "draw U-Net++", "draw StyleGAN",
+     "draw YOLOv8", "draw EfficientNet-B0"],
 )
 def test_an_unknown_name_is_refused_with_a_reason_not_drawn(text: str) -> None:
     with pytest.raises(BadRequest, match="don't know"):
@@ -60,7 +61,7 @@ def test_what_holds_no_diagram_gets_a_sentence(text: str) -> None:
 @pytest.mark.parametrize(
     "text",
     ["draw a cnn", "a neural net for mnist", "show me a vae", "a BiLSTM model for sentiment",
-     "a ConvLSTM network for video frames", "BiGRU model please"],
+     "a ConvLSTM network for video frames", "BiGRU model please", "draw a ConvLSTM"],
 )
 def test_vague_requests_of_the_field_are_still_tried(text: str) -> None:
     spec_of(text)  # no BadRequest: the model draws what it can

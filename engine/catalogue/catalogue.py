@@ -120,17 +120,63 @@ def label_words() -> frozenset[str]:
     return frozenset(w for ws in words for w in ws)
 
 
-def find(request: str) -> Entry | None:
-    """The entry the request names, or None (see the module docstring)."""
+# Words that make no other architecture of an entry joined to its name ("beta-VAE").
+_SAME = frozenset(
+    "beta vanilla simple basic small base large tiny mini deep standard classic plain".split()  # noqa: SIM905
+)
+_TOKEN_EDGES = ".,;:!?()[]{}\"'`*"
+
+
+def _variant(request: str, text: str, alias: str, at: int) -> str | None:
+    """The name this match of `alias` is part of when that names another architecture than
+    the entry, or None: the alias joined to more in one word ("VQ-GAN", "U-Net++",
+    "ResNeXt" is no match at all) or followed by a number where the catalogue numbers its
+    own and not this one ("ResNet-101": resnet 18 and resnet 50 are entries)."""
+    known = dict(_alias_table())
+    numbered = any(a.startswith(f"{alias} ") and a.split()[-1].isdigit() for a in known)
+    for token in request.split():
+        raw = token.strip(_TOKEN_EDGES)
+        words = normalise(raw)
+        if f" {alias} " not in f" {words} " or words in known and "+" not in raw:
+            continue
+        extra = set(words.split()) - set(alias.split())
+        if "+" in raw or any(not w.isdigit() and w not in _SAME for w in extra):
+            return raw
+        if numbered and any(w.isdigit() for w in extra):
+            return raw
+    after = text[at + len(alias) + 2 :].split(" ", 1)[0]
+    if after.isdigit() and numbered and f"{alias} {after}" not in known:
+        return f"{alias} {after}"
+    return None
+
+
+def _matches(request: str) -> list[tuple[str, int, Entry, str | None]]:
+    """Every alias the request holds: (alias, where, entry, the variant it names or None)."""
     text = f" {normalise(request)} "
-    best: tuple[int, int, Entry] | None = None
+    found = []
     for alias, entry in _alias_table():
         at = text.find(f" {alias} ")
-        if at < 0:
-            continue
-        if best is None or (len(alias), -at) > (best[0], best[1]):
+        if at >= 0:
+            found.append((alias, at, entry, _variant(request, text, alias, at)))
+    return found
+
+
+def find(request: str) -> Entry | None:
+    """The entry the request names, or None (see the module docstring). A variant of an
+    entry that the catalogue does not hold ("ResNet-101", "VQ-GAN") names none."""
+    best: tuple[int, int, Entry] | None = None
+    for alias, at, entry, variant in _matches(request):
+        if variant is None and (best is None or (len(alias), -at) > (best[0], best[1])):
             best = (len(alias), -at, entry)
     return best[2] if best else None
+
+
+def unknown_variant(request: str) -> str | None:
+    """The name of an entry's variant the request asks for and the catalogue does not hold
+    ("ResNet-101", "U-Net++"), when no entry matches; None otherwise."""
+    if find(request) is not None:
+        return None
+    return next((v for _, _, _, v in _matches(request) if v is not None), None)
 
 
 # ---- adapting ------------------------------------------------------------------------------
