@@ -40,6 +40,14 @@ def test_a_question_then_yes_and_no() -> None:
     assert ("cache hit?", "call llm", "no") in edges(g)
 
 
+def test_pipes_part_clauses_and_no_step_holds_one() -> None:
+    """'a -> b? -> yes: c | no: d': a pipe parts clauses as a semicolon does; in a sketch it
+    parts steps, so a step that kept one would split into an empty step."""
+    g = read("pr opened -> schema diff -> breaking change? -> yes: block pr | no: auto-approve")
+    assert g.steps == ("pr opened", "schema diff", "breaking change?", "block pr", "auto-approve")
+    assert ("breaking change?", "auto-approve", "no") in edges(g)
+
+
 def test_several_ifs_without_else_label_the_step_before() -> None:
     g = read(
         "run the tests; if they pass, merge; if they fail, fix the code and run the tests again"

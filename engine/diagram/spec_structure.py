@@ -288,6 +288,7 @@ _COND_TEXT = r"(?:[^,;.?\n]|(?<=\d)\.(?=\d))+?"  # "score > 0.7": a decimal poin
 def _normal(text: str) -> str:
     t = text.lower().replace("`", " ")
     t = dashed_list(t)  # "workflow - a - b - c?" is a list
+    t = t.replace(" | ", "; ")  # "a | yes: b | no: c": clauses (a pipe in a name splits a step)
     for c in _EMOJI_YES:
         t = t.replace(c, " yes: ")
     for c in _EMOJI_NO:
