@@ -154,6 +154,9 @@ def test_find_none(request_text: str) -> None:
         ("VGG-19 for cifar", "VGG-19"),
         ("draw a VQ-GAN", "VQ-GAN"),  # joined to more: another architecture
         ("the U-Net++ figure", "U-Net++"),
+        ("draw a Siamese LSTM", "Siamese LSTM"),  # a word before that makes another one
+        ("an attention U-Net", "attention U-Net"),
+        ("a conditional GAN for mnist", "conditional GAN"),
     ],
 )
 def test_a_variant_the_catalogue_lacks_names_no_entry(request_text: str, variant: str) -> None:

@@ -124,6 +124,12 @@ def label_words() -> frozenset[str]:
 _SAME = frozenset(
     "beta vanilla simple basic small base large tiny mini deep standard classic plain".split()  # noqa: SIM905
 )
+# Words before a name that make another architecture of it ("conditional GAN", "attention
+# U-Net", "Siamese LSTM"): drawing the entry would leave out what they add.
+_CHANGES = frozenset(
+    {"conditional", "attention", "siamese", "nested", "hierarchical", "recurrent", "graph",
+     "bayesian", "quantised", "quantized", "progressive", "cycle", "style"}
+)
 _TOKEN_EDGES = ".,;:!?()[]{}\"'`*"
 
 
@@ -146,8 +152,18 @@ def _variant(request: str, text: str, alias: str, at: int) -> str | None:
             return raw
     after = text[at + len(alias) + 2 :].split(" ", 1)[0]
     if after.isdigit() and numbered and f"{alias} {after}" not in known:
-        return f"{alias} {after}"
+        return _as_written(request, f"{alias} {after}")
+    before = text[:at].split()[-1:]
+    if before and before[0] in _CHANGES and f"{before[0]} {alias}" not in known:
+        return _as_written(request, f"{before[0]} {alias}")
     return None
+
+
+def _as_written(request: str, phrase: str) -> str:
+    """`phrase` (normalised words) as the request writes it: "siamese lstm" -> "Siamese LSTM"."""
+    pattern = r"[^a-z0-9]*".join(re.escape(w) for w in phrase.split())
+    m = re.search(pattern, request, re.IGNORECASE)
+    return m[0] if m else phrase
 
 
 def _matches(request: str) -> list[tuple[str, int, Entry, str | None]]:
