@@ -124,11 +124,12 @@ def label_words() -> frozenset[str]:
 _SAME = frozenset(
     "beta vanilla simple basic small base large tiny mini deep standard classic plain".split()  # noqa: SIM905
 )
-# Words before a name that make another architecture of it ("conditional GAN", "attention
-# U-Net", "Siamese LSTM"): drawing the entry would leave out what they add.
+# Words before a name that make another architecture of it ("Siamese LSTM" is two LSTM
+# encoders, not the cell). Words that only add an input or a gate to the same structure
+# ("conditional GAN", "attention U-Net") keep the entry: an honest partial drawing.
 _CHANGES = frozenset(
-    {"conditional", "attention", "siamese", "nested", "hierarchical", "recurrent", "graph",
-     "bayesian", "quantised", "quantized", "progressive", "cycle", "style"}
+    {"siamese", "nested", "hierarchical", "recurrent", "graph", "bayesian", "quantised",
+     "quantized", "progressive", "cycle", "style"}
 )
 _TOKEN_EDGES = ".,;:!?()[]{}\"'`*"
 
