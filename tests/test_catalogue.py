@@ -122,6 +122,13 @@ def test_unet_entry_is_the_generator_at_five_levels() -> None:
         ("PCA", "PCA"),
         ("A/B testing a new model", "A/B testing of a model"),
         ("a VQ-VAE figure", "VQ-VAE"),  # a codebook, not the VAE's sampling
+        ("ResNet-101 for 5 classes", "ResNet-101"),
+        ("draw VGG-19", "VGG-19"),
+        ("the GPT-2 architecture", "GPT-2 block"),
+        ("a MobileNetV2 block", "MobileNetV2 inverted residual block"),
+        ("draw the llama architecture", "LLaMA decoder block"),
+        ("CycleGAN for horses to zebras", "CycleGAN"),
+        ("a dense block from densenet", "DenseNet dense block"),
         ("vector quantized variational autoencoder", "VQ-VAE"),
         ("a beta-VAE", "VAE"),
     ],
@@ -149,9 +156,9 @@ def test_find_none(request_text: str) -> None:
 @pytest.mark.parametrize(
     ("request_text", "variant"),
     [
-        ("draw ResNet-101", "ResNet-101"),  # resnet 18 and 50 are entries: 101 is not
-        ("a resnet 101 please", "resnet 101"),
-        ("VGG-19 for cifar", "VGG-19"),
+        ("draw ResNet-26", "ResNet-26"),  # resnet 18, 34, 50, ... are entries: 26 is not
+        ("a resnet 26 please", "resnet 26"),
+        ("VGG-13 for cifar", "VGG-13"),
         ("draw a VQ-GAN", "VQ-GAN"),  # joined to more: another architecture
         ("the U-Net++ figure", "U-Net++"),
         ("draw a Siamese LSTM", "Siamese LSTM"),  # a word before that makes another one

@@ -40,7 +40,7 @@ def test_additions_in_the_request_are_drawn() -> None:
 @pytest.mark.parametrize(
     "text",
     ["draw the Zorblax-9 architecture", "diagram of the Hyperblorp transformer v3 pls",
-     "the Bilbonet architecture", "draw ResNet-101", "draw U-Net++", "draw StyleGAN",
+     "the Bilbonet architecture", "draw ResNet-26", "draw U-Net++", "draw StyleGAN",
      "draw YOLOv8", "draw EfficientNet-B0"],
 )
 def test_an_unknown_name_is_refused_with_a_reason_not_drawn(text: str) -> None:
