@@ -23,7 +23,7 @@ from common.limits import MAX_DESCRIPTION_CHARS
 from engine.candidate import Candidate
 from engine.catalogue import catalogue
 from engine.diagram.blocks import kind_of
-from engine.diagram.fidelity import fidelity
+from engine.diagram.fidelity import fidelity, words
 from engine.diagram.layout import check_layers
 from engine.diagram.metrics import metrics
 from engine.diagram.model import MAX_NODES, DiagramError, Problem, Spec
@@ -134,6 +134,27 @@ _WORDS_ML = frozenset(
 )
 
 
+# Words of a request that only asks for a name ("draw the ResNet-101 architecture for
+# 10 classes on cifar, please"), besides the name itself and numbers.
+_ASKING = frozenset(
+    words(
+        "draw diagram show sketch make give figure picture please pls plz thanks architecture "
+        "model network net block layer class classes output outputs input inputs image images "
+        "digits cifar mnist imagenet"
+    )
+)
+
+
+def _asks_for_variant(text: str) -> str | None:
+    """A catalogue entry's variant the catalogue lacks, when the request asks for just that
+    ("draw ResNet-101 for 10 classes"); a request that says more ("distill gpt-2 into a
+    small model") is left to the model."""
+    if (name := catalogue.unknown_variant(text)) is None:
+        return None
+    rest = set(words(text)) - set(words(name)) - _ASKING
+    return name if all(w.isdigit() for w in rest) else None
+
+
 def unknown(name: str) -> str:
     """The sentence for a name the catalogue does not hold."""
     return f"I don't know the {name} architecture: describe its layers or steps and I'll draw them"
@@ -182,7 +203,7 @@ def spec_of(text: str) -> Spec | None:
     # What the request states wins over a name it mentions ("an LSTM: embedding 128, lstm 64,
     # dense 1" is that stack, not the catalogue's LSTM cell); a bare name is the entry.
     spec = extract_spec(text)
-    if spec is None and (name := unknown_name(text) or catalogue.unknown_variant(text)):
+    if spec is None and (name := unknown_name(text) or _asks_for_variant(text)):
         raise BadRequest(unknown(name))
     spec = spec or named_spec(text)
     if spec is None and (why := nothing_to_draw(text)) is not None:

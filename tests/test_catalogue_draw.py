@@ -65,3 +65,21 @@ def test_what_holds_no_diagram_gets_a_sentence(text: str) -> None:
 )
 def test_vague_requests_of_the_field_are_still_tried(text: str) -> None:
     spec_of(text)  # no BadRequest: the model draws what it can
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [("fine-tune llama with lora", "LoRA"), ("a lora adapter for gpt-2", "LoRA"),
+     ("rag with llama as the generator", "RAG")],
+)
+def test_a_model_named_in_passing_leaves_the_method_drawn(text: str, name: str) -> None:
+    """A model's name beside a method ("llama", "gpt-2") does not take the request over."""
+    spec = spec_of(text)
+    assert spec is not None and spec.name == name
+
+
+def test_a_variant_mentioned_in_passing_is_left_to_the_model() -> None:
+    """Only a request that asks for a missing variant itself is refused."""
+    assert spec_of("distill gpt-2 into a small model") is None
+    with pytest.raises(BadRequest, match="don't know the GPT-2"):
+        spec_of("draw GPT-2 for 10 classes")
