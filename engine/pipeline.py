@@ -164,9 +164,9 @@ def nothing_to_draw(text: str) -> str | None:
     """Why a request with no structure and no catalogue entry holds nothing to draw (a
     question, chat, a key mash), or None when the model may try. A request with a word of
     the field (the block kinds, the catalogue's words, common process words) is tried."""
-    words = set(re.findall(r"[a-z][a-z0-9-]{2,}", text.lower()))
-    known = words & (_WORDS_ML | catalogue.alias_words() | catalogue.label_words())
-    if known or any(kind_of(w) != "step" or _KIND_WORD.fullmatch(w) for w in words):
+    seen = set(re.findall(r"[a-z][a-z0-9-]{2,}", text.lower()))
+    known = seen & (_WORDS_ML | catalogue.alias_words() | catalogue.label_words())
+    if known or any(kind_of(w) != "step" or _KIND_WORD.fullmatch(w) for w in seen):
         if _QUESTION.match(text) and not _DRAW.search(text):
             return "that is a question, not a diagram: describe a model or a process to draw"
         return None

@@ -108,6 +108,17 @@ def _alias_table() -> tuple[tuple[str, Entry], ...]:
 
 
 @lru_cache(maxsize=1)
+def _alias_dict() -> dict[str, Entry]:
+    return dict(_alias_table())
+
+
+@lru_cache(maxsize=1024)  # one per alias
+def _numbered(alias: str) -> bool:
+    """Whether the catalogue numbers this alias ("resnet": it holds "resnet 18")."""
+    return any(a.startswith(f"{alias} ") and a.split()[-1].isdigit() for a in _alias_dict())
+
+
+@lru_cache(maxsize=1)
 def alias_words() -> frozenset[str]:
     """Every word of every alias, normalised: the names the catalogue knows."""
     return frozenset(w for alias, _ in _alias_table() for w in alias.split())
@@ -139,8 +150,8 @@ def _variant(request: str, text: str, alias: str, at: int) -> str | None:
     the entry, or None: the alias joined to more in one word ("VQ-GAN", "U-Net++",
     "ResNeXt" is no match at all) or followed by a number where the catalogue numbers its
     own and not this one ("ResNet-101": resnet 18 and resnet 50 are entries)."""
-    known = dict(_alias_table())
-    numbered = any(a.startswith(f"{alias} ") and a.split()[-1].isdigit() for a in known)
+    known = _alias_dict()
+    numbered = _numbered(alias)
     for token in request.split():
         raw = token.strip(_TOKEN_EDGES)
         words = normalise(raw)
@@ -191,9 +202,10 @@ def find(request: str) -> Entry | None:
 def unknown_variant(request: str) -> str | None:
     """The name of an entry's variant the request asks for and the catalogue does not hold
     ("ResNet-101", "U-Net++"), when no entry matches; None otherwise."""
-    if find(request) is not None:
+    variants = [v for _, _, _, v in _matches(request)]
+    if None in variants:  # some alias names an entry: find() answers
         return None
-    return next((v for _, _, _, v in _matches(request) if v is not None), None)
+    return next(iter(variants), None)
 
 
 # ---- adapting ------------------------------------------------------------------------------

@@ -389,17 +389,19 @@ def inline_list(t: str) -> str:
     return re.sub(r"\s+[—–]\s+", ": ", t)
 
 
+_BARE_NUMBER = re.compile(r"(?:^|(?<=[a-z:]\s))(\d)\s+(?=[a-z])")  # "... 2 update ..."
+
+
 def _bare_numbers(t: str) -> str:
     """'rollback: 1 find last good version 2 update the tag 3 roll out' on one line: items
     numbered 1, 2, 3, ... without a dot or bracket, each number after a word (not after a
     comma or 'and', as sizes are: '1 input, 2 hidden layers of 3 nodes')."""
     if "\n" in t.strip():
         return t
-    marks = list(re.finditer(r"(?:^|(?<=[a-z:]\s))(\d)\s+(?=[a-z])", t))
-    numbers = [int(m[1]) for m in marks]
+    numbers = [int(n) for n in _BARE_NUMBER.findall(t)]
     if len(numbers) < 3 or numbers != list(range(1, len(numbers) + 1)):
         return t
-    return re.sub(r"(?:^|(?<=[a-z:]\s))\d\s+(?=[a-z])", "\n- ", t).strip()
+    return _BARE_NUMBER.sub("\n- ", t).strip()
 
 
 def flow_steps(text: str) -> list[str] | None:
