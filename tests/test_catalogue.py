@@ -131,6 +131,11 @@ def test_unet_entry_is_the_generator_at_five_levels() -> None:
         ("a dense block from densenet", "DenseNet dense block"),
         ("vector quantized variational autoencoder", "VQ-VAE"),
         ("a beta-VAE", "VAE"),
+        # Two entries named: the one named as the other's part loses, whatever its length.
+        ("U-Net with a ResNet-34 encoder", "U-Net"),
+        ("a GAN with a U-Net generator", "GAN"),
+        ("Faster R-CNN using a ResNet-50 backbone", "Faster R-CNN"),
+        ("a ResNet-34 encoder", "ResNet-34"),  # one entry: "resnet" inside it is not ResNet-50
     ],
 )
 def test_find(request_text: str, name: str) -> None:

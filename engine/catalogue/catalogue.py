@@ -16,9 +16,10 @@ every character that is not a letter or a digit becomes a space, a space goes be
 letter and a digit ("resnet18", "ResNet-18" and "resnet 18" all read "resnet 18"), runs of
 spaces collapse. An alias matches where it occurs between word boundaries of the request;
 of all matching aliases the longest wins ("faster r cnn" over "r cnn", "resnet 18" over
-"resnet"), ties going to the one that starts first. No alias of one entry is an alias of
-another (tests check), and generic words are aliases only where chosen on purpose
-("transformer" is the encoder block, "resnet" is ResNet-50).
+"resnet"), ties going to the one that starts first, except that a name written as a part
+of another ("a ResNet-34 encoder", "with a U-Net generator") loses to the other. No alias
+of one entry is an alias of another (tests check), and generic words are aliases only where
+chosen on purpose ("transformer" is the encoder block, "resnet" is ResNet-50).
 
 Adapting (`adapt`): the entry's sketch with what the request adds, everything else as the
 catalogue has it:
@@ -143,6 +144,11 @@ _CHANGES = frozenset(
      "quantized", "progressive", "cycle", "style"}
 )
 _TOKEN_EDGES = ".,;:!?()[]{}\"'`*"
+# Words after a name that make it a part of the architecture asked for ("a ResNet-34 encoder").
+_PARTS = frozenset(
+    {"encoder", "decoder", "backbone", "generator", "discriminator", "feature", "features",
+     "extractor", "stem", "head", "branch", "critic"}
+)
 
 
 def _variant(request: str, text: str, alias: str, at: int) -> str | None:
@@ -189,14 +195,29 @@ def _matches(request: str) -> list[tuple[str, int, Entry, str | None]]:
     return found
 
 
+def _part(text: str, alias: str, at: int) -> bool:
+    """Whether this match names a part of another architecture, not the one to draw:
+    "a ResNet-34 encoder", "with a U-Net generator", "using a VGG-16 backbone"."""
+    after = text[at + len(alias) + 2 :].split()[:1]
+    before = text[:at].split()[-2:]
+    return bool(set(after) & _PARTS) or bool(set(before) & {"with", "using"})
+
+
 def find(request: str) -> Entry | None:
     """The entry the request names, or None (see the module docstring). A variant of an
-    entry that the catalogue does not hold ("ResNet-101", "VQ-GAN") names none."""
-    best: tuple[int, int, Entry] | None = None
-    for alias, at, entry, variant in _matches(request):
-        if variant is None and (best is None or (len(alias), -at) > (best[0], best[1])):
-            best = (len(alias), -at, entry)
-    return best[2] if best else None
+    entry that the catalogue does not hold ("ResNet-101", "VQ-GAN") names none. When two
+    entries are named, one named as a part of the other loses ("U-Net with a ResNet-34
+    encoder" is the U-Net), whatever the aliases' lengths."""
+    text = f" {normalise(request)} "
+    found = [(alias, at, entry) for alias, at, entry, variant in _matches(request) if not variant]
+    best: tuple[bool, int, int, Entry] | None = None
+    for alias, at, entry in found:
+        if any(a != alias and b <= at and at + len(alias) <= b + len(a) for a, b, _ in found):
+            continue  # "resnet" inside "resnet 34": the longer name is what was written
+        key = (not _part(text, alias, at), len(alias), -at)
+        if best is None or key > best[:3]:
+            best = (*key, entry)
+    return best[3] if best else None
 
 
 def unknown_variant(request: str) -> str | None:
