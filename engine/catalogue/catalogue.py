@@ -138,7 +138,8 @@ _SAME = frozenset(
 )
 # Words before a name that make another architecture of it ("Siamese LSTM" is two LSTM
 # encoders, not the cell). Words that only add an input or a gate to the same structure
-# ("conditional GAN", "attention U-Net") keep the entry: an honest partial drawing.
+# ("conditional DCGAN", "attention U-Net") keep the entry: an honest partial drawing. (The
+# conditional GAN and VAE are entries of their own.)
 _CHANGES = frozenset(
     {"siamese", "nested", "hierarchical", "recurrent", "graph", "bayesian", "quantised",
      "quantized", "progressive", "cycle", "style"}
