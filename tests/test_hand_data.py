@@ -1,10 +1,11 @@
 """The tuning sets as training rows (training/data/hand.py): each answer is the gold's
 structure, judged faithful by the benchmark's own judge."""
 
+import json
 from pathlib import Path
 
 from engine.diagram.sketch import parse_sketch
-from training.data.hand import rows, sketch_of
+from training.data.hand import rows, sketch_of, write_mix
 
 DATA = Path(__file__).resolve().parents[1] / "engine" / "bench" / "data"
 
@@ -41,3 +42,12 @@ def test_every_tuning_row_becomes_a_faithful_styled_answer():
     assert all(r["hint"] is None and parse_sketch(r["sketch"])[0] is not None for r in got)
     assert got[0]["sketch"] != got[1]["sketch"]  # the repeat is another style
     assert {r["template"] for r in got} == {p.stem for p in paths}
+
+
+def test_the_training_mix_is_the_synthetic_rows_then_the_hand_rows(tmp_path):
+    out = tmp_path / "train.jsonl"
+    n, dropped = write_mix(out, 6, 1, [DATA / "tune_v8.jsonl"], repeats=1, hand_seed=3, chunks=2)
+    lines = [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines()]
+    assert len(lines) == 6 + n and dropped == 0 and n > 50
+    assert all(not r["kind"].startswith("hand_") for r in lines[:6])
+    assert all(r["kind"].startswith("hand_") and r["hint"] is None for r in lines[6:])

@@ -17,16 +17,11 @@ t0=$(date +%s)
 if [ "${PHASE:-train}" = train ]; then
   mkdir -p /root/data
   python3 - <<PY || exit 1
-import json
 from pathlib import Path
-from training.sft_data import make_data
-from training.data.hand import rows
-make_data('/root/data/synth.jsonl', 32000, seed=1, chunks=16)
-hand, dropped = rows([Path(f'engine/bench/data/tune_v{i}.jsonl') for i in range(2, 12)], ${REPEATS:-8}, seed=4)
-with open('/root/data/train.jsonl', 'w') as f:
-    f.write(Path('/root/data/synth.jsonl').read_text())
-    f.writelines(json.dumps(r) + '\n' for r in hand)
-print('hand rows', len(hand), 'left out', dropped)
+from training.data.hand import write_mix
+hand = [Path(f'engine/bench/data/tune_v{i}.jsonl') for i in range(2, 12)]
+n, dropped = write_mix(Path('/root/data/train.jsonl'), 32000, 1, hand, ${REPEATS:-8}, 4)
+print('hand rows', n, 'left out', dropped)
 PY
   echo "data: $(wc -l < /root/data/train.jsonl) rows in $(( $(date +%s) - t0 )) s"
   python3 -m diagrammer train sft --data /root/data/train.jsonl --out /root/v4 --base /root/m/smollm2.gguf \

@@ -29,6 +29,7 @@ from engine.diagram.model import DiagramError
 from engine.diagram.read import to_diagram
 from engine.diagram.sketch import Sketch, sketch_to_text
 from training.data.styles import Style, choose_style, styled
+from training.sft_data import make_data
 
 KINDS = ("structure", "steps")
 
@@ -100,3 +101,22 @@ def rows(paths: list[Path], repeats: int, seed: int) -> tuple[list[dict], int]:
 def _plain(style: Style) -> Style:
     """A style the request does not ask for: its colours and shape are free choices."""
     return replace(style, hints=())
+
+
+def write_mix(
+    out: Path,
+    synthetic: int,
+    seed: int,
+    hand: list[Path],
+    repeats: int,
+    hand_seed: int,
+    chunks: int = 16,
+) -> tuple[int, int]:
+    """The training file of adapters v3 and v4: `synthetic` rows of v1's mix
+    (training/sft_data.make_data, so v1's own data at seed 1, 16 chunks) followed by the
+    hand rows of `hand`; returns (hand rows written, requests left out)."""
+    make_data(out, synthetic, seed=seed, chunks=chunks)
+    rows_, dropped = rows(hand, repeats, seed=hand_seed)
+    with open(out, "a", encoding="utf-8") as f:
+        f.writelines(json.dumps(r) + "\n" for r in rows_)
+    return len(rows_), dropped
