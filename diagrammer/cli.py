@@ -48,7 +48,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"diagrammer: {e}", file=sys.stderr)
         return 2
     except FileNotFoundError as e:
-        print(f"diagrammer: no such file: {e.filename}", file=sys.stderr)
+        # ModelNotFound says what was looked for and where; a bare OSError names the file
+        print(
+            f"diagrammer: {e if e.filename is None else f'no such file: {e.filename}'}",
+            file=sys.stderr,
+        )
         return 2
     except KeyboardInterrupt:
         return 130

@@ -4,9 +4,10 @@ Closed-loop load: at each concurrency level, that many clients each send a reque
 the answer and send the next, until `--requests` are answered; requests come from `--users`
 different users and vary in structure. Latency is the client's wall clock from sending the
 POST to having the whole JSON answer (queueing, generation, ranking, storing, PNGs in
-base64). By default an engine is started in this process on a free loopback port with a
-fresh data directory (--model, --adapter, --device choose its model; on CUDA it generates
-through engine/llm/fast.py, as served); `--url` measures a running one instead. The table's
+base64). By default `diagrammer engine` is started in a process of its own (as the bot meets
+it) on a free loopback port with a fresh data directory (--backend, --model, --adapter,
+--device choose its model; on CUDA it generates through engine/llm/fast.py, as served);
+`--url` measures a running one instead. The table's
 title says where it ran: the card's name on a GPU, and whether the fast path answered.
 """
 
@@ -17,9 +18,14 @@ import asyncio
 import json
 import os
 import secrets
+import socket
+import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -42,10 +48,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--users", type=int, default=20)
     parser.add_argument("--candidates", type=int, default=4)
     parser.add_argument("--top", type=int, default=3)
-    parser.add_argument("--backend", choices=("pipeline", "demo"), help="in-process engine's")
-    parser.add_argument("--model", help="in-process engine's model: default, a .gguf, a folder")
-    parser.add_argument("--adapter", help="in-process engine's adapter: latest, none, v1, ...")
-    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), help="in-process engine's")
+    parser.add_argument("--backend", choices=("pipeline", "demo"), help="the started engine's")
+    parser.add_argument("--model", help="the started engine's model: default, a .gguf, a folder")
+    parser.add_argument("--adapter", help="the started engine's adapter: latest, none, v1, ...")
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), help="the started engine's")
     parser.add_argument("--url", help="bench a running engine (needs --secret or ENGINE_SECRET)")
     parser.add_argument("--secret", help="the running engine's shared secret")
     parser.add_argument("--out", type=Path, default=Path("out/bench"), help="plot and JSON here")
@@ -75,37 +81,61 @@ async def _bench(args: argparse.Namespace, levels: list[int]) -> tuple[list[dict
         if not secret:
             raise UserError("--url needs --secret (or ENGINE_SECRET)")
         return [await _level(args.url, secret, c, args) for c in levels], "remote engine"
-    from aiohttp import web
+    with _engine_process(args, levels) as (url, secret):
+        rows = [await _level(url, secret, c, args) for c in levels]
+        return rows, _device(args, await _fetch_stats(url, secret))
 
-    from diagrammer.commands.engine import load_backend
-    from engine.service.app import create_app
-    from engine.service.config import Settings
 
+@contextmanager
+def _engine_process(args: argparse.Namespace, levels: list[int]) -> Iterator[tuple[str, str]]:
+    """`diagrammer engine` in a process of its own on a free loopback port with a fresh data
+    directory, as the bot meets it: clients in this process would share its event loop and
+    GIL (on one H200 that understated it by 5-25%, docs/notes-engine.md)."""
     secret = secrets.token_hex(16)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    given = [f"--{key}={getattr(args, key)}" for key in ("backend", "model", "adapter", "device")]
+    env = {
+        **os.environ,
+        "ENGINE_SECRET": secret,
+        "ENGINE_RETRAIN_INTERVAL_MIN": "0",
+        "ENGINE_QUEUE_MAX": str(4 * max(levels)),
+        "ENGINE_QUEUE_MAX_PER_USER": "64",
+    }
     with tempfile.TemporaryDirectory(prefix="bench-engine-") as data:
-        given = {key: getattr(args, key) for key in ("backend", "model", "adapter", "device")}
-        settings = Settings.load(
-            None,
-            secret=secret,
-            data_dir=data,
-            retrain_interval_min=0,
-            queue_max=4 * max(levels),
-            queue_max_per_user=64,
-            **{key: value for key, value in given.items() if value},
-        )
-        print(f"loading the {settings.backend} backend ...", file=sys.stderr)
-        backend, trainer = load_backend(settings)
-        runner = web.AppRunner(create_app(settings, backend, trainer), handler_cancellation=True)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        log = Path(data) / "engine.log"
+        command = [sys.executable, "-m", "diagrammer", "engine", "--host", "127.0.0.1"]
+        command += ["--port", str(port), "--data-dir", str(Path(data) / "data")]
+        command += [flag for flag in given if not flag.endswith("=None")]
+        print(f"starting the engine: {' '.join(command[2:])} ...", file=sys.stderr)
+        with log.open("wb") as out:
+            engine = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
         try:
-            url = f"http://127.0.0.1:{port}"
-            rows = [await _level(url, secret, c, args) for c in levels]
+            _wait_until_up(f"http://127.0.0.1:{port}", engine, log)
+            yield f"http://127.0.0.1:{port}", secret
         finally:
-            await runner.cleanup()
-    return rows, _device(backend)
+            engine.terminate()
+            try:
+                engine.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                engine.kill()
+                engine.wait()
+
+
+def _wait_until_up(url: str, engine: subprocess.Popen, log: Path, limit_s: float = 600) -> None:
+    """Until /healthz answers; the engine's own last lines when it exits or never answers."""
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        if engine.poll() is not None:
+            tail = log.read_text(errors="replace").strip().splitlines()[-5:]
+            raise UserError("the engine exited before answering:\n" + "\n".join(tail))
+        try:
+            with urllib.request.urlopen(f"{url}/healthz", timeout=2):
+                return
+        except OSError:
+            time.sleep(0.5)
+    raise UserError(f"the engine did not answer {url}/healthz within {limit_s:.0f} s")
 
 
 async def _level(url: str, secret: str, clients: int, args: argparse.Namespace) -> dict:
@@ -178,24 +208,30 @@ async def _stats(session: Any, url: str, headers: dict[str, str]) -> dict:
         return await r.json()
 
 
-def _device(backend: Any) -> str:
-    """Where the in-process engine ran: the card's name on a GPU, the model, the adapter and
-    which generation path answered (engine/llm/fast.py, or the plain one it fell back to)."""
+async def _fetch_stats(url: str, secret: str) -> dict:
+    import aiohttp
+
+    async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {secret}"}) as session:
+        return await _stats(session, url, {})
+
+
+def _device(args: argparse.Namespace, stats: dict) -> str:
+    """Where the engine this bench started ran: the card's name on a GPU, the model, the
+    adapter and which generation path answered (engine/llm/fast.py, or the plain one it fell
+    back to, as its /v1/stats counts)."""
     import platform
 
     cpu = f"CPU ({platform.processor() or platform.machine()})"
-    lm = getattr(backend, "lm", None)
-    if lm is None:
+    if args.backend == "demo":
         return f"{cpu}, demo backend: no language model"
     import torch
 
-    from engine.llm import fast
-
-    where = f"GPU {torch.cuda.get_device_name(lm.device)}" if lm.device.type == "cuda" else cpu
-    generation = (
-        "plain generation (the fast path fell back)" if fast.fallbacks else "fast generation"
-    )
-    return f"{where}, pipeline backend: {lm.name} + adapter {lm.adapter or 'none'}, {generation}"
+    gpu = args.device == "cuda" or (args.device in (None, "auto") and torch.cuda.is_available())
+    where = f"GPU {torch.cuda.get_device_name(0)}" if gpu else cpu
+    fell_back = stats.get("decoder_fallbacks", {}).get("count", 0)
+    generation = "plain generation (the fast path fell back)" if fell_back else "fast generation"
+    model = f"{args.model or 'default model'} + adapter {args.adapter or 'latest'}"
+    return f"{where}, pipeline backend in its own process: {model}, {generation}"
 
 
 def _table(rows: list[dict], device: str, args: argparse.Namespace) -> None:

@@ -6,6 +6,8 @@
 # /root/m/smollm2.gguf (DEVICE.md) and .whl with gguf, aiosqlite, aiohttp and its parts,
 # apscheduler, tzlocal, pydantic(-settings) and their parts.
 #   LEVELS=16,32,48 REQUESTS=192 bash scripts/device/bench_engine_out.sh
+# A record of the run on 7a78ff2 (docs/notes-engine.md): since then `bench engine` itself starts
+# the engine in a process of its own, so on later code both columns measure the same thing.
 set -u
 python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .whl/*.whl 2>&1 | tail -1
 export PYTHONPATH=/tmp/site:$PWD DIAGRAMMER_CACHE=/root/cache PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1
