@@ -115,3 +115,54 @@ def test_not_a_stack(text: str) -> None:
 def test_a_sigmoid_network_stays_a_network() -> None:
     spec = extract_spec("sigmoid network, inputs = 3, hidden = 4, outputs = 1")
     assert spec is not None and spec.kind == "network" and spec.layers == (3, 4, 1)
+
+
+@pytest.mark.parametrize(
+    ("text", "blocks"),
+    [
+        # "A by B" is a size like "AxB"
+        ("96 by 96 input, 5 by 5 conv, pool 3x3, 6 outputs",
+         ("input 96x96", "conv 5x5", "pool 3x3", "output 6")),
+        # a hidden list after a colon, and the outputs after it are no hidden size
+        ("40x40 input, 3x3 conv, max pooling, hidden layers: 300, 30, 9 outputs",
+         ("input 40x40", "conv 3x3", "max pooling", "hidden 300", "hidden 30", "output 9")),
+        ("20x20 input, 5x5 conv, a hidden layer of 700, 1 output",
+         ("input 20x20", "conv 5x5", "hidden 700", "output 1")),
+        # "a hidden layer of A and another of B" is two layers
+        ("36x36 input, 3x3 conv, avg pool, a hidden layer of 90 and another of 12, 4 classes",
+         ("input 36x36", "conv 3x3", "avg pool", "hidden 90", "hidden 12", "output 4")),
+        # "N nodes in the hidden layer": one layer, its size
+        ("50x50 input, 3x3 conv, 2x2 max pooling, 48 nodes in the hidden layer, 5 outputs",
+         ("input 50x50", "conv 3x3", "max pooling 2x2", "hidden 48", "output 5")),
+        # stride and padding say how a layer slides: no filter count, no block of their own
+        ("70x70 input, 3x3 conv with 12 filters and stride 2, conv 3x3 stride 1 padding 1, "
+         "max pool, 2 outputs",
+         ("input 70x70", "conv 3x3 12", "conv 3x3", "max pool", "output 2")),
+        # a repeat before the bracketed filters
+        ("60x60 input, 3x3 conv layer x2 (24 filters), 2x2 max pooling, 3 classes",
+         ("input 60x60", "conv 3x3 24", "conv 3x3 24", "max pooling 2x2", "output 3")),
+        # the model named first is no layer; what it takes is its input
+        ("convnet, input 44x44x1, conv 3x3, max pool, 8 outputs",
+         ("input 44x44x1", "conv 3x3", "max pool", "output 8")),
+        ("a convnet that takes 72x72 grayscale images, 3x3 conv, pool 2x2, 2 outputs",
+         ("input 72x72x1", "conv 3x3", "pool 2x2", "output 2")),
+        ("hi, can i get a convnet with 100x100 rgb input, 3x3 conv, max pool, 6 outputs",
+         ("input 100x100x3", "conv 3x3", "max pool", "output 6")),
+        # typos of the field's words
+        ("30 x 30 input, 3 x 3 conv layer, 2 x 2 max poolng layer, 55 nodes in the hiden "
+         "layer, 4 ouputs",
+         ("input 30x30", "conv 3x3", "max pooling 2x2", "hidden 55", "output 4")),
+    ],
+)
+def test_the_original_projects_cnn_sentences(text: str, blocks: tuple[str, ...]) -> None:
+    assert stack(text) == blocks
+
+
+def test_a_typo_does_not_turn_a_network_into_a_fork() -> None:
+    spec = extract_spec("a net with 6 inptus, 8 and 3 hiden nodes for each hiden layer, 2 ouputs")
+    assert spec is not None and spec.kind == "network" and spec.layers == (6, 8, 3, 2)
+
+
+def test_inflections_of_keywords_are_not_typos() -> None:
+    spec = extract_spec("collect data, feature engineering, train, evaluate")
+    assert spec is not None and "feature engineering" in spec.steps

@@ -27,6 +27,7 @@ are quadratic in the worst case, 0.35 s at 2,000 characters).
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 
 from engine.diagram.model import Spec
@@ -65,8 +66,9 @@ MAX_CHARS = 2000
 # ---- network -----------------------------------------------------------------------------
 
 KEYWORDS = ("input", "inputs", "output", "outputs", "hidden", "layer", "layers", "neuron")
-KEYWORDS += ("neurons", "nodes", "units", "features", "network")
+KEYWORDS += ("neurons", "nodes", "units", "features", "network", "pooling", "convolution")
 REAL_WORDS = {"later", "player", "players", "lawyer", "notes", "modes", "codes", "unites"}
+REAL_WORDS |= {"polling", "cooling", "tooling", "pulling", "pooled", "inputted", "netwise"}
 UNIT_WORDS = any_word(r"neurons? units? nodes? perceptrons cells? values? dims? dimensions?")
 FILL = (  # words between a role and its size: "input layer with", "hidden layers of sizes"
     r"(?:\s*(?:[:=]|,\s*each\b|"
@@ -139,10 +141,26 @@ SEQUENCES = [  # a whole layer list: "3-5-2", "3x5x2", "3 -> 5 -> 2", "[3, 5, 2]
 def _fix_typo(m: re.Match[str]) -> str:
     """'nuerons' -> 'neurons', 'hiden' -> 'hidden'; real words near a keyword stay."""
     word = m.group(0)
-    if len(word) < 4 or word in REAL_WORDS:
+    low = word.lower()
+    if len(word) < 4 or low in REAL_WORDS or low in KEYWORDS:
         return word
+    close = _close_keyword(low)
+    return close if close else word
+
+
+def _fix_misspelling(m: re.Match[str]) -> str:
+    """_fix_typo for every reader: an inflection of a keyword is a word of its own ("feature
+    engineering" keeps its "feature"; the network reader reads "features" as inputs itself)."""
+    fixed = _fix_typo(m)
+    low = m.group(0).lower()
+    return m.group(0) if fixed.startswith(low) or low.startswith(fixed) else fixed
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _close_keyword(word: str) -> str | None:
+    """The keyword `word` is a typo of, or None (cached: difflib is slow, words repeat)."""
     close = difflib.get_close_matches(word, KEYWORDS, n=1, cutoff=0.8)
-    return close[0] if close else word
+    return close[0] if close else None
 
 
 def _network_text(text: str) -> str:
@@ -380,6 +398,8 @@ def extract_spec(text: str) -> Spec | None:
     a chain also takes the branches, loops and skips the rest of the text states."""
     if not text or not text.strip() or len(text) > MAX_CHARS:
         return None
+    # "hiden", "ouputs", "poolng": every reader and the routing between them see the word
+    text = re.sub(r"[A-Za-z]+", _fix_misspelling, text)
     core = without_notes(text)  # skip / residual notes are edges, read by spec_graph.py
     core = re.sub(r"\s+followed by\s+", ", then ", core)
     said_text = re.sub(r"\s+followed by\s+", ", then ", text)  # notes and all

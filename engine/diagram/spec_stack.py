@@ -70,15 +70,34 @@ _EACH_LIST = re.compile(  # "3 conv layers (32, 64, 128 filters)", "... with 16,
     r"(filters|units|nodes|neurons|channels)?\s*(?:,\s*(?:all\s+)?(?P<k>\d+x\d+))?\s*\)?"
 )
 _OUT_ARROW = re.compile(r"\s*(?:->|→|=>)\s*(\d+x\d+(?:x\d+)?)(?=\s*(?:[;,\n]|$))")
-_TIMES = re.compile(r"\s[x×*]\s*(\d)\b\s*$|\b(\d+)\s+times\b|\btwice\b")
-_HIDDEN_LIST = re.compile(
-    r"(?P<sizes>\d+(?:\s*(?:,|and|&)\s*\d+)+)\s*(?:nodes|units|neurons)?\s*(?:in|for)\s+(?:the\s+)?"
-    r"(?:\w+\s+)?(?P<kind>hidden|dense|fully connected|fc)\s+layers?"
+_TIMES = re.compile(
+    r"\s[x×*]\s*(\d)\b(?=\s*(?:\d+\s*(?:filters?|channels?|units?|nodes?|neurons?)\s*)?$)"
+    r"|\b(\d+)\s+times\b|\btwice\b"
 )
-_HIDDEN_WITH = re.compile(  # "hidden layers with 100 and 50 nodes": also one block each
-    r"\b(?:\d+\s+)?(?P<kind>hidden)\s+layers?\s+(?:with|of)\s+"
-    r"(?P<sizes>\d+(?:\s*(?:,|and|&)\s*\d+)+)\s*"
+# sizes of several layers; not the count of the outputs after them ("hidden layers: 256, 128,
+# 4 outputs", "a hidden layer of 512, 1 output")
+_SIZE_IN_LIST = r"\d+(?!\d)(?!\s*(?:outputs?|classes|labels|categories|output nodes)\b)"
+_HIDDEN_LIST = re.compile(
+    rf"(?P<sizes>\d+(?:\s*(?:,|and|&)\s*{_SIZE_IN_LIST})+)\s*(?:nodes|units|neurons)?\s*"
+    r"(?:in|for)\s+(?:the\s+)?(?:\w+\s+)?(?P<kind>hidden|dense|fully connected|fc)\s+layers?"
+)
+_HIDDEN_WITH = re.compile(  # "hidden layers with 100 and 50 nodes", "hidden layers: 256, 128"
+    r"\b(?:\d+\s+)?(?P<kind>hidden)\s+layers?\s*(?:with\s+|of\s+|:\s*|=\s*)"
+    rf"(?P<sizes>\d+(?:\s*(?:,|and|&)\s*{_SIZE_IN_LIST})+)\s*"
     r"(?:nodes|units|neurons)?"
+)
+_HIDDEN_ANOTHER = re.compile(  # "a hidden layer of 128 and another (one) of 32"
+    r"\b(?P<kind>hidden)\s+layer\s+(?:of|with)\s+(?P<a>\d+)\s*(?:nodes|units|neurons)?\s*,?\s*"
+    r"and\s+(?:an)?other(?:\s+one|\s+hidden layer|\s+layer)?\s+(?:of|with)\s+(?P<b>\d+)"
+    r"(?:\s*(?:nodes|units|neurons))?"
+)
+_HIDDEN_ONE = re.compile(  # "64 nodes in the hidden layer": the request's "hidden", one block
+    r"\b(?P<a>\d+)\s*(?:nodes|units|neurons)\s+(?:in|for|on)\s+(?:the\s+|a\s+|one\s+)?"
+    r"(?:single\s+|only\s+)?(?P<kind>hidden)\s+layer\b(?!s)"
+)
+_ATTRIBUTE = re.compile(  # how a layer slides, not a layer: "stride 2", "padding 1", "same padding"
+    r"\b(?:stride|padding|pad|dilation)\s*(?:of\s+)?[=:]?\s*(?:\d+|same|valid)\b"
+    r"|\b(?:same|valid)\s+padding\b"
 )
 _OUTPUTS = re.compile(r"^(\d+)\s*(?:outputs?|classes|output nodes|labels|categories)\b")
 _INTRO = re.compile(r"^.*?\b(?:with|has|having|contains?|containing|of|:)\s+", re.S)
@@ -88,7 +107,7 @@ FILLER = re.compile(r"\b(?:a|an|the|layers?(?! ?norm)|of|then|please|pls|block)\
 def _normal(text: str) -> str:
     t = words_to_digits(text.lower())
     # "3 x 3", "32 * 32" -> "3x3"; not "conv 3x3 64 x2", a repeat
-    t = re.sub(r"(\d)(?:[x×]| [x×] |\s*\*\s*)(?=\d)", r"\1x", t)
+    t = re.sub(r"(\d)(?:[x×]| [x×] |\s*\*\s*| by )(?=\d)", r"\1x", t)
     t = re.sub(r"\b(conv|pool|maxpool|avgpool)(?=\d+x\d+)", r"\1 ", t)  # "conv3x3"
     return t
 
@@ -101,12 +120,17 @@ def _items(text: str) -> list[str]:
             + " , ",
             text,
         )
+    text = _HIDDEN_ANOTHER.sub(lambda m: f" {m['kind']} {m['a']} , {m['kind']} {m['b']} , ", text)
+    text = _HIDDEN_ONE.sub(lambda m: f" {m['kind']} {m['a']} , ", text)
     # "(output: 222x222)", "input (30 timesteps, 8 features)": the brackets belong to their item
     text = re.sub(r"\(([^)]*)\)", lambda m: " " + m[1].replace(",", " ") + " ", text)
     parts: list[str] = []
     for part in _SPLIT.split(text):
         # "conv 3x3 and max pool": "and" between two layer kinds is a separator.
-        pieces = re.split(r"\s+(?:and|&)\s+(?=(?:\d+\s+)?(?:\d+x\d+\s+)?[a-z])", part)
+        pieces = re.split(
+            r"\s+(?:and|&)\s+(?!(?:stride|padding|pad|dilation)\b)(?=(?:\d+\s+)?(?:\d+x\d+\s+)?[a-z])",
+            part,
+        )
         for piece in pieces:
             piece = piece.strip(" .:")
             if piece:
@@ -134,6 +158,7 @@ def _block(item: str) -> str | None:
     outputs = _OUTPUTS.match(item)
     if outputs:
         return f"output {outputs.group(1)}"
+    item = _ATTRIBUTE.sub(" ", item)  # "conv 3x3 stride 1": the 1 is no filter count
     out_map = _OUT_MAP.search(item)
     rest = item[: out_map.start()] + item[out_map.end() :] if out_map else item
     dims = _DIM.search(rest)
@@ -282,6 +307,33 @@ def _without_intro(t: str) -> str:
     return t
 
 
+_MODEL = re.compile(
+    r"(?:(?:a|an|the|my|simple|small|tiny|basic|deep|convolutional|neural|conv ?nets?|cnn|"
+    r"network|net|model|classifier|please|pls|make me|draw|can i get|can you draw)\s*)+"
+)
+_OPENING = re.compile(
+    r"^(?P<head>[^\d]*?)\b(?:that\s+)?(?:with|has|having|takes?|taking|contains?|containing)\s+"
+    r"(?P<tail>.*\d.*)$"
+)
+_IMAGES = re.compile(
+    r"^(?P<dims>\d+x\d+(?:x\d+)?)\s*(?P<channels>rgb|gr[ae]yscale|gr[ae]y|colou?r)?\s*"
+    r"(?:images?|pictures?|photos?|frames?)$"
+)
+
+
+def _opening(item: str) -> str:
+    """The first item without the model it introduces: "convnet" alone is no layer; "a
+    convnet that takes 50x50 grayscale images" is its input; "can i get a convnet with
+    224x224 rgb input" is that input."""
+    if _MODEL.fullmatch(item):
+        return ""
+    m = _OPENING.match(item)
+    if m and _MODEL.search(m["head"]):
+        item = m["tail"].strip()
+    images = _IMAGES.match(item)
+    return f"{images['dims']} {images['channels'] or ''} input" if images else item
+
+
 def stack_blocks(text: str) -> tuple[str, ...] | None:
     """The blocks a stack request states, in order, or None (see the module docstring)."""
     t = re.sub(r"\bstep\s*\d+\s*[:.)]\s*|(?m:^\s*\(?\d+[.)]\s+)", " ", _normal(text))
@@ -306,8 +358,11 @@ def stack_blocks(text: str) -> tuple[str, ...] | None:
             continue
         item = re.sub(r"^(?:(?:and|then|a|an|the|first|1st|another|one more)\s+)+", "", item)
         item = re.sub(r"^(?:after|before)\s+(?:that|them|this|those)\s*:?\s*", "", item)
-        if item in {"and", "then", "and then", "finally", "next", ""}:
-            continue
+        item = _opening(item) if not out else item
+        if item in {"and", "then", "and then", "finally", "next", ""} or _ATTRIBUTE.fullmatch(
+            re.sub(r"^(?:with|using)\s+", "", item)
+        ):
+            continue  # "stride 2" on its own: how the layer before slides
         item = re.sub(r"^(?:(?:starts?|ends?|begins?|finish(?:es)?)\s+with\s+)", "", item)
         if re.match(r"(?:with|using|where|so|but)\b", item):
             return None  # a note on the structure ("with residual connections"): not a layer
