@@ -166,3 +166,30 @@ def test_a_typo_does_not_turn_a_network_into_a_fork() -> None:
 def test_inflections_of_keywords_are_not_typos() -> None:
     spec = extract_spec("collect data, feature engineering, train, evaluate")
     assert spec is not None and "feature engineering" in spec.steps
+
+
+@pytest.mark.parametrize(
+    ("text", "blocks"),
+    [
+        # Keras' CamelCase layer names name their kind
+        ("draw: Embedding -> GlobalMaxPooling1D -> Dense(8) -> Dense(2)",
+         ("embedding", "global max pooling1d", "dense 8", "dense 2")),
+        # "repeated twice" after an arrow chain repeats the chain
+        ("conv -> relu -> pool, repeated twice, then fc 64",
+         ("conv", "relu", "pool", "conv", "relu", "pool", "fc 64")),
+        # a first sentence with no size and no layer is chat
+        ("hi there, i need a figure for my report. input 28x28, conv 3x3, max pool, dense 10",
+         ("input 28x28", "conv 3x3", "max pool", "dense 10")),
+        # chat after the list ends it
+        ("small mlp for the figure:\ninput 30\ndense 12\ndense 6\nnothing fancy, thanks",
+         ("input 30", "dense 12", "dense 6")),
+    ],
+)
+def test_what_people_say_around_a_stack(text: str, blocks: tuple[str, ...]) -> None:
+    assert stack(text) == blocks
+
+
+def test_a_step_after_a_stack_like_list_is_no_chat() -> None:
+    """'retrain' is a step: the list stays a flow, not a stack with chat after it."""
+    spec = extract_spec("embed tokens, add positions, feed forward, project to vocab, resample")
+    assert spec is not None and spec.kind != "stack"

@@ -104,8 +104,17 @@ _INTRO = re.compile(r"^.*?\b(?:with|has|having|contains?|containing|of|:)\s+", r
 FILLER = re.compile(r"\b(?:a|an|the|layers?(?! ?norm)|of|then|please|pls|block)\b")
 
 
+_CAMEL = re.compile(  # Keras' layer names: "GlobalAveragePooling1D" -> "Global Average Pooling1D"
+    r"\b(?=[A-Z][a-z]+(?:[A-Z][a-z]+)+(?:[123]D)?\b)"
+    r"(?=\w*(?:Pool|Norm|Conv|Dense|Dropout|Average|Global|Batch|Layer|Embedding))\w+"
+)
+
+
 def _normal(text: str) -> str:
+    text = _CAMEL.sub(lambda m: re.sub(r"(?<=[a-z])(?=[A-Z])", " ", m[0]), text)
     t = words_to_digits(text.lower())
+    t = re.sub(r"\brepeated (?:twice|2x)\b", "repeated 2 times", t)
+    t = re.sub(r"\brepeated (?:thrice|3x)\b", "repeated 3 times", t)
     # "3 x 3", "32 * 32" -> "3x3"; not "conv 3x3 64 x2", a repeat
     t = re.sub(r"(\d)(?:[x×]| [x×] |\s*\*\s*| by )(?=\d)", r"\1x", t)
     t = re.sub(r"\b(conv|pool|maxpool|avgpool)(?=\d+x\d+)", r"\1 ", t)  # "conv3x3"
@@ -283,10 +292,17 @@ _SIZE_WORDS = r"(?:units?|filters?|nodes?|neurons?|channels?|hidden units?)"
 
 def _without_intro(t: str) -> str:
     """The text after its introduction: "my cnn: ...", "a cnn with ...", "encoder of my
-    seq2seq: ..." (a colon wins over "with"); none when the intro states sizes."""
+    seq2seq: ..." (a colon wins over "with"); none when the intro states sizes. A first
+    sentence with no size and no layer in it is chat ("hello, i need a diagram for my
+    model. ...", "audio classifier on the raw waveform. input 16000, ...")."""
+    first, dot, after = t.partition(". ")
+    if dot and not re.search(r"\d", first) and not any(
+        blocks.kind_of(w) in STACK_KINDS | {"dense", "input"} for w in re.findall(r"[a-z]+", first)
+    ):
+        t = after
     clause, line = re.split(r"[,;\n]", t, maxsplit=1)[0], t.split("\n", 1)[0]
     # a colon ends an intro of several clauses ("vit-ish, no details: ..."), "with" one clause
-    for mark, first in ((r":\s", line), (r"\bwith\s", clause)):
+    for mark, first in ((r":(?:\s|$)", line), (r"\bwith\s", clause)):
         found = re.search(mark, first)
         before = first[: found.start()] if found else ""
         if found and re.fullmatch(r"\s*(?:the\s+)?(?:input|output)s?\s*", before):
@@ -307,9 +323,13 @@ def _without_intro(t: str) -> str:
     return t
 
 
+_CHAT = re.compile(  # words of a sentence to the bot, not of a layer or a step
+    r"\b(?:thanks?|thank you|thx|pls|please|fancy|figure|diagram|draw\w*|bot|help|want|need|"
+    r"can (?:you|u|the)|could|would|looks?|it|its|this|that|just|simple)\b"
+)
 _MODEL = re.compile(
     r"(?:(?:a|an|the|my|simple|small|tiny|basic|deep|convolutional|neural|conv ?nets?|cnn|"
-    r"network|net|model|classifier|please|pls|make me|draw|can i get|can you draw)\s*)+"
+    r"network|net|model|classifier|please|pls|make me|draw|can i get|can you draw|it|this)\s*)+"
 )
 _OPENING = re.compile(
     r"^(?P<head>[^\d]*?)\b(?:that\s+)?(?:with|has|having|takes?|taking|contains?|containing)\s+"
@@ -346,6 +366,7 @@ def stack_blocks(text: str) -> tuple[str, ...] | None:
     body = _without_intro(t)
     out: list[str] = []
     intro = False  # chat before the list ("im new to this, ..."): skipped, if sizes follow
+    chat_after = False  # chat after it ("nothing fancy"): skipped, if nothing follows
     named = 0  # items that name a dense layer ("dense 8, dense 4, output 2"): a stack
     marked = False  # an item only a stack states: a conv, pool, ..., or a lone "relu"
     for item in _items(body):
@@ -384,7 +405,12 @@ def stack_blocks(text: str) -> tuple[str, ...] | None:
             if not out and not re.search(r"\d", item):
                 intro = True
                 continue
+            if len(out) >= 2 and not re.search(r"\d", item) and _CHAT.search(item):
+                chat_after = True  # "nothing fancy", "thank you": the list has ended
+                continue
             return None
+        if chat_after:
+            return None  # a layer after chat: not one list
         out += [name] * min(n, MAX_BLOCKS)
         if len(out) > MAX_BLOCKS:
             return None
