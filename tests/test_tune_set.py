@@ -97,6 +97,7 @@ def test_tune_v3_is_well_formed() -> None:
         ("tune_v12.jsonl", {"structure": 80, "steps": 20}),
         ("tune_v13.jsonl", {"structure": 80, "steps": 20}),
         ("tune_v14.jsonl", {"stack": 70, "network": 30}),
+        ("tune_v15.jsonl", {"dataflow": 100}),
         ("tune_v16.jsonl", {"stack": 45, "dataflow": 35, "network": 20}),
     ],
 )
