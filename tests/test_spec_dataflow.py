@@ -116,6 +116,19 @@ CASES = [
          ("boxes", "layout model"), ("layout model", "regions"), ("text", "llm"),
          ("regions", "llm"), ("llm", "report")},
     ),
+    (  # a numbered list under "with the following components:"; a one-word model subject
+        "vision system with the following components:\n1. whisper turns lecture audio into "
+        "captions\n2. a translator takes the captions and outputs subtitles",
+        {"lecture audio", "captions", "subtitles"}, {"whisper", "translator"},
+        {("lecture audio", "whisper"), ("whisper", "captions"), ("captions", "translator"),
+         ("translator", "subtitles")},
+    ),
+    (  # "2 - ..." numbering; between two data an unknown word is what acts ("chroma")
+        "the app has 2 parts\n1 - pages -> splitter -> chunks\n2 - chunks -> chroma -> index",
+        {"pages", "chunks", "index"}, {"splitter", "chroma"},
+        {("pages", "splitter"), ("splitter", "chunks"), ("chunks", "chroma"),
+         ("chroma", "index")},
+    ),
 ]
 
 

@@ -120,8 +120,11 @@ _REFS = {"it", "them", "they", "which", "that", "this", "these", "those", "both"
 _STRONG = re.compile(r"\s*(?:\n|;|(?<!\w)[-*•]\s+|\.(?:\s|$))\s*")
 _WEAK = re.compile(r",\s*(?:and\s+|then\s+|and\s+then\s+)?|\s+and\s+then\s+|\s+and\s+|\s+then\s+"
                    r"|(?<=\w)\s+(?=which\s)")
-_INTRO = re.compile(  # "LLM process that contains", "the steps are as follows"
+_INTRO = re.compile(  # "LLM process that contains", "the steps are as follows", "the system
+    # has 3 parts", "a speech system with the following components"
     r"^.*?\b(?:contains?|containing|consists? of|with|has|steps?|as follows)\s*:?\s*$"
+    r"|^.{0,60}?\b(?:with|has|have|contains?|includes?|of)\s+(?:the\s+following|\d+|these)\s+"
+    r"(?:components?|parts?|pieces|stages?|steps?|modules?|elements?|bits)\s*:?\s*$"
 )
 _LIST = re.compile(r"\s*(?:,\s*(?:and\s+)?|\s+and\s+|\s*&\s*|\s+plus\s+|\s*\+\s*)\s*")
 _ARROW = re.compile(r"\s*(?:-+>|→|⟶|=>|➔)\s*")
@@ -393,7 +396,7 @@ def _place(words: str) -> bool:
 def _subject_like(words: str) -> bool:
     """A subject before a guessed verb: "a scraper", "the vector store", "an ocr engine"."""
     w = words.split()
-    if len(w) > 1 and _key(w[-1]) in PROCESS_HEADS:  # "teacher model labels ..."
+    if w and _key(w[-1]) in PROCESS_HEADS:  # "teacher model labels ...", "whisper transcribes"
         return True
     return len(w) > 1 and w[0] in {"a", "an", "the"} and w[-1] not in {"is", "was", "has"}
 
@@ -437,7 +440,7 @@ IMPERATIVES = _wordset(
 
 
 def _arrow_kind(item: str) -> str:
-    words = item.split()
+    words = [w for w in item.split() if not w.isdigit()] or item.split()  # "llama 3"
     head = _key(words[-1]) if words else ""
     if head in PROCESS_HEADS or (re.search(r"(?:er|or)$", head) and head not in DATA_HEADS):
         return "p"
@@ -462,8 +465,10 @@ def _arrows(segment: str) -> tuple[Clause, ...] | None:
     for parity in (1, 0):
         role = ["p" if k % 2 == parity else "d" for k in range(len(items))]
         known = [k for k, r in zip(kinds, role, strict=True) if k != "?"]
-        if any(k != r for k, r in zip(kinds, role, strict=True) if k != "?") or "p" not in known:
+        if any(k != r for k, r in zip(kinds, role, strict=True) if k != "?"):
             continue
+        if "p" not in known and known.count("d") < 2:
+            continue  # "vectors -> chroma -> index": between two data, chroma is what acts
         out = []
         for k, r in enumerate(role):
             if r != "p" or len(items[k]) > 1:  # type: ignore[arg-type]
@@ -487,7 +492,11 @@ def _segments(text: str) -> list[str]:
     intro = asks or not _has_verb(head)  # "draw data + processes: ..." asks, says no step
     if colon and intro and len(head.split()) <= 10 and not _ARROW.search(head):
         body = rest
-    segments = [s for s in _STRONG.split(body) if s and s.strip(" ,.:")]
+    # "1. a", "2 - b": a list's numbers are cut off as segments of their own, not parts
+    number = re.compile(r"\s*(?:step\s*)?\d{1,2}\s*[.):-]?\s*", re.I)
+    segments = [
+        s for s in _STRONG.split(body) if s and s.strip(" ,.:") and not number.fullmatch(s)
+    ]
     if segments and _INTRO.match(segments[0].lower()):
         segments = segments[1:]
     return segments
