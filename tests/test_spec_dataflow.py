@@ -129,6 +129,13 @@ CASES = [
         {("pages", "splitter"), ("splitter", "chunks"), ("chunks", "chroma"),
          ("chroma", "index")},
     ),
+    (  # a tool's one-word name before a known verb; "sends" / "serves" X: X is made
+        "pipeline with these parts:\n- segment sends page views\n- dbt reads the page views "
+        "and writes sessions\n- an api serves session scores from the sessions",
+        {"page views", "sessions", "session scores"}, {"segment", "dbt", "api"},
+        {("segment", "page views"), ("page views", "dbt"), ("dbt", "sessions"),
+         ("sessions", "api"), ("api", "session scores")},
+    ),
 ]
 
 

@@ -77,13 +77,13 @@ IN_VERBS = _alts(
     "scores? classif(?:ies|y) compares? combines? stores? keeps? indexe?s index cleans? "
     "summari[sz]es? detects? segments? filters? tokeni[sz]es? evaluates? ranks? sorts? "
     "checks? handles? looks_at reads_in embeds? encodes? decodes? transcribes? translates? "
-    "queries query searche?s search calls? sees? answers? serves? shows? displays?"
+    "queries query searche?s search calls? sees? answers? shows? displays?"
 )
 OUT_VERBS = _alts(
     "outputs? produces? returns? generates? creates? gives_back gives? give writes? emits? "
     "yields? makes? spits?_out results?_in collects? records? captures? predicts? computes? "
     "calculates? extracts? builds? prints? renders? drafts? proposes? publishes? sends?_out "
-    "saves uploads"
+    "saves uploads serves? sends"  # "the api serves predictions", "kafka sends click events"
 )
 CONVERT = _alts(
     "converts? turns? transforms? maps? changes? encodes? decodes? translates? embeds? "
@@ -344,7 +344,9 @@ def _head(head: str, outs: str | None) -> tuple[Clause, ...] | None:
         verb = g.get("v") or ""
         if g.get("m") and not _is_name(_name(g["m"])):
             continue
-        if verb and (verb in {"is", "was", "has", "does", "this"} or not _subject_like(g["p"])):
+        if verb and (
+            verb in {"is", "was", "has", "does", "this"} or not _subject_like(g["p"], verb)
+        ):
             continue
         if how == "p>x>q":
             a = _read(None, g["p"], g["x"], verb)
@@ -393,11 +395,13 @@ def _place(words: str) -> bool:
     return names is not None and len(names) == 1 and _arrow_kind(names[0]) != "p"
 
 
-def _subject_like(words: str) -> bool:
+def _subject_like(words: str, verb: str = "") -> bool:
     """A subject before a guessed verb: "a scraper", "the vector store", "an ocr engine"."""
     w = words.split()
     if w and _key(w[-1]) in PROCESS_HEADS:  # "teacher model labels ...", "whisper transcribes"
         return True
+    if len(w) == 1 and _arrow_kind(w[0]) != "d" and w[0] not in IMPERATIVES:
+        return bool(_VERB3.fullmatch(verb))  # a tool's name, a known verb: "dbt builds ..."
     return len(w) > 1 and w[0] in {"a", "an", "the"} and w[-1] not in {"is", "was", "has"}
 
 
