@@ -136,6 +136,13 @@ CASES = [
         {("segment", "page views"), ("page views", "dbt"), ("dbt", "sessions"),
          ("sessions", "api"), ("api", "session scores")},
     ),
+    (  # a count inside a datum's name is part of it, not a network's size
+        "- a retriever takes the question and returns 20 passages\n- a reranker reads the 20 "
+        "passages and outputs the top 3 passages",
+        {"question", "20 passages", "top 3 passages"}, {"retriever", "reranker"},
+        {("question", "retriever"), ("retriever", "20 passages"), ("20 passages", "reranker"),
+         ("reranker", "top 3 passages")},
+    ),
 ]
 
 

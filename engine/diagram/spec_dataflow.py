@@ -139,7 +139,9 @@ _NOT_IN_NAMES = {  # "serve old model to one", "start by scraping", "store them"
 }
 _VERB3 = re.compile(rf"{IN_VERBS}|{OUT_VERBS}|{CONVERT}|{MOVE}|{HAND}|{TRAIN}")
 _SIZES = re.compile(  # "4 inputs", "three hidden neurons": a network's sizes, not data
-    r"\b\d+\b|\bhidden\b|\b(?:one|two|three|four|five|six|seven|eight|nine|ten)\s+"
+    r"\b\d+\b(?!\s+(?:[a-z][\w-]*\s+){0,2}(?:images?|candidates|chunks|docs|documents|results|"
+    r"rows|samples|clips|frames|tiles|files|records|items|passages|pages)\b)"
+    r"|\bhidden\b|\b(?:one|two|three|four|five|six|seven|eight|nine|ten)\s+"
     r"(?:inputs?|outputs?|classes|features|values|dims?|neurons?|nodes?|units?|layers?)\b"
 )
 
