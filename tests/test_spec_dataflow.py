@@ -143,6 +143,13 @@ CASES = [
         {("question", "retriever"), ("retriever", "20 passages"), ("20 passages", "reranker"),
          ("reranker", "top 3 passages")},
     ),
+    (  # "Y is extracted from X by P"; a model's version number is part of its name
+        "1. clips are extracted from match video by ffmpeg\n2. the clips go into qwen 2, "
+        "which writes captions",
+        {"match video", "clips", "captions"}, {"ffmpeg", "qwen 2"},
+        {("match video", "ffmpeg"), ("ffmpeg", "clips"), ("clips", "qwen 2"),
+         ("qwen 2", "captions")},
+    ),
 ]
 
 

@@ -77,13 +77,14 @@ IN_VERBS = _alts(
     "scores? classif(?:ies|y) compares? combines? stores? keeps? indexe?s index cleans? "
     "summari[sz]es? detects? segments? filters? tokeni[sz]es? evaluates? ranks? sorts? "
     "checks? handles? looks_at reads_in embeds? encodes? decodes? transcribes? translates? "
-    "queries query searche?s search calls? sees? answers? shows? displays?"
+    "queries query searche?s search calls? sees? answers? shows? displays? pulls? ships? "
+    "packages? reviews?"
 )
 OUT_VERBS = _alts(
     "outputs? produces? returns? generates? creates? gives_back gives? give writes? emits? "
     "yields? makes? spits?_out results?_in collects? records? captures? predicts? computes? "
     "calculates? extracts? builds? prints? renders? drafts? proposes? publishes? sends?_out "
-    "saves uploads serves? sends"  # "the api serves predictions", "kafka sends click events"
+    "saves uploads serves? sends logs"  # "the api serves predictions", "kafka sends events"
 )
 CONVERT = _alts(
     "converts? turns? transforms? maps? changes? encodes? decodes? translates? embeds? "
@@ -101,7 +102,10 @@ MOVED = _alts(
     "fed passed sent given piped handed routed forwarded uploaded streamed pushed stored "
     "saved written kept indexed loaded inserted put dumped cached logged shown displayed"
 )
-MADE = _alts("collected recorded captured generated produced created made written computed")
+MADE = _alts(
+    "collected recorded captured generated produced created made written computed extracted "
+    "derived exported built rendered"
+)
 TRAINED = _alts("trained fit fitted fine-tuned finetuned tuned scored evaluated tested validated")
 OUT_TAIL = (  # what a clause makes, said after its input: ", which gives Y", "and outputs Y"
     rf"(?:,?\s+(?:and\s+)?(?:(?:which|that|then)\s+)?(?:then\s+)?(?:{WRITE_TO}|{OUT_VERBS})"
@@ -139,7 +143,7 @@ _NOT_IN_NAMES = {  # "serve old model to one", "start by scraping", "store them"
 }
 _VERB3 = re.compile(rf"{IN_VERBS}|{OUT_VERBS}|{CONVERT}|{MOVE}|{HAND}|{TRAIN}")
 _SIZES = re.compile(  # "4 inputs", "three hidden neurons": a network's sizes, not data
-    r"\b\d+\b(?!\s+(?:[a-z][\w-]*\s+){0,2}(?:images?|candidates|chunks|docs|documents|results|"
+    r"\b\d+\b(?!\s*$)(?!\s+(?:[a-z][\w-]*\s+){0,2}(?:images?|candidates|chunks|docs|documents|results|"
     r"rows|samples|clips|frames|tiles|files|records|items|passages|pages)\b)"
     r"|\bhidden\b|\b(?:one|two|three|four|five|six|seven|eight|nine|ten)\s+"
     r"(?:inputs?|outputs?|classes|features|values|dims?|neurons?|nodes?|units?|layers?)\b"
