@@ -150,6 +150,11 @@ CASES = [
         {("match video", "ffmpeg"), ("ffmpeg", "clips"), ("clips", "qwen 2"),
          ("qwen 2", "captions")},
     ),
+    (  # "fills" / "dumps" X: X is made
+        "the poller fills a job queue, the worker reads the job queue and dumps results.json",
+        {"job queue", "results.json"}, {"poller", "worker"},
+        {("poller", "job queue"), ("job queue", "worker"), ("worker", "results.json")},
+    ),
 ]
 
 

@@ -84,7 +84,7 @@ OUT_VERBS = _alts(
     "outputs? produces? returns? generates? creates? gives_back gives? give writes? emits? "
     "yields? makes? spits?_out results?_in collects? records? captures? predicts? computes? "
     "calculates? extracts? builds? prints? renders? drafts? proposes? publishes? sends?_out "
-    "saves uploads serves? sends logs"  # "the api serves predictions", "kafka sends events"
+    "saves uploads serves? sends logs fills dumps"  # "the api serves predictions"
 )
 CONVERT = _alts(
     "converts? turns? transforms? maps? changes? encodes? decodes? translates? embeds? "
