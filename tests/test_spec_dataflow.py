@@ -155,6 +155,15 @@ CASES = [
         {"job queue", "results.json"}, {"poller", "worker"},
         {("poller", "job queue"), ("job queue", "worker"), ("worker", "results.json")},
     ),
+    (  # "X is split into Y by P"; "joins", "copies" take, "exports" makes
+        "- the podcast is split into segments by a chunker\n- segment exports listen events\n"
+        "- a stats job joins the segments with the listen events and gives retention curves",
+        {"podcast", "segments", "listen events", "retention curves"},
+        {"chunker", "segment", "stats job"},
+        {("podcast", "chunker"), ("chunker", "segments"), ("segment", "listen events"),
+         ("segments", "stats job"), ("listen events", "stats job"),
+         ("stats job", "retention curves")},
+    ),
 ]
 
 

@@ -78,13 +78,13 @@ IN_VERBS = _alts(
     "summari[sz]es? detects? segments? filters? tokeni[sz]es? evaluates? ranks? sorts? "
     "checks? handles? looks_at reads_in embeds? encodes? decodes? transcribes? translates? "
     "queries query searche?s search calls? sees? answers? shows? displays? pulls? ships? "
-    "packages? reviews?"
+    "packages? reviews? copies copy joins? merges?"
 )
 OUT_VERBS = _alts(
     "outputs? produces? returns? generates? creates? gives_back gives? give writes? emits? "
     "yields? makes? spits?_out results?_in collects? records? captures? predicts? computes? "
     "calculates? extracts? builds? prints? renders? drafts? proposes? publishes? sends?_out "
-    "saves uploads serves? sends logs fills dumps"  # "the api serves predictions"
+    "saves uploads serves? sends logs fills dumps exports"  # "the api serves predictions"
 )
 CONVERT = _alts(
     "converts? turns? transforms? maps? changes? encodes? decodes? translates? embeds? "
@@ -250,6 +250,9 @@ def _frames() -> list[tuple[re.Pattern[str], str]]:
          r"|made|given|held|cut|set)\s+(?:by|via|using|through)\s+(?P<p>.+?)"
          r"(?:\s+(?:and\s+(?:\w+ed\s+)?)?(?:into|to|as)\s+(?P<y>.+))?", "x>p>y"),
         (rf"(?P<x>.+?)\s+{BE}\s+{MOVED}\s+(?:in|into|to|onto|through)\s+(?P<p>.+)", "x>p>y"),
+        # X is split into Y by P (the product before the maker)
+        (rf"(?P<x>.+?)\s+{BE}\s+(?:\w+(?:ed|en)|split|cut|made|built)\s+(?:into|to|as)\s+"
+         r"(?P<y>.+?)\s+(?:by|via|using)\s+(?P<p>.+)", "x>p>y"),
         # X (both) goes into P
         (rf"(?P<x>.+?)(?:\s+(?:both|each|all))?\s+{MOVE}\s+(?:in|into|to|through|in\s+to)"
          r"\s+(?P<p>.+)", "x>p>y"),
