@@ -183,6 +183,8 @@ def named_spec(text: str) -> Spec | None:
     not a request for it."""
     if describes_flow(text) or len(re.findall(ARROW, text)) >= 2:
         return None  # "tiny unet: input -> down1 -> ...": the request states its own chain
+    if _states_layers(text):
+        return None  # "autoencoder for mnist: input 784, dense 256, dense 64, ...": its own
     entry = catalogue.find(text)
     if entry is None:
         return None
@@ -191,6 +193,17 @@ def named_spec(text: str) -> Spec | None:
         return None
     structure = f"{structure_text(sketch)}\ndirection: {sketch.direction}"
     return Spec("named", steps=sketch.steps, structure=structure, name=entry.name)
+
+
+_SIZED_LAYER_KINDS = {"conv", "pool", "dense", "rnn", "embedding", "upsample", "attention"}
+
+
+def _states_layers(text: str) -> bool:
+    """Whether the request lists three or more sized layers of its own ("dense 256",
+    "lstm 128", "conv 3x3 64"): then a name it mentions is no request for the catalogue's."""
+    items = re.split(r"[,;\n]|->|→|\bthen\b", text.lower())
+    sized = [i for i in items if re.search(r"\d", i) and kind_of(i.strip()) in _SIZED_LAYER_KINDS]
+    return len(sized) >= 3
 
 
 def spec_of(text: str) -> Spec | None:

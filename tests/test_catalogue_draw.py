@@ -83,3 +83,18 @@ def test_a_variant_mentioned_in_passing_is_left_to_the_model() -> None:
     assert spec_of("distill gpt-2 into a small model") is None
     with pytest.raises(BadRequest, match="don't know the GPT-2"):
         spec_of("draw GPT-2 for 10 classes")
+
+
+def test_a_request_listing_its_own_layers_is_not_drawn_as_the_entry_it_names() -> None:
+    """'autoencoder: input 784, dense 256, ...' states its layers: never the catalogue's
+    autoencoder with other sizes, even where the stack reader cannot read the list."""
+    for text, name in [
+        ("autoencoder: input 784, dense 300, dense 40, dense 300, with tied weights",
+         "Autoencoder"),
+        ("an lstm model, embedding 5000 64, lstm 128, lstm 128, dense 6, where the lstm is "
+         "bidirectional", "LSTM cell"),
+    ]:
+        assert catalogue.find(text).name == name  # the name is there ...
+        spec = spec_of(text)
+        assert spec is None or spec.name != name  # ... but the request states its own layers
+    assert spec_of("resnet-18 for 10 classes").name == "ResNet-18"  # a name and its additions
