@@ -193,3 +193,23 @@ def test_a_step_after_a_stack_like_list_is_no_chat() -> None:
     """'retrain' is a step: the list stays a flow, not a stack with chat after it."""
     spec = extract_spec("embed tokens, add positions, feed forward, project to vocab, resample")
     assert spec is not None and spec.kind != "stack"
+
+
+@pytest.mark.parametrize(
+    ("text", "blocks"),
+    [
+        # PyTorch: the output size is the second argument; num_layers repeats the layer
+        ("here is my model:\n```python\nself.emb = nn.Embedding(8000, 32)\n"
+         "self.gru = nn.GRU(32, 96, num_layers=2)\nself.head = nn.Linear(96, 4)\n```",
+         ("embedding 32", "gru 96", "gru 96", "linear 4")),
+        ("nn.Sequential(nn.Conv2d(3, 24, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), "
+         "nn.Linear(600, 9))",
+         ("conv2d 24", "relu", "max pool2d", "flatten", "linear 9")),
+        # Keras: the size comes first; Input(shape=...) is the input's map
+        ("Sequential([Input(shape=(32, 32, 3)), Conv2D(8, (5, 5)), AveragePooling2D(), "
+         "Flatten(), Dense(20)])",
+         ("input 32x32x3", "conv2d 8", "average pooling2d", "flatten", "dense 20")),
+    ],
+)
+def test_pasted_layer_code(text: str, blocks: tuple[str, ...]) -> None:
+    assert stack(text) == blocks

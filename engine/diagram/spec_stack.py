@@ -354,8 +354,37 @@ def _opening(item: str) -> str:
     return f"{images['dims']} {images['channels'] or ''} input" if images else item
 
 
+_CALL = re.compile(  # "nn.Conv1d(1, 16, 5)", "Conv2D(16, (3, 3))", "Input(shape=(48, 48, 1))"
+    r"(?:\bself\.\w+\s*=\s*)?(?:\b[a-z_]\w*\.)*(?P<name>[A-Z]\w*)\s*"
+    r"\((?P<args>[^()]*(?:\([^()]*\)[^()]*)*)\)"
+)
+_TORCH_SECOND = {"conv1d", "conv2d", "conv3d", "linear", "lstm", "gru", "rnn", "embedding"}
+
+
+def _call(m: re.Match[str]) -> str:
+    """A layer call as the words a request would say: PyTorch's sizes come second
+    ("nn.Linear(128, 6)" -> "linear 6", "nn.LSTM(64, 128, num_layers=2)" -> "lstm 128" twice),
+    Keras' first ("Dense(64)", "Conv2D(16, (3, 3))"); "Input(shape=(48, 48, 1))" -> "input
+    48x48x1". Keyword arguments, strides and kernels are not drawn."""
+    name, args = m["name"], m["args"]
+    if name.lower() == "input" and (shape := re.search(r"\(([\d\s,]+)\)", args)):
+        return " input " + "x".join(re.findall(r"\d+", shape[1])) + " "
+    plain = [a.strip() for a in re.sub(r"\([^()]*\)", "", args).split(",") if a.strip()]
+    numbers = [a for a in plain if a.isdigit()]
+    torch = name.lower() in _TORCH_SECOND and name[-1] != "D"  # Conv2d / Linear, not Conv2D
+    size = numbers[1] if torch and len(numbers) >= 2 else (numbers[0] if numbers else "")
+    if name.lower() in {"maxpool1d", "maxpool2d", "dropout", "batchnorm1d", "batchnorm2d"}:
+        size = ""  # a kernel or a rate, not a size
+    layers = re.search(r"num_layers\s*=\s*(\d)", args)
+    words = re.sub(r"(?<=[a-z])(?=[A-Z][a-z])", " ", name)  # "MaxPool2d" -> "Max Pool2d", "ReLU"
+    return " " + ", ".join([f"{words} {size}".strip()] * int(layers[1] if layers else 1)) + ", "
+
+
 def stack_blocks(text: str) -> tuple[str, ...] | None:
     """The blocks a stack request states, in order, or None (see the module docstring)."""
+    text = re.sub(r"`{3}\w*", "\n", text)  # a pasted code block's fences
+    text = _CALL.sub(_call, re.sub(r"\bnn\.Sequential\(|\bSequential\(\[?", " ", text))
+    text = re.sub(r"(?m)^\s*\w+\s*=\s*$|^\s*[\])]+\s*\)?\s*$|\]\s*\)|,\s*\)\s*$", " ", text)
     t = re.sub(r"\bstep\s*\d+\s*[:.)]\s*|(?m:^\s*\(?\d+[.)]\s+)", " ", _normal(text))
     t = re.sub(r"\bw/\s*", "with ", t).rstrip(" ?!.")
     t = re.sub(r"\bsequential\s*\(\s*\[|\]\s*\)|\(\s*\)", " ", t)  # Sequential([Flatten(), ...])
@@ -405,7 +434,7 @@ def stack_blocks(text: str) -> tuple[str, ...] | None:
             if not out and not re.search(r"\d", item):
                 intro = True
                 continue
-            if len(out) >= 2 and not re.search(r"\d", item) and _CHAT.search(item):
+            if len(out) >= 2 and not re.search(r"(?<![a-z])\d", item) and _CHAT.search(item):
                 chat_after = True  # "nothing fancy", "thank you": the list has ended
                 continue
             return None
