@@ -95,7 +95,8 @@ def _engine_process(args: argparse.Namespace, levels: list[int]) -> Iterator[tup
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    given = [f"--{key}={getattr(args, key)}" for key in ("backend", "model", "adapter", "device")]
+    keys = ("backend", "model", "adapter", "device")
+    given = [f"--{key}={value}" for key in keys if (value := getattr(args, key))]
     env = {
         **os.environ,
         "ENGINE_SECRET": secret,
@@ -107,13 +108,14 @@ def _engine_process(args: argparse.Namespace, levels: list[int]) -> Iterator[tup
         log = Path(data) / "engine.log"
         command = [sys.executable, "-m", "diagrammer", "engine", "--host", "127.0.0.1"]
         command += ["--port", str(port), "--data-dir", str(Path(data) / "data")]
-        command += [flag for flag in given if not flag.endswith("=None")]
+        command += given
         print(f"starting the engine: {' '.join(command[2:])} ...", file=sys.stderr)
         with log.open("wb") as out:
             engine = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
+        url = f"http://127.0.0.1:{port}"
         try:
-            _wait_until_up(f"http://127.0.0.1:{port}", engine, log)
-            yield f"http://127.0.0.1:{port}", secret
+            _wait_until_up(url, engine, log)
+            yield url, secret
         finally:
             engine.terminate()
             try:

@@ -383,11 +383,12 @@ def _call(m: re.Match[str]) -> str:
 def stack_blocks(text: str) -> tuple[str, ...] | None:
     """The blocks a stack request states, in order, or None (see the module docstring)."""
     text = re.sub(r"`{3}\w*", "\n", text)  # a pasted code block's fences
-    text = _CALL.sub(_call, re.sub(r"\bnn\.Sequential\(|\bSequential\(\[?", " ", text))
-    text = re.sub(r"(?m)^\s*\w+\s*=\s*$|^\s*[\])]+\s*\)?\s*$|\]\s*\)|,\s*\)\s*$", " ", text)
+    # the Sequential(...) wrapper first: its layers are the calls, it is none of them
+    text = _CALL.sub(_call, re.sub(r"(?i)\b(?:nn\.)?sequential\s*\(\s*\[?", " ", text))
+    text = re.sub(r"(?m)^\s*\w+\s*=\s*$|^\s*[\])]+\s*\)?\s*$|,\s*\)\s*$", " ", text)
     t = re.sub(r"\bstep\s*\d+\s*[:.)]\s*|(?m:^\s*\(?\d+[.)]\s+)", " ", _normal(text))
     t = re.sub(r"\bw/\s*", "with ", t).rstrip(" ?!.")
-    t = re.sub(r"\bsequential\s*\(\s*\[|\]\s*\)|\(\s*\)", " ", t)  # Sequential([Flatten(), ...])
+    t = re.sub(r"\]\s*\)|\(\s*\)", " ", t)  # the wrapper's "])", a call's empty "()"
     words = re.findall(r"[a-z][\w-]*", t)
     if not any(blocks.kind_of(w) in STACK_KINDS | {"dense", "input"} for w in words):
         return None
