@@ -346,6 +346,37 @@ MORE_CASES = [  # one case per wording the reader once missed, in our own words
         {"question", "manual", "answer"}, {"llm"},
         {("question", "llm"), ("manual", "llm"), ("llm", "answer")},
     ),
+    (  # "speaker turns": a noun that is also a verb, last in a name
+        "a diarizer takes the meeting audio and gives speaker turns; a labeler reads the "
+        "speaker turns and writes a labeled log",
+        {"meeting audio", "speaker turns", "labeled log"}, {"diarizer", "labeler"},
+        {("meeting audio", "diarizer"), ("diarizer", "speaker turns"),
+         ("speaker turns", "labeler"), ("labeler", "labeled log")},
+    ),
+    (  # "writes X into Y": X goes in, Y comes out; "from the registry": the registry goes in
+        "- a cleaner reads raw rows and gives cleaned rows\n- a packer writes the cleaned rows "
+        "into a warehouse table\n- a deployer pulls the container from the registry and "
+        "deploys a web service",
+        {"raw rows", "cleaned rows", "warehouse table", "container", "registry", "web service"},
+        {"cleaner", "packer", "deployer"},
+        {("raw rows", "cleaner"), ("cleaner", "cleaned rows"), ("cleaned rows", "packer"),
+         ("packer", "warehouse table"), ("container", "deployer"), ("registry", "deployer"),
+         ("deployer", "web service")},
+    ),
+    (  # "picks Y from X", "trains on X", "reads X and shows Y"
+        "a sampler picks hard negatives from the candidate pool; a tuner trains on the hard "
+        "negatives and outputs weights; a dashboard app reads the weights and shows a chart",
+        {"candidate pool", "hard negatives", "weights", "chart"},
+        {"sampler", "tuner", "dashboard app"},
+        {("candidate pool", "sampler"), ("sampler", "hard negatives"),
+         ("hard negatives", "tuner"), ("tuner", "weights"), ("weights", "dashboard app"),
+         ("dashboard app", "chart")},
+    ),
+    (  # "X -> P, which returns Y": an arrow of two, one end a process
+        "1. tickets -> triage agent, which returns labels\n2. labels -> router agent",
+        {"tickets", "labels"}, {"triage agent", "router agent"},
+        {("tickets", "triage agent"), ("triage agent", "labels"), ("labels", "router agent")},
+    ),
     (  # "P -> writes Y": an arrow before a verb is no step
         "tools: * fetch.sh -> writes pages/ * parse.py reads pages/ and writes records.json",
         {"pages/", "records.json"}, {"fetch.sh", "parse.py"},
