@@ -377,6 +377,53 @@ MORE_CASES = [  # one case per wording the reader once missed, in our own words
         {"tickets", "labels"}, {"triage agent", "router agent"},
         {("tickets", "triage agent"), ("triage agent", "labels"), ("labels", "router agent")},
     ),
+    (  # a title and a question first; "(a) ... (b)"; "P finds Y in X"; "followed by"
+        "quick one? (a) a crawler downloads press releases (b) spacy finds entities in the press "
+        "releases (c) a linker maps the entities to wiki ids, followed by a loader which writes "
+        "the wiki ids into neo4j",
+        {"press releases", "entities", "wiki ids", "neo4j"},
+        {"crawler", "spacy", "linker", "loader"},
+        {("crawler", "press releases"), ("press releases", "spacy"), ("spacy", "entities"),
+         ("entities", "linker"), ("linker", "wiki ids"), ("wiki ids", "loader"),
+         ("loader", "neo4j")},
+    ),
+    (  # "predicts Y for each X"; a condition before a loop back ("if ..., X goes back to P")
+        "weekly churn project\n- a scorer predicts churn risk for each active user\n- if risk is "
+        "high, the churn risk goes back to the crm sync job",
+        {"active user", "churn risk"}, {"scorer", "crm sync job"},
+        {("active user", "scorer"), ("scorer", "churn risk"), ("churn risk", "crm sync job")},
+    ),
+    (  # "1) ... 2) ..." on one line; an aside in brackets; "removes junk from X"; people
+        "ocr flow: 1) ocrmypdf turns scans (pdf) into searchable pdfs 2) a dedup script removes "
+        "duplicates from the searchable pdfs and gives unique pdfs 3) reviewers check the unique "
+        "pdfs",
+        {"scans", "searchable pdfs", "unique pdfs"}, {"ocrmypdf", "dedup script", "reviewers"},
+        {("scans", "ocrmypdf"), ("ocrmypdf", "searchable pdfs"),
+         ("searchable pdfs", "dedup script"), ("dedup script", "unique pdfs"),
+         ("unique pdfs", "reviewers")},
+    ),
+    (  # a long arrow chain where one word's ending misleads ("tts" reads like a plural)
+        "voice bot: mic audio -> vad -> clean audio -> whisper -> text -> tts -> speech",
+        {"mic audio", "clean audio", "text", "speech"}, {"vad", "whisper", "tts"},
+        {("mic audio", "vad"), ("vad", "clean audio"), ("clean audio", "whisper"),
+         ("whisper", "text"), ("text", "tts"), ("tts", "speech")},
+    ),
+    (  # tools named in one word with any verb and a preposition; "scores X with Y"; "flags"
+        "- k-means groups the user vectors into cohorts\n- qgis overlays the cohorts on a city "
+        "map\n- an analyst scores the cohorts with the survey table and flags weak cohorts",
+        {"user vectors", "cohorts", "city map", "survey table", "weak cohorts"},
+        {"k-means", "qgis", "analyst"},
+        {("user vectors", "k-means"), ("k-means", "cohorts"), ("cohorts", "qgis"),
+         ("city map", "qgis"), ("cohorts", "analyst"), ("survey table", "analyst"),
+         ("analyst", "weak cohorts")},
+    ),
+    (  # "X come in through P"; a count inside a name ("a 7 day forecast")
+        "invoices come in through an imap reader, which outputs pdf files; prophet turns the pdf "
+        "files into a 7 day forecast",
+        {"invoices", "pdf files", "7 day forecast"}, {"imap reader", "prophet"},
+        {("invoices", "imap reader"), ("imap reader", "pdf files"), ("pdf files", "prophet"),
+         ("prophet", "7 day forecast")},
+    ),
     (  # "P -> writes Y": an arrow before a verb is no step
         "tools: * fetch.sh -> writes pages/ * parse.py reads pages/ and writes records.json",
         {"pages/", "records.json"}, {"fetch.sh", "parse.py"},
