@@ -148,6 +148,25 @@ def test_a_sigmoid_network_stays_a_network() -> None:
          ("input 72x72x1", "conv 3x3", "pool 2x2", "output 2")),
         ("hi, can i get a convnet with 100x100 rgb input, 3x3 conv, max pool, 6 outputs",
          ("input 100x100x3", "conv 3x3", "max pool", "output 6")),
+        # a bare "N nodes" is a dense layer's size
+        ("32x32 input, 3x3 conv, 2x2 maxpool, 48 nodes, 5 outputs",
+         ("input 32x32", "conv 3x3", "maxpool 2x2", "hidden 48", "output 5")),
+        # an item that only sizes the layer before it ("conv 3x3, 12 filters (output 20x20)")
+        ("- input: 28x28x1\n- conv 3x3, 12 filters\n- conv 5x5, 24 filters (output 20x20)\n"
+         "- 7 outputs",
+         ("input 28x28x1", "conv 3x3 12", "conv 5x5 24 @20x20", "output 7")),
+        # "N channel" is no repeat; "two fully connected layers with 300 nodes each" is
+        ("a 1 channel 48x48 input, two fully connected layers with 300 nodes each, 3 outputs",
+         ("input 48x48", "fully connected 300", "fully connected 300", "output 3")),
+        # "then another one" repeats the layer before; an aside in brackets is no block
+        ("96x96 input, then a 5x5 conv layer with 16 filters, then another one, then 2 outputs "
+         "(cat or dog)",
+         ("input 96x96", "conv 5x5 16", "conv 5x5 16", "output 2")),
+        # a chatty first sentence that names the model; "3 by 3 kernels" are no filter count;
+        # "N nodes with relu" is the layer and its activation; "nothing else" ends the list
+        ("Could you sketch a small convnet for my class. The input is 64x64, then 2 more conv "
+         "layers with 3 by 3 kernels, then 128 nodes with relu, then 2 outputs. nothing else",
+         ("input 64x64", "conv 3x3", "conv 3x3", "hidden 128", "relu", "output 2")),
         # typos of the field's words
         ("30 x 30 input, 3 x 3 conv layer, 2 x 2 max poolng layer, 55 nodes in the hiden "
          "layer, 4 ouputs",

@@ -400,6 +400,8 @@ def extract_spec(text: str) -> Spec | None:
         return None
     # "hiden", "ouputs", "poolng": every reader and the routing between them see the word
     text = re.sub(r"[A-Za-z]+", _fix_misspelling, text)
+    # "2 outputs (cat / dog)": the classes' names, not a fork of two
+    text = re.sub(r"\b(\d+\s+(?:outputs?|classes))\s*\([^()\d]*\)", r"\1", text, flags=re.I)
     core = without_notes(text)  # skip / residual notes are edges, read by spec_graph.py
     core = re.sub(r"\s+followed by\s+", ", then ", core)
     said_text = re.sub(r"\s+followed by\s+", ", then ", text)  # notes and all

@@ -20,8 +20,11 @@ Rules, conservative like the other readers (a wrong structure is worse than none
   "two blocks, each block is a, b, then ..." repeat the run; ", each followed by relu" /
   "with relu after every one" put a relu after every block of the run of one kind before it;
 - "512 and 64 nodes in the hidden layers" / "hidden layers with 512 and 64 nodes" are two
-  dense blocks, "2 outputs" / "10 classes"
-  the output block; "add & norm" two blocks;
+  dense blocks, a bare "128 nodes" one ("hidden 128"; "128 nodes with relu" and its relu),
+  "2 outputs" / "10 classes" the output block; "add & norm" two blocks;
+- an item that only sizes the layer before it belongs to it ("conv 3x3, 32 filters (output
+  30x30)"); "then another one" repeats the layer before; "3 channel" is no repeat, "3x3
+  kernels" no filter count; an aside in brackets with no number is no block;
 - at least two blocks, and what only a stack states: a conv, pool, rnn, attention,
   embedding, upsample, flatten, norm, dropout or a lone activation ("relu"), two layers named
   dense / fc / linear ("dense 8, dense 4, output 2"), or an image input ("32 * 32 input")
@@ -53,10 +56,11 @@ _OUT_MAP = re.compile(
     r"(?:output|out|->|=>|gives|giving|to)\s*(?:size|shape|map)?\s*[:=]?\s*"
     r"(\d+)\s*[x×*]\s*(\d+)(?:\s*[x×*]\s*(\d+))?"
 )
-_FILTERS = re.compile(r"(\d+)\s*(?:filters?|channels?|kernels?|feature maps?|maps?)\b")
+_FILTERS = re.compile(r"(?<![x\d])(\d+)\s*(?:filters?|channels?|kernels?|feature maps?|maps?)\b")
 _UNITS = re.compile(r"(\d+)\s*(?:units?|nodes?|neurons?|hidden units?|dims?|dimensions?)\b")
 _REPEAT = re.compile(
-    r"^(?:(\d+)(?:-layers?)?\s+(?=(?:[a-z-]+\s+){0,2}(?:\S*\d+x\d+|\w*conv|\w*pool|dense|fc|"
+    r"^(?:(\d+)(?:-layers?)?\s+(?!channels?\b|ch\b|filters?\b|kernels?\b|units?\b|nodes?\b)"
+    r"(?=(?:[a-z-]+\s+){0,2}(?:\S*\d+x\d+|\w*conv|\w*pool|dense|fc|fully\s+connected|"
     r"lstm|gru|rnn|bi-?lstm|transformer|encoder|decoder|attention))|(\d+)x\s+)"
 )
 _GROUP = re.compile(r"\b(\d+)\s*(?:x|times)\s*\(([^()]*)\)")  # "2 x (attention, norm)"
@@ -101,7 +105,7 @@ _ATTRIBUTE = re.compile(  # how a layer slides, not a layer: "stride 2", "paddin
 )
 _OUTPUTS = re.compile(r"^(\d+)\s*(?:outputs?|classes|output nodes|labels|categories)\b")
 _INTRO = re.compile(r"^.*?\b(?:with|has|having|contains?|containing|of|:)\s+", re.S)
-FILLER = re.compile(r"\b(?:a|an|the|layers?(?! ?norm)|of|then|please|pls|block)\b")
+FILLER = re.compile(r"\b(?:a|an|the|layers?(?! ?norm)|of|then|please|pls|block|more)\b")
 
 
 _CAMEL = re.compile(  # Keras' layer names: "GlobalAveragePooling1D" -> "Global Average Pooling1D"
@@ -110,13 +114,20 @@ _CAMEL = re.compile(  # Keras' layer names: "GlobalAveragePooling1D" -> "Global 
 )
 
 
+_ACTS = r"(?:leaky\s+)?relu|sigmoid|tanh|gelu|elu|selu|softmax"
+
+
 def _normal(text: str) -> str:
     text = _CAMEL.sub(lambda m: re.sub(r"(?<=[a-z])(?=[A-Z])", " ", m[0]), text)
     t = words_to_digits(text.lower())
     t = re.sub(r"\brepeated (?:twice|2x)\b", "repeated 2 times", t)
     t = re.sub(r"\brepeated (?:thrice|3x)\b", "repeated 3 times", t)
     # "3 x 3", "32 * 32" -> "3x3"; not "conv 3x3 64 x2", a repeat
-    t = re.sub(r"(\d)(?:[x×]| [x×] |\s*\*\s*| by )(?=\d)", r"\1x", t)
+    t = re.sub(r"(\d)(?:[x×]| [x×] |[ \t]*\*[ \t]*| by )(?=\d)", r"\1x", t)
+    t = re.sub(r"\s*\([^()\d,>→]*\)", " ", t)  # "2 outputs (bird / no bird)": an aside
+    # "..., then 512 nodes with relu": an item of its own is the layer and its activation
+    t = re.sub(rf"(?m)((?:^|[,;>]|\bthen)\s*(?:[-*•]\s*)?\d+\s*(?:nodes|units|neurons))\s+"
+               rf"(?:with|and|\+)\s+({_ACTS})\b", r"\1, \2", t)
     t = re.sub(r"\b(conv|pool|maxpool|avgpool)(?=\d+x\d+)", r"\1 ", t)  # "conv3x3"
     return t
 
@@ -162,6 +173,9 @@ def _repeats(item: str) -> tuple[int, str]:
 def _block(item: str) -> str | None:
     """The block name an item states (None when it names no block kind)."""
     kind = blocks.kind_of(item)
+    bare = re.fullmatch(r"(\d+)\s*(?:hidden\s+)?(?:nodes?|units?|neurons?)", item)
+    if kind == "step" and bare:
+        return f"hidden {bare[1]}"  # "..., 128 nodes, 10 outputs": a dense layer's size
     if kind == "step":
         return None
     outputs = _OUTPUTS.match(item)
@@ -296,16 +310,16 @@ def _without_intro(t: str) -> str:
     sentence with no size and no layer in it is chat ("hello, i need a diagram for my
     model. ...", "audio classifier on the raw waveform. input 16000, ...")."""
     first, dot, after = t.partition(". ")
-    if dot and not re.search(r"\d", first) and not any(
+    if dot and not re.search(r"\d", first) and (_CHAT.search(first) or not any(
         blocks.kind_of(w) in STACK_KINDS | {"dense", "input"} for w in re.findall(r"[a-z]+", first)
-    ):
-        t = after
+    )):
+        t = after  # "i'd like a diagram of a tiny convnet for a hobby project. the input is ..."
     clause, line = re.split(r"[,;\n]", t, maxsplit=1)[0], t.split("\n", 1)[0]
     # a colon ends an intro of several clauses ("vit-ish, no details: ..."), "with" one clause
     for mark, first in ((r":(?:\s|$)", line), (r"\bwith\s", clause)):
         found = re.search(mark, first)
         before = first[: found.start()] if found else ""
-        if found and re.fullmatch(r"\s*(?:the\s+)?(?:input|output)s?\s*", before):
+        if found and re.fullmatch(r"\s*(?:[-*•]\s*)?(?:the\s+)?(?:input|output)s?\s*", before):
             continue  # "input: 96 x 96, ...": the first layer, not an intro
         if found and re.match(rf"\d+\s*{_SIZE_WORDS}\s*$", first[found.end():]):
             continue  # "bidirectional lstm with 128 units, ...": the layer's size
@@ -325,7 +339,7 @@ def _without_intro(t: str) -> str:
 
 _CHAT = re.compile(  # words of a sentence to the bot, not of a layer or a step
     r"\b(?:thanks?|thank you|thx|pls|please|fancy|figure|diagram|draw\w*|bot|help|want|need|"
-    r"can (?:you|u|the)|could|would|looks?|it|its|this|that|just|simple)\b"
+    r"can (?:you|u|the)|could|would|looks?|it|its|this|that|just|simple|nothing else)\b"
 )
 _MODEL = re.compile(
     r"(?:(?:a|an|the|my|simple|small|tiny|basic|deep|convolutional|neural|conv ?nets?|cnn|"
@@ -338,6 +352,14 @@ _OPENING = re.compile(
 _IMAGES = re.compile(
     r"^(?P<dims>\d+x\d+(?:x\d+)?)\s*(?P<channels>rgb|gr[ae]yscale|gr[ae]y|colou?r)?\s*"
     r"(?:images?|pictures?|photos?|frames?)$"
+)
+
+
+_AGAIN = re.compile(r"(?:(?:and|then)\s+)*(?:another(?: one| 1)?|(?:one|1) more|same again)")
+_SIZE_ONLY = re.compile(  # an item that only sizes the layer before it
+    r"(?:each\s+)?(?:with\s+)?\d+\s*(?:filters?|channels?|kernels?|feature maps?)"
+    r"(?:\s+(?:output\s*)?\d+x\d+(?:x\d+)?)?"
+    r"|(?:with\s+)?\d+x\d+(?:\s+kernels?)?|(?:giving|->)\s*\d+x\d+(?:x\d+)?"
 )
 
 
@@ -399,6 +421,7 @@ def stack_blocks(text: str) -> tuple[str, ...] | None:
     chat_after = False  # chat after it ("nothing fancy"): skipped, if nothing follows
     named = 0  # items that name a dense layer ("dense 8, dense 4, output 2"): a stack
     marked = False  # an item only a stack states: a conv, pool, ..., or a lone "relu"
+    last, times = "", 0  # the last block's item and how many blocks it gave
     for item in _items(body):
         if item.startswith(EACH):
             name = _block(item.removeprefix(EACH))
@@ -407,8 +430,11 @@ def stack_blocks(text: str) -> tuple[str, ...] | None:
             out = _after_each(out, name)
             marked = marked or blocks.kind_of(name) in STACK_KINDS  # "each followed by relu"
             continue
+        if out and last and _AGAIN.fullmatch(item):
+            item = last  # "a 3x3 conv with 64 filters, then another one"
         item = re.sub(r"^(?:(?:and|then|a|an|the|first|1st|another|one more)\s+)+", "", item)
         item = re.sub(r"^(?:after|before)\s+(?:that|them|this|those)\s*:?\s*", "", item)
+        item = re.sub(r"^(?:there\s+(?:is|are)|comes?|we\s+have)\s+(?:a\s+|an\s+)?", "", item)
         item = _opening(item) if not out else item
         if item in {"and", "then", "and then", "finally", "next", ""} or _ATTRIBUTE.fullmatch(
             re.sub(r"^(?:with|using)\s+", "", item)
@@ -417,6 +443,12 @@ def stack_blocks(text: str) -> tuple[str, ...] | None:
         item = re.sub(r"^(?:(?:starts?|ends?|begins?|finish(?:es)?)\s+with\s+)", "", item)
         if re.match(r"(?:with|using|where|so|but)\b", item):
             return None  # a note on the structure ("with residual connections"): not a layer
+        if out and last and _SIZE_ONLY.fullmatch(item):
+            merged = _block(f"{last} {item}")  # "conv 3x3, 32 filters": the conv's filters
+            if merged is not None and blocks.kind_of(merged) == blocks.kind_of(out[-1]):
+                out[-times:] = [merged] * times
+                last = f"{last} {item}"
+                continue
         n, item = _repeats(item)
         named += n * bool(DENSE_ITEM.match(item))
         name = _block(item)
@@ -442,6 +474,7 @@ def stack_blocks(text: str) -> tuple[str, ...] | None:
         if chat_after:
             return None  # a layer after chat: not one list
         out += [name] * min(n, MAX_BLOCKS)
+        last, times = item, min(n, MAX_BLOCKS)
         if len(out) > MAX_BLOCKS:
             return None
     kinds = [blocks.kind_of(b) for b in out]
