@@ -167,6 +167,12 @@ def test_a_sigmoid_network_stays_a_network() -> None:
         ("Could you sketch a small convnet for my class. The input is 64x64, then 2 more conv "
          "layers with 3 by 3 kernels, then 128 nodes with relu, then 2 outputs. nothing else",
          ("input 64x64", "conv 3x3", "conv 3x3", "hidden 128", "relu", "output 2")),
+        # a number in an intro that counts the model's parts or names a lecture sizes no layer
+        ("cnn for lecture 7:\n- 40x40 grayscale input\n- 3x3 conv, 10 filters\n- 2 outputs",
+         ("input 40x40x1", "conv 3x3 10", "output 2")),
+        ("the full model has two towers, so draw just one tower: input 90x90, conv 5x5 32, "
+         "maxpool, flatten, dense 128",
+         ("input 90x90", "conv 5x5 32", "maxpool", "flatten", "dense 128")),
         # typos of the field's words
         ("30 x 30 input, 3 x 3 conv layer, 2 x 2 max poolng layer, 55 nodes in the hiden "
          "layer, 4 ouputs",

@@ -31,7 +31,8 @@ Rules, conservative like the other readers (a wrong structure is worse than none
   (else it is a network or a flow, read elsewhere); every item must be read: an item that
   names no kind makes the whole reading None, but chat before the list is skipped when sized
   layers follow; an intro ends at a colon or "with" ("a cnn with ..."), but not "input: 96 x
-  96" nor "lstm with 128 units".
+  96" nor "lstm with 128 units"; an intro may count the model's parts ("one hidden layer:",
+  "just one tower:") or name a lecture ("cnn for lecture 4:"), but sizes no layer.
 """
 
 from __future__ import annotations
@@ -304,6 +305,14 @@ def _after_each(out: list[str], name: str) -> list[str]:
 _SIZE_WORDS = r"(?:units?|filters?|nodes?|neurons?|channels?|hidden units?)"
 
 
+# a number in an intro that sizes a layer ("3 layers:", "dense 64 with"), not one that counts
+# the model's parts or names a lecture ("one hidden layer:", "just 1 tower:", "lecture 4:")
+_INTRO_SIZE = (
+    r"\d+x\d+|->|→|(?<![\w.])\d+(?![\w.])(?!\s+(?:hidden\s+layers?|towers?|branch\w*|heads?)\b)"
+    r"(?<!lecture \d)(?<!lecture \d\d)(?<!slide \d)(?<!slide \d\d)(?<!week \d)(?<!part \d)"
+)
+
+
 def _without_intro(t: str) -> str:
     """The text after its introduction: "my cnn: ...", "a cnn with ...", "encoder of my
     seq2seq: ..." (a colon wins over "with"); none when the intro states sizes. A first
@@ -323,7 +332,7 @@ def _without_intro(t: str) -> str:
             continue  # "input: 96 x 96, ...": the first layer, not an intro
         if found and re.match(rf"\d+\s*{_SIZE_WORDS}\s*$", first[found.end():]):
             continue  # "bidirectional lstm with 128 units, ...": the layer's size
-        if found and not re.search(r"(?<![\w.])\d+(?![\w.])|\d+x\d+|->|→", before):
+        if found and not re.search(_INTRO_SIZE, before):
             rest = t[found.end() :]
             # "conv layers: 5x5 32, 5x5 32, 3x3 64": the intro names the items' kind
             said = re.fullmatch(
