@@ -250,3 +250,14 @@ def test_a_loop_said_first_wraps_the_steps_after_it() -> None:
         "steps: shuffle | train | validate | save best model\n"
         "edges: 1>2 2>3 3>1[for each epoch] 3>4"
     )
+
+
+@pytest.mark.parametrize(
+    ("name", "kind"),
+    [("c3x3-32", "conv"), ("mp2", "pool"), ("ap3", "pool"), ("gap", "pool"),
+     ("do0.25", "dropout"), ("flat", "flatten"), ("fc512", "dense"), ("dense64", "dense"),
+     ("fc1", "step"), ("c", "step"), ("do", "step")],
+)
+def test_shorthand_names_its_kind(name: str, kind: str) -> None:
+    """A competitor's shorthand names a kind; a layer's index ("fc1") or a bare letter none."""
+    assert kind_of(name) == kind

@@ -173,6 +173,13 @@ def test_a_sigmoid_network_stays_a_network() -> None:
         ("the full model has two towers, so draw just one tower: input 90x90, conv 5x5 32, "
          "maxpool, flatten, dense 128",
          ("input 90x90", "conv 5x5 32", "maxpool", "flatten", "dense 128")),
+        # a competitor's shorthand: its short names are the labels, "|" / ">" / spaces split
+        ("in 48x48x1 | c5x5-24 bn+relu | mp2 | do0.3 | gap | out 7",
+         ("input 48x48x1", "c5x5-24", "bn", "relu", "mp2", "do0.3", "gap", "output 7")),
+        ("c3x3-48 c3x3-48 mp2 flat fc320 softmax",
+         ("c3x3-48", "c3x3-48", "mp2", "flat", "fc 320", "softmax")),
+        ("64x64 in > c3x3-16 s2 > mp3/2 > fc64 > out 3",
+         ("input 64x64", "c3x3-16", "mp3/2", "fc 64", "output 3")),
         # typos of the field's words
         ("30 x 30 input, 3 x 3 conv layer, 2 x 2 max poolng layer, 55 nodes in the hiden "
          "layer, 4 ouputs",

@@ -6,7 +6,9 @@ A block is written as its kind and its sizes, in the words of the field (docs/sk
 words that name one (synonyms: `fc`, `linear`, `bn`, `deconv`, ...) and the sizes from the
 numbers: `AxB[xC]` is a kernel (conv, pool, upsample) or a feature map (input, and after `@`
 for any block); a plain number is filters (conv) or units (dense, output, embedding, rnn).
-A name that names no kind is a plain step (kind "step"): drawn as a flow box.
+Shorthand names its kind too: `c3x3-32` (conv), `mp2` / `gap` (pool), `do0.3`, `flat`,
+`fc256` (but `fc1` is a layer's name, a step). A name that names no kind is a plain step
+(kind "step"): drawn as a flow box.
 
 Drawing (`tensor_sizes`): the tensor flows along the stack. A map block's height grows with
 its feature map's side (log scale), a vector block's with its units, each with a floor so a
@@ -36,20 +38,25 @@ KINDS: dict[str, tuple[str, RGB]] = {
         r"(?:multi-?head |masked |self-?|cross-?)*attention|mha", (248, 187, 208)
     ),
     # not "convergence": conv, convs, conv2d, convolution(al), convnet
-    "conv": (r"conv(?:[123]d|olution(?:al)?s?|s|net|nets|layers?)?", (187, 222, 251)),
-    "pool": (r"(?:global )?(?:max|avg|average|mean)[ -]?pool\w*|pool\w*", (255, 205, 210)),
+    # shorthand too: "c3x3-32", "mp2", "gap", "do0.3", "flat", "fc512" (a kind in few letters)
+    "conv": (r"conv(?:[123]d|olution(?:al)?s?|s|net|nets|layers?)?|c\d+x\d+", (187, 222, 251)),
+    "pool": (
+        r"(?:global )?(?:max|avg|average|mean)[ -]?pool\w*|pool\w*|[ma]p\d|gap|gmp",
+        (255, 205, 210),
+    ),
     "norm": (r"(?:batch|layer|group|instance) ?norm\w*|batchnorm|bn|norm\w*", (255, 224, 178)),
     "activation": (
         r"relu|gelu|leaky relu|sigmoid|tanh|silu|swish|elu|activation", (240, 244, 195)
     ),
-    "dropout": (r"dropout", (238, 238, 238)),
-    "flatten": (r"flatten\w*", (215, 204, 200)),
+    "dropout": (r"dropout|do\d*\.\d+", (238, 238, 238)),
+    "flatten": (r"flatten\w*|flat", (215, 204, 200)),
     "embedding": (r"embed\w*", (178, 235, 242)),
     "rnn": (r"lstm\w*|gru\w*|rnn\w*|bi-?lstm", (197, 202, 233)),
     "merge": (r"add|concat\w*|sum|\+|⊕", (255, 255, 255)),
     "softmax": (r"softmax", (225, 190, 231)),
     "dense": (
-        r"dense|fc|fully[ -]connected|linear|feed[ -]?forward|ffn|mlp|hidden", (200, 230, 201)
+        r"dense(?:\d\d+)?|fc(?:\d\d+)?|fully[ -]connected|linear|feed[ -]?forward|ffn|mlp|hidden",
+        (200, 230, 201),
     ),
     "input": (r"inputs?|image|img", (255, 243, 205)),
     "output": (r"outputs?|logits|classes|classifier", (225, 190, 231)),

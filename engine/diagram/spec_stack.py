@@ -22,6 +22,9 @@ Rules, conservative like the other readers (a wrong structure is worse than none
 - "512 and 64 nodes in the hidden layers" / "hidden layers with 512 and 64 nodes" are two
   dense blocks, a bare "128 nodes" one ("hidden 128"; "128 nodes with relu" and its relu),
   "2 outputs" / "10 classes" the output block; "add & norm" two blocks;
+- shorthand: "in 32x32x3 | c3x3-32 bn+relu | mp2 | do0.3 | gap | fc256 | out 10" (its short
+  names stay the labels, which blocks.kind_of reads; "|", " > ", " / ", "+" and spaces alone
+  between short layers split; "s2" is a stride; "fc1" stays a layer's name);
 - an item that only sizes the layer before it belongs to it ("conv 3x3, 32 filters (output
   30x30)"); "then another one" repeats the layer before; "3 channel" is no repeat, "3x3
   kernels" no filter count; an aside in brackets with no number is no block;
@@ -130,7 +133,35 @@ def _normal(text: str) -> str:
     t = re.sub(rf"(?m)((?:^|[,;>]|\bthen)\s*(?:[-*•]\s*)?\d+\s*(?:nodes|units|neurons))\s+"
                rf"(?:with|and|\+)\s+({_ACTS})\b", r"\1, \2", t)
     t = re.sub(r"\b(conv|pool|maxpool|avgpool)(?=\d+x\d+)", r"\1 ", t)  # "conv3x3"
-    return t
+    return _shorthand(t)
+
+
+_SHORT = re.compile(  # a layer in a few letters: "c3x3-32", "mp2", "gap", "do0.3", "fc256"
+    r"c\d+x\d+(?:-\d+)?(?:/\d)?|[ma]p\d(?:/\d)?|gap|gmp|do\d*\.\d+|flat|fc\s?\d+|dense\s?\d+"
+    r"|bn|relu|softmax|sigmoid|tanh|flatten|dropout|input\s\d+x\d+(?:x\d+)?|\d+\soutputs"
+)
+
+
+def _shorthand(t: str) -> str:
+    """A competitor's shorthand as items: "in 32x32x3 | c3x3-32 bn+relu | mp2 | out 10"; the
+    short names stay the labels (blocks.kind_of reads them), sizes are spaced ("fc 256")."""
+    t = re.sub(r"\bin\s+(?=\d+x\d+)", "input ", t)
+    t = re.sub(r"(\d+x\d+(?:x\d+)?)\s+in\b", r"input \1", t)
+    t = re.sub(r"\bout\s*(\d+)\b", r"\1 outputs", t)
+    t = re.sub(r"\b(fc|dense)(\d\d+)\b", r"\1 \2", t)  # "fc256"; "fc1" is a name
+    t = re.sub(r"(?<=[a-z0-9])\s*\+\s*(?=[a-z])", ", ", t)  # "bn+relu"
+    t = re.sub(r"\s+s\d\b", "", t)  # "c3x3-96 s2": a stride
+    t = re.sub(r"\s*(?:\|| > | / )\s*", ", ", t)
+    return re.sub(  # "c3x3-64 c3x3-64 mp2 gap fc10": spaces alone between short layers
+        rf"(?:(?:{_SHORT.pattern})\s+)+(?:{_SHORT.pattern})(?=\s*(?:,|$|\n))",
+        lambda m: _spaced(m[0]),
+        t,
+    )
+
+
+def _spaced(run: str) -> str:
+    tokens = re.findall(_SHORT.pattern, run)
+    return ", ".join(tokens) if " ".join(tokens) == " ".join(run.split()) else run
 
 
 def _items(text: str) -> list[str]:
@@ -174,6 +205,8 @@ def _repeats(item: str) -> tuple[int, str]:
 def _block(item: str) -> str | None:
     """The block name an item states (None when it names no block kind)."""
     kind = blocks.kind_of(item)
+    if re.fullmatch(r"c\d+x\d+(?:-\d+)?(?:/\d)?|[ma]p\d(?:/\d)?|gap|gmp|do\d*\.\d+|flat", item):
+        return item  # "c3x3-32", "mp2": the shorthand is the label
     bare = re.fullmatch(r"(\d+)\s*(?:hidden\s+)?(?:nodes?|units?|neurons?)", item)
     if kind == "step" and bare:
         return f"hidden {bare[1]}"  # "..., 128 nodes, 10 outputs": a dense layer's size
