@@ -180,6 +180,9 @@ def test_a_sigmoid_network_stays_a_network() -> None:
          ("c3x3-48", "c3x3-48", "mp2", "flat", "fc 320", "softmax")),
         ("64x64 in > c3x3-16 s2 > mp3/2 > fc64 > out 3",
          ("input 64x64", "c3x3-16", "mp3/2", "fc 64", "output 3")),
+        # a bare number after a conv is its filters; the outputs' class names are no layers
+        ("- inp 60x60x3\n- conv 3x3, 48\n- maxpool 2x2\n- 3 outputs which are red, amber and green",
+         ("input 60x60x3", "conv 3x3 48", "maxpool 2x2", "output 3")),
         # typos of the field's words
         ("30 x 30 input, 3 x 3 conv layer, 2 x 2 max poolng layer, 55 nodes in the hiden "
          "layer, 4 ouputs",

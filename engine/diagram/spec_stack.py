@@ -129,6 +129,9 @@ def _normal(text: str) -> str:
     # "3 x 3", "32 * 32" -> "3x3"; not "conv 3x3 64 x2", a repeat
     t = re.sub(r"(\d)(?:[x×]| [x×] |[ \t]*\*[ \t]*| by )(?=\d)", r"\1x", t)
     t = re.sub(r"\s*\([^()\d,>→]*\)", " ", t)  # "2 outputs (bird / no bird)": an aside
+    # "3 outputs which are left, straight and right": the classes' names, no layers
+    t = re.sub(r"(\d+\s+(?:outputs?|classes))\s*,?\s+(?:which|that)\s+(?:are|is|say|says|mean)\b"
+               r"[^.;\n]*", r"\1", t)
     # "..., then 512 nodes with relu": an item of its own is the layer and its activation
     t = re.sub(rf"(?m)((?:^|[,;>]|\bthen)\s*(?:[-*•]\s*)?\d+\s*(?:nodes|units|neurons))\s+"
                rf"(?:with|and|\+)\s+({_ACTS})\b", r"\1, \2", t)
@@ -145,7 +148,7 @@ _SHORT = re.compile(  # a layer in a few letters: "c3x3-32", "mp2", "gap", "do0.
 def _shorthand(t: str) -> str:
     """A competitor's shorthand as items: "in 32x32x3 | c3x3-32 bn+relu | mp2 | out 10"; the
     short names stay the labels (blocks.kind_of reads them), sizes are spaced ("fc 256")."""
-    t = re.sub(r"\bin\s+(?=\d+x\d+)", "input ", t)
+    t = re.sub(r"\b(?:in|inp)\s+(?=\d+x\d+)", "input ", t)
     t = re.sub(r"(\d+x\d+(?:x\d+)?)\s+in\b", r"input \1", t)
     t = re.sub(r"\bout\s*(\d+)\b", r"\1 outputs", t)
     t = re.sub(r"\b(fc|dense)(\d\d+)\b", r"\1 \2", t)  # "fc256"; "fc1" is a name
@@ -485,7 +488,8 @@ def stack_blocks(text: str) -> tuple[str, ...] | None:
         item = re.sub(r"^(?:(?:starts?|ends?|begins?|finish(?:es)?)\s+with\s+)", "", item)
         if re.match(r"(?:with|using|where|so|but)\b", item):
             return None  # a note on the structure ("with residual connections"): not a layer
-        if out and last and _SIZE_ONLY.fullmatch(item):
+        filters = re.fullmatch(r"\d+", item) and blocks.kind_of(out[-1]) == "conv" if out else False
+        if out and last and (_SIZE_ONLY.fullmatch(item) or filters):  # "conv 3x3, 32"
             merged = _block(f"{last} {item}")  # "conv 3x3, 32 filters": the conv's filters
             if merged is not None and blocks.kind_of(merged) == blocks.kind_of(out[-1]):
                 out[-times:] = [merged] * times
