@@ -424,6 +424,28 @@ MORE_CASES = [  # one case per wording the reader once missed, in our own words
         {("invoices", "imap reader"), ("imap reader", "pdf files"), ("pdf files", "prophet"),
          ("prophet", "7 day forecast")},
     ),
+    (  # files are data, scripts processes, by their names; "a + b -> P -> c"
+        "train.csv -> sklearn pipeline -> model.pkl; model.pkl + holdout.csv -> score.py -> "
+        "preds.csv",
+        {"train.csv", "model.pkl", "holdout.csv", "preds.csv"}, {"sklearn pipeline", "score.py"},
+        {("train.csv", "sklearn pipeline"), ("sklearn pipeline", "model.pkl"),
+         ("model.pkl", "score.py"), ("holdout.csv", "score.py"), ("score.py", "preds.csv")},
+    ),
+    (  # a bucket's "://" is no intro's colon and stays in the name
+        "nightly job: s3://raw/clicks/ -> spark job -> s3://clean/clicks/",
+        {"s3://raw/clicks/", "s3://clean/clicks/"}, {"spark job"},
+        {("s3://raw/clicks/", "spark job"), ("spark job", "s3://clean/clicks/")},
+    ),
+    (  # "- P, which is trained on X and gives Y"; "X are stored in Z by P"
+        "- a feature script turns events.parquet into a feature matrix\n- lightgbm, which is "
+        "trained on the feature matrix and gives risk scores\n- the risk scores are stored in "
+        "redis by a small api",
+        {"events.parquet", "feature matrix", "risk scores", "redis"},
+        {"feature script", "lightgbm", "small api"},
+        {("events.parquet", "feature script"), ("feature script", "feature matrix"),
+         ("feature matrix", "lightgbm"), ("lightgbm", "risk scores"),
+         ("risk scores", "small api"), ("small api", "redis")},
+    ),
     (  # "P -> writes Y": an arrow before a verb is no step
         "tools: * fetch.sh -> writes pages/ * parse.py reads pages/ and writes records.json",
         {"pages/", "records.json"}, {"fetch.sh", "parse.py"},

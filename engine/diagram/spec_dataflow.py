@@ -33,6 +33,10 @@ goes in and out (P a process, X what it takes, Y what it makes; X and Y may be l
       "for retraining" after it say no part); "... and scores X" (the last process's verb);
       people in the plural: "volunteers correct X into Y"
     P downloads / fetches / scrapes / pulls / grabs X: X is what P makes unless made before
+    - P, which is trained on X and gives Y (a part that names its process first)
+    X is stored in Z by P / sent to Z by P (P takes X, Z is where it goes)
+    in arrows, files are data ("model.pkl", "s3://bucket/raw/", "logs/*.gz") and scripts
+      processes ("predict.py", "dedupe.sql")
     X feeds two things: P1 that outputs Y and P2
     the original wording: "inputs X, and outputs Y and process them with P"
     arrows: "user query -> embedding model -> query vector", "a + b -> retriever -> passages"
@@ -194,7 +198,7 @@ def _name(words: str) -> str:
     t = _COUNTS.sub("", " ".join(t.split()))
     t = " ".join(_ARTICLES.sub(" ", t).split())
     t = _FILLER.sub("", t)
-    t = re.sub(r"[^\w\s.+#/-]", " ", t)
+    t = re.sub(r"(?!://)[^\w\s.+#/-]", " ", t)  # "s3://bucket/" keeps its colon
     t = re.sub(r"\s+as\s+(?:inputs?|outputs?)$", "", " ".join(t.split()))  # "X as input"
     return t.strip(" .-")
 
@@ -286,6 +290,9 @@ def _frames() -> list[tuple[re.Pattern[str], str]]:
          r"|made|given|held|cut|set)\s+(?:by|via|using|through)\s+(?P<p>.+?)"
          r"(?:\s+(?:and\s+(?:\w+ed\s+)?)?(?:into|to|as)\s+(?P<y>.+))?", "x>p>y"),
         (rf"(?P<x>.+?)\s+{BE}\s+{MOVED}\s+(?:in|into|to|onto|through)\s+(?P<p>.+)", "x>p>y"),
+        # X is stored in Z by P, X is sent to Z by P: P takes X, Z is where it goes
+        (rf"(?P<x>.+?)\s+{BE}\s+(?:\w+ed|sent|put|kept|written|given)\s+(?:in|into|to|on|onto)\s+"
+         r"(?P<y>.+?)\s+by\s+(?P<p>.+)", "x>p>y"),
         # X is split into Y by P (the product before the maker)
         (rf"(?P<x>.+?)\s+{BE}\s+(?:\w+(?:ed|en)|split|cut|made|built)\s+(?:into|to|as)\s+"
          r"(?P<y>.+?)\s+(?:by|via|using)\s+(?P<p>.+)", "x>p>y"),
@@ -356,6 +363,11 @@ FANOUT = re.compile(  # X feeds two things: P1 that outputs Y and P2
 )
 
 
+LEAD_WHICH = re.compile(
+    r"^(?P<p>\s*[\w.+#/-]+(?:\s+[\w.+#/-]+){0,3}),\s+which\s+(?P<be>(?:is|are)\s+)?"
+    r"(?P<rest>[a-z-]+(?:s|ed|en)\s.*)$",  # "which is trained on", "which filters", not "which P"
+    re.S,
+)
 CONDITION = re.compile(r"^\s*(?:if|when|once|whenever)\s[^,]{1,40},\s*", re.I)
 
 
@@ -566,6 +578,10 @@ _ASIDE = re.compile(rf"\((?!(?:{'|'.join(sorted(IMPERATIVES))})\b)[^)]*\)|{_EVER
 def _arrow_kind(item: str) -> str:
     words = [w for w in item.split() if not w.isdigit()] or item.split()  # "llama 3"
     head = _key(words[-1]) if words else ""
+    if words and re.search(r"\.(?:py|sh|ipynb|r|js|ts|sql|jar)$", words[-1]):
+        return "p"  # a script: "predict.py", "dedupe.sql"
+    if words and re.search(r"\.[a-z0-9]{1,8}$|/|\*", words[-1]):
+        return "d"  # a file, a path or a glob: "model.pkl", "s3://bucket/raw/", "logs/*.gz"
     if head in PROCESS_HEADS or (re.search(r"(?:er|or)$", head) and head not in DATA_HEADS):
         return "p"
     if head in DATA_HEADS or words[-1].endswith("s"):
@@ -632,7 +648,8 @@ def _segments(text: str) -> list[str]:
     """The text cut at bullets, lines, semicolons and sentences, less an intro ("... :")."""
     gloss = r"\s*\((?:an?\s+)?(?:process|data|datum|step|file)\)"  # "etl job (process)"
     body = re.sub(r"\bwich\b", "which", re.sub(gloss, "", text.strip()))
-    head, colon, rest = body.partition(":")
+    at = re.search(r":(?!//)", body)  # "s3://..." is no intro's colon
+    head, colon, rest = (body[: at.start()], ":", body[at.end():]) if at else (body, "", "")
     asks = re.match(r"\s*(?:pls |please |can you |could you )?(?:draw|show|make|plot)\b", head)
     intro = asks or not _has_verb(head)  # "draw data + processes: ..." asks, says no step
     if colon and intro and len(head.split()) <= 10 and not _ARROW.search(head):
@@ -691,6 +708,10 @@ def _declared(segment: str) -> list[Clause] | None:
 def _pieces(segment: str) -> list[Clause] | None:
     """The segment's clauses: cut at the weak joints, fewest pieces that all read."""
     segment = CONDITION.sub("", segment)  # "if tests fail, the results go back to the agent"
+    # "- xgboost, which is trained on X and gives Y": the part's process, then what it does
+    which = LEAD_WHICH.match(segment)
+    if which:
+        segment = f"{which['p']} {which['be'] or ''}{which['rest']}"
     if (declared := _declared(segment)) is not None:
         return declared
     # "a.sh -> writes b/": an arrow before a said verb; "-> return image" is a step (bare verb)

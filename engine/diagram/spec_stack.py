@@ -488,7 +488,9 @@ def stack_blocks(text: str) -> tuple[str, ...] | None:
         item = re.sub(r"^(?:(?:starts?|ends?|begins?|finish(?:es)?)\s+with\s+)", "", item)
         if re.match(r"(?:with|using|where|so|but)\b", item):
             return None  # a note on the structure ("with residual connections"): not a layer
-        filters = re.fullmatch(r"\d+", item) and blocks.kind_of(out[-1]) == "conv" if out else False
+        filters = bool(out and times == 1 and re.fullmatch(r"\d+", item)) and (
+            blocks.read_block(out[-1]).kind == "conv" and blocks.read_block(out[-1]).units is None
+        )  # "conv 3x3, 32": a conv with no filters yet takes them
         if out and last and (_SIZE_ONLY.fullmatch(item) or filters):  # "conv 3x3, 32"
             merged = _block(f"{last} {item}")  # "conv 3x3, 32 filters": the conv's filters
             if merged is not None and blocks.kind_of(merged) == blocks.kind_of(out[-1]):
