@@ -487,6 +487,16 @@ def test_hidden_layers_said_in_other_ways(text: str, layers: tuple[int, ...]) ->
         # arrows between hidden sizes, and "in N -> ... -> out M"
         ("mlp: 100 inputs, hidden layers 50 -> 20, 4 outputs", (100, 50, 20, 4)),
         ("net: in 5 -> hidden 3 -> hidden 3 -> out 2", (5, 3, 3, 2)),
+        # shorthand: the text's only numbers, the input said first or arrows between them
+        ("mlp: in 9, h 12, h 12, out 3", (9, 12, 12, 3)),
+        ("in:3 h:7 h:7 out:1", (3, 7, 7, 1)),
+        ("tiny mlp 5>9>9>2 please", (5, 9, 9, 2)),
+        ("mlp as circles: 300 in, 100, 30, 4 out", (300, 100, 30, 4)),
+        # a list's marks are no sizes
+        ("* 5 inputs\n* hidden layer 1: 8 nodes\n* hidden layer 2: 4 nodes\n* 2 outputs",
+         (5, 8, 4, 2)),
+        ("1. input layer with 6 nodes\n2. hidden layer with 9 nodes\n3. output layer with 3 nodes",
+         (6, 9, 3)),
     ],
 )
 def test_network_roles_said_in_other_words(text: str, layers: tuple[int, ...]) -> None:

@@ -369,9 +369,49 @@ def _sequence(t: str) -> list[int] | None:
     return list(found.pop()) if len(found) == 1 else None
 
 
+_TOKEN = (
+    r"(?:(?:in|inputs?|h|hidden|out|outputs?)\s*:?\s*)?\d+"
+    r"(?:\s+(?:in|out|inputs?|outputs?)\b(?!\s*:?\s*\d))?"
+)
+_SHORT_NET = re.compile(
+    rf"{_TOKEN}(?:\s*(?:,|/|>|->|→|\s)\s*{_TOKEN}){{2,}}"
+)
+
+
+def _shorthand(t: str) -> list[int] | None:
+    """Layer sizes in shorthand: "in 6, h 10, h 10, out 2", "in:2 h:6 h:6 out:2", "3>8>8>2",
+    "784 in, 256, 128, 10 out": the only numbers of the text, input said first (or arrows)."""
+    runs = list(_SHORT_NET.finditer(t))
+    if len(runs) != 1:
+        return None
+    run = runs[0][0]
+    rest = t[: runs[0].start()] + t[runs[0].end():]
+    said_in = re.match(r"(?:in|inputs?)\b|\d+\s+in\b", run)
+    if re.search(r"\d", rest) or not (said_in or re.search(r">|→", run)):
+        return None
+    if re.search(r"\b(?:in|inputs?)\b", run[said_in.end():] if said_in else run):
+        return None  # an input said again inside the list: not one list of sizes
+    sizes = [int(n) for n in re.findall(r"\d+", run)]
+    return sizes if 0 not in sizes else None
+
+
 def network_layers(text: str) -> list[int] | None:
-    """Nodes per layer, input first, or None."""
+    """Nodes per layer, input first, or None; a list's marks are tried as no sizes too ("1.
+    input layer with 5 nodes", "* 4 inputs")."""
+    marks = [int(n) for n in re.findall(r"(?m)^\s*(\d{1,2})[.)]\s", text)]
+    if len(marks) >= 2 and marks == list(range(1, len(marks) + 1)):  # numbered 1, 2, 3
+        plain = _layers(re.sub(r"(?m)^\s*\d{1,2}[.)]\s+", "", text))
+        if plain is not None:
+            return plain
+    found = _layers(text)
+    unmarked = re.sub(r"(?m)^\s*[*•-]\s*", "", text)
+    return found if found is not None or unmarked == text else _layers(unmarked)
+
+
+def _layers(text: str) -> list[int] | None:
     t = _network_text(text)
+    if (short := _shorthand(re.sub(r"\([^)]*\)", " ", t))) is not None:
+        return short
     roles = re.sub(r"[\[\]()]", " ", _unindexed(t))
     inp, out, hidden = _role(INPUT, roles), _role(OUTPUT, roles), _hidden(roles)
     if inp is not None and out is not None and hidden is not None:
