@@ -446,6 +446,20 @@ MORE_CASES = [  # one case per wording the reader once missed, in our own words
          ("feature matrix", "lightgbm"), ("lightgbm", "risk scores"),
          ("risk scores", "small api"), ("small api", "redis")},
     ),
+    (  # "... in which X are aggregated by P into Y"; "X loaded by P into Z" ("are" unsaid)
+        "Scoring system in which raw orders are aggregated by a spark job into daily totals, and "
+        "daily totals loaded by a loader into the warehouse",
+        {"raw orders", "daily totals", "warehouse"}, {"spark job", "loader"},
+        {("raw orders", "spark job"), ("spark job", "daily totals"), ("daily totals", "loader"),
+         ("loader", "warehouse")},
+    ),
+    (  # a path with a glob declared on its own line; a notebook is a process
+        "- s3://logs/app/*.gz\n- a parser reads s3://logs/app/*.gz and writes events.parquet\n"
+        "- events.parquet -> stats notebook -> report.html",
+        {"s3://logs/app/*.gz", "events.parquet", "report.html"}, {"parser", "stats notebook"},
+        {("s3://logs/app/*.gz", "parser"), ("parser", "events.parquet"),
+         ("events.parquet", "stats notebook"), ("stats notebook", "report.html")},
+    ),
     (  # "P -> writes Y": an arrow before a verb is no step
         "tools: * fetch.sh -> writes pages/ * parse.py reads pages/ and writes records.json",
         {"pages/", "records.json"}, {"fetch.sh", "parse.py"},

@@ -34,7 +34,8 @@ goes in and out (P a process, X what it takes, Y what it makes; X and Y may be l
       people in the plural: "volunteers correct X into Y"
     P downloads / fetches / scrapes / pulls / grabs X: X is what P makes unless made before
     - P, which is trained on X and gives Y (a part that names its process first)
-    X is stored in Z by P / sent to Z by P (P takes X, Z is where it goes)
+    X is stored in Z by P / sent to Z by P (P takes X, Z is where it goes); X loaded by P into Y
+      ("is" unsaid); "a platform in which ..." (an intro)
     in arrows, files are data ("model.pkl", "s3://bucket/raw/", "logs/*.gz") and scripts
       processes ("predict.py", "dedupe.sql")
     X feeds two things: P1 that outputs Y and P2
@@ -198,7 +199,7 @@ def _name(words: str) -> str:
     t = _COUNTS.sub("", " ".join(t.split()))
     t = " ".join(_ARTICLES.sub(" ", t).split())
     t = _FILLER.sub("", t)
-    t = re.sub(r"(?!://)[^\w\s.+#/-]", " ", t)  # "s3://bucket/" keeps its colon
+    t = re.sub(r"(?!://)[^\w\s.+#/*-]", " ", t)  # "s3://bucket/*.gz" keeps its colon, glob
     t = re.sub(r"\s+as\s+(?:inputs?|outputs?)$", "", " ".join(t.split()))  # "X as input"
     return t.strip(" .-")
 
@@ -290,6 +291,10 @@ def _frames() -> list[tuple[re.Pattern[str], str]]:
          r"|made|given|held|cut|set)\s+(?:by|via|using|through)\s+(?P<p>.+?)"
          r"(?:\s+(?:and\s+(?:\w+ed\s+)?)?(?:into|to|as)\s+(?P<y>.+))?", "x>p>y"),
         (rf"(?P<x>.+?)\s+{BE}\s+{MOVED}\s+(?:in|into|to|onto|through)\s+(?P<p>.+)", "x>p>y"),
+        # X (is) loaded by P into Y, X uploaded by P: a participle after a datum, "is" unsaid
+        (r"(?P<x>.+?)\s+(?:(?!followed|preceded|caused|inspired)\w+ed|read|run|built|made|done)"
+         r"\s+by\s+(?P<p>.+?)"
+         r"(?:\s+(?:into|to|as)\s+(?P<y>.+))?", "x>p>y"),
         # X is stored in Z by P, X is sent to Z by P: P takes X, Z is where it goes
         (rf"(?P<x>.+?)\s+{BE}\s+(?:\w+ed|sent|put|kept|written|given)\s+(?:in|into|to|on|onto)\s+"
          r"(?P<y>.+?)\s+by\s+(?P<p>.+)", "x>p>y"),
@@ -558,7 +563,7 @@ PROCESS_HEADS = _wordset(
     "network net cnn rnn lstm gru transformer bert gpt engine server api agent pipeline loader "
     "summarizer translator ranker reranker planner tracker scheduler store database db head "
     "pca svm knn xgboost lightgbm kmeans k-means resnet vit unet yolo whisper clip t5 llama "
-    "function loss program tool worker app bot module layer"
+    "function loss program tool worker app bot module layer notebook sandbox"
 )
 DATA_HEADS = _wordset(
     "data text image audio video vector tensor query answer map index csv dataframe table "
@@ -697,9 +702,10 @@ def _declared(segment: str) -> list[Clause] | None:
     prompt and a document as inputs"), as a declaration."""
     said = _tidy(segment)
     names = _names(said)
-    if names is None or "<out>" in names or _has_verb(segment):
+    words = re.sub(r"\S*[/.]\S*", " ", segment)  # "s3://logs/app/*.gz": a path says no verb
+    if names is None or "<out>" in names or _has_verb(words):
         return None
-    filed = re.compile(r"\w\.[a-z]{1,5}\b|/$|\b(?:file|files|folder|table|csv|json)$")
+    filed = re.compile(r"[\w*]\.[a-z]{1,5}\b|/$|\b(?:file|files|folder|table|csv|json)$")
     if not re.search(r"\sas\s+inputs?$", said) and (len(names) != 1 or not filed.search(names[0])):
         return None
     return [Clause(names, "", [])]
@@ -709,6 +715,7 @@ def _pieces(segment: str) -> list[Clause] | None:
     """The segment's clauses: cut at the weak joints, fewest pieces that all read."""
     segment = CONDITION.sub("", segment)  # "if tests fail, the results go back to the agent"
     # "- xgboost, which is trained on X and gives Y": the part's process, then what it does
+    segment = re.sub(r"^.{0,60}?\bin which\s+", "", segment)  # "a feature platform in which X ..."
     which = LEAD_WHICH.match(segment)
     if which:
         segment = f"{which['p']} {which['be'] or ''}{which['rest']}"
