@@ -439,11 +439,13 @@ def _said(t: str) -> tuple[Clause, ...] | None:
     return None
 
 
+SOURCE = re.compile(r"\s+(?:from|for(?:\s+(?:each|every|all))?|out\s+of)\s+")
+
+
 def _head(head: str, outs: str | None) -> tuple[Clause, ...] | None:
     extra = None
-    source = re.compile(r"\s+(?:from|for(?:\s+(?:each|every|all))?|out\s+of)\s+")
-    if outs and source.search(outs):  # P extracts Y from X, predicts Y for X
-        outs, extra = source.split(outs, maxsplit=1)
+    if outs and SOURCE.search(outs):  # P extracts Y from X, predicts Y for X
+        outs, extra = SOURCE.split(outs, maxsplit=1)
     into = re.fullmatch(r"(.+?)\s+into\s+(\S.*)", outs) if outs else None
     if into and not extra and _names(into[1]) and _place(into[2]):
         extra, outs = into[1], into[2]  # "writes the ids into a graph", "builds X into Y"
@@ -606,7 +608,7 @@ def _arrows(segment: str) -> tuple[Clause, ...] | None:
         return _arrow_pair(items[0], items[1])  # type: ignore[arg-type]
     if sum(r.split()[0] in IMPERATIVES for r in raw) > 1:  # steps; "clean csv" is a datum
         return None
-    kinds = ["d" if len(i) > 1 else _arrow_kind(i[0]) for i in items]  # type: ignore[index]
+    kinds = [_items_kind(i) for i in items]  # type: ignore[arg-type]
     if "d" not in kinds:  # "encoder -> bottleneck -> decoder" is a flow of steps
         return None
     weak = [len(i) == 1 and _weak_kind(i[0]) for i in items]  # type: ignore[index]
@@ -629,6 +631,11 @@ def _arrows(segment: str) -> tuple[Clause, ...] | None:
     return None
 
 
+def _items_kind(names: list[str]) -> str:
+    """An arrow item's kind: several names are data ("a + b ->"), one is told by its words."""
+    return "d" if len(names) > 1 else _arrow_kind(names[0])
+
+
 def _weak_kind(item: str) -> bool:
     """Is the item's kind only guessed from its last word's ending (-er, -s)?"""
     head = _key(item.split()[-1])
@@ -637,8 +644,7 @@ def _weak_kind(item: str) -> bool:
 
 def _arrow_pair(a: list[str], b: list[str]) -> tuple[Clause, ...] | None:
     """The clause of "X -> P" or "P -> Y": exactly one end a process by its words."""
-    ka = "d" if len(a) > 1 else _arrow_kind(a[0])
-    kb = "d" if len(b) > 1 else _arrow_kind(b[0])
+    ka, kb = _items_kind(a), _items_kind(b)
     if kb == "p" and ka != "p":
         return (Clause(a, b[0], []),)
     if ka == "p" and kb == "d":
@@ -714,8 +720,8 @@ def _declared(segment: str) -> list[Clause] | None:
 def _pieces(segment: str) -> list[Clause] | None:
     """The segment's clauses: cut at the weak joints, fewest pieces that all read."""
     segment = CONDITION.sub("", segment)  # "if tests fail, the results go back to the agent"
-    # "- xgboost, which is trained on X and gives Y": the part's process, then what it does
     segment = re.sub(r"^.{0,60}?\bin which\s+", "", segment)  # "a feature platform in which X ..."
+    # "- xgboost, which is trained on X and gives Y": the part's process, then what it does
     which = LEAD_WHICH.match(segment)
     if which:
         segment = f"{which['p']} {which['be'] or ''}{which['rest']}"
@@ -875,8 +881,7 @@ class _Builder:
             if ins is None:
                 return None
             if c.fetched:  # "the scraper downloads pages": new pages are its product
-                new = [i for i in ins if i not in seen]
-                made = [self.names[i] for i in new]
+                made = [self.names[i] for i in ins if i not in seen]
                 ins, c = [i for i in ins if i in seen], replace(c, outs=made)
             if idle is not None and ins and ins[0] not in seen and ins[0] not in self.made:
                 first = self.names[ins[0]].split()[0]

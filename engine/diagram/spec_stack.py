@@ -139,8 +139,10 @@ def _normal(text: str) -> str:
     return _shorthand(t)
 
 
-_SHORT = re.compile(  # a layer in a few letters: "c3x3-32", "mp2", "gap", "do0.3", "fc256"
-    r"c\d+x\d+(?:-\d+)?(?:/\d)?|[ma]p\d(?:/\d)?|gap|gmp|do\d*\.\d+|flat|fc\s?\d+|dense\s?\d+"
+# a layer named in a few letters, its own label: "c3x3-32", "mp2", "gap", "do0.3", "flat"
+_SHORT_NAME = r"c\d+x\d+(?:-\d+)?(?:/\d)?|[ma]p\d(?:/\d)?|gap|gmp|do\d*\.\d+|flat"
+_SHORT = re.compile(  # a layer a competitor's list names in one word or two ("fc 256")
+    rf"{_SHORT_NAME}|fc\s?\d+|dense\s?\d+"
     r"|bn|relu|softmax|sigmoid|tanh|flatten|dropout|input\s\d+x\d+(?:x\d+)?|\d+\soutputs"
 )
 
@@ -208,7 +210,7 @@ def _repeats(item: str) -> tuple[int, str]:
 def _block(item: str) -> str | None:
     """The block name an item states (None when it names no block kind)."""
     kind = blocks.kind_of(item)
-    if re.fullmatch(r"c\d+x\d+(?:-\d+)?(?:/\d)?|[ma]p\d(?:/\d)?|gap|gmp|do\d*\.\d+|flat", item):
+    if re.fullmatch(_SHORT_NAME, item):
         return item  # "c3x3-32", "mp2": the shorthand is the label
     bare = re.fullmatch(r"(\d+)\s*(?:hidden\s+)?(?:nodes?|units?|neurons?)", item)
     if kind == "step" and bare:
@@ -488,9 +490,11 @@ def stack_blocks(text: str) -> tuple[str, ...] | None:
         item = re.sub(r"^(?:(?:starts?|ends?|begins?|finish(?:es)?)\s+with\s+)", "", item)
         if re.match(r"(?:with|using|where|so|but)\b", item):
             return None  # a note on the structure ("with residual connections"): not a layer
-        filters = bool(out and times == 1 and re.fullmatch(r"\d+", item)) and (
-            blocks.read_block(out[-1]).kind == "conv" and blocks.read_block(out[-1]).units is None
-        )  # "conv 3x3, 32": a conv with no filters yet takes them
+        before = blocks.read_block(out[-1]) if out else None
+        filters = bool(  # "conv 3x3, 32": a conv with no filters yet takes them
+            before and times == 1 and re.fullmatch(r"\d+", item)
+            and before.kind == "conv" and before.units is None
+        )
         if out and last and (_SIZE_ONLY.fullmatch(item) or filters):  # "conv 3x3, 32"
             merged = _block(f"{last} {item}")  # "conv 3x3, 32 filters": the conv's filters
             if merged is not None and blocks.kind_of(merged) == blocks.kind_of(out[-1]):
