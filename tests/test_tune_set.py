@@ -1,5 +1,5 @@
 """The tuning sets (engine/bench/data/tune_v2.jsonl, tune_v3.jsonl, tune_v6.jsonl,
-tune_v7.jsonl .. tune_v22.jsonl, see TUNE.md): well-formed like the dev set,
+tune_v7.jsonl .. tune_v24.jsonl, see TUNE.md): well-formed like the dev set,
 every gold (but named and refuse) drawable as a faithful diagram without invented labels, and
 every named gold a catalogue entry.
 The dev set is not read here: the tuning sets were written without looking at it."""
@@ -105,10 +105,12 @@ def test_tune_v3_is_well_formed() -> None:
         ("tune_v20.jsonl", {"stack": 70, "network": 30}),
         ("tune_v21.jsonl", {"dataflow": 100}),
         ("tune_v22.jsonl", {"stack": 70, "network": 30}),
+        ("tune_v23.jsonl", {"structure": 80, "steps": 20}),
+        ("tune_v24.jsonl", {"structure": 80, "steps": 20}),
     ],
 )
 def test_later_structure_sets_are_well_formed(name: str, counts: dict[str, int]) -> None:
-    """tune_v6 .. tune_v22 (TUNE.md): structure, steps, stack, flow and network lines in the dev
+    """tune_v6 .. tune_v24 (TUNE.md): structure, steps, stack, flow and network lines in the dev
     set's format, the counts written, no duplicate texts or structure steps, and every gold
     drawable."""
     data = rows(gold_sets.DATA / name)
