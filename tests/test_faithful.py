@@ -262,6 +262,22 @@ def test_structure_branch_and_loop() -> None:
     assert not unlabelled.faithful and "[good]" in unlabelled.why
 
 
+def test_a_branch_label_is_read_as_its_drawn_question_asks() -> None:
+    """The matcher takes "episode not done?" and "episode done?" for one step, so a label
+    swaps when only one of the two questions is negated; the same label must still match."""
+    gold = {
+        "steps": ["act", "episode not done?", "update"],
+        "branch": [["episode not done?", "act", "yes"], ["episode not done?", "update", "no"]],
+    }
+    steps = "steps: act | episode done? | update\n"
+    flipped = judge(d(steps + "edges: 1>2 2>1[no] 2>3[yes]"), "structure", gold, False)
+    assert flipped.faithful, flipped.why
+    wrong = judge(d(steps + "edges: 1>2 2>1[yes] 2>3[no]"), "structure", gold, False)
+    assert not wrong.faithful and "[yes]" in wrong.why
+    as_said = "steps: act | episode not done? | update\nedges: 1>2 2>1[yes] 2>3[no]"
+    assert judge(d(as_said), "structure", gold, False).faithful
+
+
 def test_structure_loop_must_close_a_cycle() -> None:
     gold = {"steps": ["train", "validate"], "loop": [["validate", "train"]]}
     assert judge(d("steps: train | validate\nedges: 1>2 2>1"), "structure", gold, False).faithful

@@ -347,12 +347,30 @@ def _structure(g: Graph, gold: dict) -> tuple[bool, str]:
             return False, f"no loop {a} > {b}"
     for a, b, label in gold.get("branch", []):
         found = _edge(g, g.named(a), g.named(b))
-        if not any(matches(label, said) for e in found for said in g.edges[e]):
+        if not any(
+            matches(_as_asked(label, a, g.nodes[e[0]].label), said)
+            for e in found
+            for said in g.edges[e]
+        ):
             return False, f"no branch {a} > {b} [{label}]"
     parts = [
         f"{len(gold.get(k, []))} {k}" for k in ("edges", "skip", "loop", "branch") if gold.get(k)
     ]
     return True, f"{len(steps)} steps, " + ", ".join(parts or ["no extra structure"])
+
+
+_NEGATION = re.compile(r"\b(?:not|never)\b|n't\b")
+_FLIP = {"yes": "no", "no": "yes", "true": "false", "false": "true"}
+
+
+def _as_asked(label: str, gold_question: str, drawn_question: str) -> str:
+    """A branch label as the drawn question asks it: "episode not done? yes" is "episode
+    done? no". The matcher reads both questions as one step (it drops no word for "not"),
+    so the yes and the no swap when only one of them is negated."""
+    asked = (bool(_NEGATION.search(q.lower())) for q in (gold_question, drawn_question))
+    if len(set(asked)) == 1:
+        return label
+    return _FLIP.get(label.strip().lower(), label)
 
 
 def gold_names(kind: str, gold: dict) -> list[str]:
