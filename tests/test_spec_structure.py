@@ -530,3 +530,73 @@ def test_sends_to_a_list_forks() -> None:
     g = read("tokens -> router, router sends to expert 1, expert 2 and expert 3, their outputs "
              "go into a weighted combine")  # fmt: skip
     assert {("router", "expert 2", ""), ("expert 3", "weighted combine", "")} <= edges(g)
+
+
+def test_a_negated_condition_asks_the_positive_question_and_says_no_first() -> None:
+    g = read(
+        "reset env, take action, get reward. "
+        "if the episode is not done, take action again, else update policy"
+    )
+    assert "episode is done?" in g.steps
+    assert edges(g) >= {
+        ("episode is done?", "take action", "no"),
+        ("episode is done?", "update policy", "yes"),  # its else is the yes
+    }
+    g = read(
+        "tokenize, embed, after it encode. if the loss did not improve stop, else go back to embed"
+    )
+    assert g.steps == ("tokenize", "embed", "encode", "loss improve?", "stop")  # "after it" joins
+    assert edges(g) >= {("loss improve?", "stop", "no"), ("loss improve?", "embed", "yes")}
+
+
+def test_if_not_with_no_question_open_asks_one_and_a_later_if_answers_it() -> None:
+    g = read(
+        "pick next combo, train, evaluate. if not all combos done go back to pick next combo. "
+        "if all done test best model"
+    )
+    assert g.steps == (
+        "pick next combo",
+        "train",
+        "evaluate",
+        "all combos done?",
+        "test best model",
+    )
+    assert edges(g) >= {
+        ("all combos done?", "pick next combo", "no"),
+        ("all combos done?", "test best model", "yes"),
+    }
+
+
+def test_a_no_branch_drops_the_question_said_again() -> None:
+    g = read(
+        "start with centroids, assign points, move centroids, did centroids change? "
+        "if yes go back to assign points, if not change stop"
+    )
+    assert g.steps[-1] == "stop"  # not "change stop"
+    assert ("centroids change?", "stop", "not") in edges(g)
+
+
+def test_x_added_to_the_output_of_y_is_an_add_after_y() -> None:
+    g = read(
+        "the cnn takes the image, conv1, conv2, then the image is also added to the output of "
+        "conv2, then relu and fc"
+    )
+    assert g.steps == ("image", "conv1", "conv2", "add", "relu", "fc")  # "relu and fc": two
+    assert edges(g) >= {("image", "add", ""), ("conv2", "add", ""), ("add", "relu", "")}
+
+
+def test_what_also_goes_directly_to_a_step_skips_to_it() -> None:
+    g = read(
+        "question -> retriever -> reranker -> llm -> answer. the question also goes directly to llm"
+    )
+    assert ("question", "llm", "") in edges(g)
+    assert g.steps == ("question", "retriever", "reranker", "llm", "answer")
+
+
+def test_a_how_to_draw_intro_with_a_number_is_no_step() -> None:
+    g = read(
+        "5 fold cross validation how to draw: split data into 5 folds, train on 4, test on 1, "
+        "repeat for each fold, average scores"
+    )
+    assert g.steps[0] == "split data into 5 folds"
+    assert ("test on 1", "train on 4", "for each fold") in edges(g)
