@@ -555,3 +555,27 @@ def test_sizes_after_commas_are_no_bare_numbered_list() -> None:
         "network", layers=(1, 3, 3, 1)
     )
     assert extract_spec("steps: 1 load 3 train 2 eval") != flow("load", "train", "eval")
+
+
+@pytest.mark.parametrize(
+    ("text", "steps"),
+    [
+        (
+            "Lab 2: a. load the scans  b. crop the lungs  c. normalise the intensities  d. "
+            "train the classifier",
+            ("load scans", "crop lungs", "normalise intensities", "train classifier"),
+        ),
+        (
+            "to redo the table: i. fix the seed ii. fetch mnist iii. fit the model, and "
+            "iv. write the scores. that's all",
+            ("fix seed", "fetch mnist", "fit model", "write scores"),
+        ),
+        (
+            "the recipe: (a) tokenize the text, (b) embed the tokens, (c) cluster the vectors",
+            ("tokenize text", "embed tokens", "cluster vectors"),
+        ),
+    ],
+)
+def test_lettered_and_roman_lists_are_step_lists(text: str, steps: tuple[str, ...]) -> None:
+    assert extract_spec(text) == flow(*steps)
+

@@ -44,6 +44,8 @@ FLOW_WORDS = r"\b(?:flow ?charts?|pipelines?|workflows?|process|steps?|loop|proc
 INTRO = rf"{FLOW_WORDS}(?:\s+{any_word('of for with showing where are is these the following')})*"
 ARROW = r"\s*(?:-+>|→|⟶|=>|➔|➡️?)\s*"
 NUMBERED = r"(?:^|(?<=\s))(step\s*)?(\(?)(\d{1,2})([.)]|\s*:|\s*[-–](?=\s))\s+"  # 1. 1) 1: 1 -
+LETTERED = r"(?:^|(?<=\s))\(?([a-j]|[ivx]{1,4})[.)]\s+"  # a. b) (c) / i. ii. iii.
+ROMAN = ("i", "ii", "iii", "iv", "v", "vi", "vii", "viii", "ix", "x")
 THEN_WORDS = any_word("then finally lastly after_that and_then and_finally")
 THEN = rf"\s*(?:,|;|[.?!](?:\s|$)|{THEN_WORDS})\s*"
 BRANCH = "^" + any_word("if else otherwise yes no repeat loop until go_back back_to")
@@ -285,6 +287,22 @@ def _numbered(t: str) -> list[str] | None:
     return [t[m.end() : e] for m, e in zip(marks, ends, strict=True)]
 
 
+def _lettered(t: str) -> list[str] | None:
+    """'a. x  b. y  c. z' or 'i. x ii. y iii. z': the marks in order from a (or i); a mark
+    out of order ('e.g.', a stray 'v.') is text."""
+    for order in ("abcdefghij", ROMAN):
+        marks: list[re.Match[str]] = []
+        for m in re.finditer(LETTERED, t):
+            if len(marks) < len(order) and m[1] == order[len(marks)]:
+                marks.append(m)
+        if len(marks) >= 3:
+            ends = [m.start() for m in marks[1:]] + [len(t)]
+            items = [t[m.end() : e] for m, e in zip(marks, ends, strict=True)]
+            items[-1] = re.split(r"[.;!?](?:\s|$)", items[-1])[0]  # drop a trailing sentence
+            return [re.sub(r"[\s,;.]*(?:\band)?[\s,;.]*$", "", i) for i in items]
+    return None
+
+
 def _bulleted(t: str) -> list[str] | None:
     bullets = re.findall(r"^\s*[-*•]\s+(.+)$", t, flags=re.M)
     return bullets if len(bullets) >= 2 else None
@@ -351,6 +369,7 @@ def _sentenced(t: str) -> list[str] | None:
 # strongest marker first; lists need three steps, marked sequences two
 FINDERS: list[tuple[Callable[[str], list[str] | None], int]] = [
     (_numbered, 2),
+    (_lettered, 3),
     (_bulleted, 2),
     (_arrowed, 2),
     (_then_chain, 2),
