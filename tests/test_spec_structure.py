@@ -600,3 +600,10 @@ def test_a_how_to_draw_intro_with_a_number_is_no_step() -> None:
     )
     assert g.steps[0] == "split data into 5 folds"
     assert ("test on 1", "train on 4", "for each fold") in edges(g)
+
+
+def test_a_process_step_said_again_by_name_closes_a_loop_a_layer_does_not() -> None:
+    g = read("agent: plan -> act -> observe -> plan")
+    assert g.steps == ("plan", "act", "observe")
+    assert ("observe", "plan", "") in edges(g)
+    assert read_structure("conv -> relu -> conv -> relu") is None  # four layers, a chain

@@ -285,12 +285,25 @@ class _State:
                 return i
         return None
 
+    def repeated(self, hit: int, name: str) -> bool:
+        """A process step said again by its very name: going there is a loop (a layer said
+        again is another layer, "conv -> relu -> conv")."""
+        step = self.steps[hit]
+        return (
+            step == name
+            and hit not in self.ends
+            and bool(re.search(r"[a-z]", step))
+            and kind_of(step) == "step"
+        )
+
     def node(self, name: str, looping: bool = False) -> int:
         """The step named `name`: the one already drawn unless going there closes a cycle
         nothing asked for; else a new one."""
         hit = self.find(name)
         if hit is not None and (
-            looping or not any(e == hit or hit in self.ancestors(e) for e in self.ends)
+            looping
+            or self.repeated(hit, name)  # "plan -> act -> observe -> plan": a loop
+            or not any(e == hit or hit in self.ancestors(e) for e in self.ends)
         ):
             return hit
         self.steps.append(name)
