@@ -607,3 +607,22 @@ def test_a_process_step_said_again_by_name_closes_a_loop_a_layer_does_not() -> N
     assert g.steps == ("plan", "act", "observe")
     assert ("observe", "plan", "") in edges(g)
     assert read_structure("conv -> relu -> conv -> relu") is None  # four layers, a chain
+
+
+def test_braces_after_an_arrow_are_side_by_side() -> None:
+    g = read("x -> {conv 1x1, conv 3x3, maxpool} -> concat")
+    assert g.steps == ("x", "conv 1x1", "conv 3x3", "maxpool", "concat")
+    assert edges(g) >= {(a, b, "") for a in ("x",) for b in ("conv 1x1", "conv 3x3", "maxpool")}
+    assert ("maxpool", "concat", "") in edges(g)
+    g = read("x -> backbone -> {cls_head, box_head}")
+    assert edges(g) == {
+        ("x", "backbone", ""),
+        ("backbone", "cls_head", ""),
+        ("backbone", "box_head", ""),
+    }
+
+
+def test_two_names_between_arrows_before_a_merge_fork_and_join() -> None:
+    g = read("raw -> dedup -> lang filter and toxic filter -> merge -> shard")
+    assert ("dedup", "toxic filter", "") in edges(g)
+    assert ("lang filter", "merge", "") in edges(g) and ("toxic filter", "merge", "") in edges(g)

@@ -181,6 +181,7 @@ NETWORK = re.compile(  # layer sizes: a network, the network reader's
     r"\b(?:\d+|one|two|three|four|five|six|eight|ten)\s+(?:hidden\b|neurons?\b|nodes?\b|units?\b)"
     r"|\bhidden layers?\b|\b\d+\s+inputs?\b.*\b\d+\s+outputs?\b"
 )
+JOIN_STEP = r"merge|concat\w*|combine|sum|add|average|fuse|join|vote|ensemble"
 JOIN_SIGNAL = re.compile(
     r"\b(?:both|all (?:three|four|of them)|concat\w*|merged?|combined|meet|joined|summed|"
     r"averaged|fused|towers?|parallel|each|(?:of|from|combines|averages) the two)\b"
@@ -313,10 +314,18 @@ class _State:
 _COND_TEXT = r"(?:[^,;.?\n]|(?<=\d)\.(?=\d))+?"  # "score > 0.7": a decimal point is no full stop
 
 
+def _side_by_side(m: re.Match[str]) -> str:
+    """'x -> {conv 1x1, conv 3x3, pool} -> concat', '-> {cls, box}': a fork, side by side."""
+    names = re.sub(r"\s*,\s*", " and ", m[1].strip())
+    last = not m.string[m.end() :].lstrip().startswith("->")
+    return f" {names} in parallel" if last else f" {names}"
+
+
 def _normal(text: str) -> str:
     t = text.lower().replace("`", " ")
     t = dashed_list(t)  # "workflow - a - b - c?" is a list
     t = t.replace(" | ", "; ")  # "a | yes: b | no: c": clauses (a pipe in a name splits a step)
+    t = re.sub(r"(?<=->)\s*\{([^{}]+)\}", _side_by_side, t)
     for c in _EMOJI_YES:
         t = t.replace(c, " yes: ")
     for c in _EMOJI_NO:
@@ -537,7 +546,8 @@ def _pieces(sentence: str) -> list[str]:
         pair = (
             m
             and re.match(  # "a and b in parallel ->", "a and b (both run on x) ->"
-                r"[^,;>]*?(?:\b(?:in parallel|at the same time)|\(\s*both\b[^()]*\))\s*->",
+                r"[^,;>]*?(?:\b(?:in parallel|at the same time)|\(\s*both\b[^()]*\))\s*->"
+                rf"|[^,;>]*?->\s*(?:{JOIN_STEP})\b",  # "a -> b and c -> merge": a fork, joined
                 p[m.end() :],
             )
         )
