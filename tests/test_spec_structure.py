@@ -626,3 +626,26 @@ def test_two_names_between_arrows_before_a_merge_fork_and_join() -> None:
     g = read("raw -> dedup -> lang filter and toxic filter -> merge -> shard")
     assert ("dedup", "toxic filter", "") in edges(g)
     assert ("lang filter", "merge", "") in edges(g) and ("toxic filter", "merge", "") in edges(g)
+
+
+def test_left_arrows_point_the_other_way() -> None:
+    g = read("gan: z -> gen -> fake -> disc <- real; disc -> loss; loss -> gen")
+    assert ("real", "disc", "") in edges(g) and ("fake", "disc", "") in edges(g)
+    assert "disc real" not in " | ".join(g.steps)
+    g = read("loss <- head <- backbone <- img; aux <- backbone")
+    assert g.steps[:4] == ("img", "backbone", "head", "loss")
+    assert ("backbone", "aux", "") in edges(g)
+
+
+def test_a_new_head_after_a_semicolon_starts_its_own_chain() -> None:
+    g = read(
+        "source -> encoder; target -> decoder; encoder output also goes into the decoder's "
+        "cross attention; decoder -> softmax"
+    )
+    assert g.steps == ("source", "encoder", "target", "decoder", "softmax")
+    assert edges(g) == {
+        ("source", "encoder", ""),
+        ("target", "decoder", ""),  # not encoder -> target
+        ("encoder", "decoder", ""),  # the decoder's cross attention is the decoder drawn
+        ("decoder", "softmax", ""),
+    }

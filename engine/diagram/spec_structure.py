@@ -301,6 +301,9 @@ class _State:
         """The step named `name`: the one already drawn unless going there closes a cycle
         nothing asked for; else a new one."""
         hit = self.find(name)
+        owner = re.match(r"^(?P<x>[\w-]+) s [\w-]+(?: [\w-]+)?$", name)
+        if hit is None and owner and (had := self.find(owner["x"])) is not None:
+            return had  # "the decoder's cross attention": the decoder drawn
         if hit is not None and (
             looping
             or self.repeated(hit, name)  # "plan -> act -> observe -> plan": a loop
@@ -321,11 +324,22 @@ def _side_by_side(m: re.Match[str]) -> str:
     return f" {names} in parallel" if last else f" {names}"
 
 
+def _left_arrows(m: re.Match[str]) -> str:
+    """'loss <- head <- backbone <- img' is 'img -> backbone -> head -> loss'; 'fake -> disc
+    <- real' is 'fake -> disc; real -> disc'."""
+    parts = [p.strip() for p in m[0].split(" <- ")]
+    if not all(parts):
+        return m[0]
+    if "->" not in m[0]:
+        return " -> ".join(reversed(parts))
+    into = parts[0].split(" -> ")[-1].strip()
+    return "; ".join([parts[0], *(f"{p} -> {into}" for p in parts[1:] if "->" not in p)])
+
+
 def _normal(text: str) -> str:
     t = text.lower().replace("`", " ")
     t = dashed_list(t)  # "workflow - a - b - c?" is a list
     t = t.replace(" | ", "; ")  # "a | yes: b | no: c": clauses (a pipe in a name splits a step)
-    t = re.sub(r"(?<=->)\s*\{([^{}]+)\}", _side_by_side, t)
     for c in _EMOJI_YES:
         t = t.replace(c, " yes: ")
     for c in _EMOJI_NO:
@@ -335,8 +349,11 @@ def _normal(text: str) -> str:
     t = re.sub(r"\bthru\b", "through", t)
     t = re.sub(r"\btill\b", "until", t)
     t = re.sub(r"\bback to \((\d{1,2})\)", r"back to step \1", t)  # "go back to (1)"
+    t = re.sub(r"\s*(?:←|(?<![<\w])<-+(?!>))\s*", " <- ", t)
     t = re.sub(r"[^\x00-\x7f→⟶➔⇒⟹]", " ", t)  # other emoji
     t = re.sub(ARROW, " -> ", t)
+    t = re.sub(r"[^;\n,.]*<-[^;\n,.]*", _left_arrows, t)
+    t = re.sub(r"(?<=->)\s*\{([^{}]+)\}", _side_by_side, t)
     t = re.sub(  # "to three base models (rf, xgb, svm)": the models are the list
         r"\b(?:two|three|four|five|[2-9])\s+(?!x\b)(?:[a-z][\w-]*\s+){1,3}?"
         r"(?P<when>(?:in parallel|at the same time|simultaneously)\s+)?"
@@ -605,6 +622,7 @@ class _Reader:
         self.fork_ends: list[int] = []
         self.label_source: int | None = None
         self.prev_arrow = False
+        self.semicolon = False  # the sentence read now came after a semicolon
         self.branch_ends: list[int] = []  # open ends of the branches said so far
         self.skipped = False  # the last branch said was empty ("otherwise leave it")
         self.sentence = 0  # sentences read so far
@@ -1063,7 +1081,7 @@ class _Reader:
             src = self.resolve(re.sub(r"^outputs? of\s+", "", _name(head)), head=True)
         if (
             len(items) >= 2
-            and (self.prev_arrow and JOIN_SIGNAL.search(self.t) or reaches)
+            and (self.prev_arrow and (JOIN_SIGNAL.search(self.t) or self.semicolon) or reaches)
             and not (len(self.fork_ends) >= 2 and s.ends == self.fork_ends and not reaches)
             and src is None
             and s.steps
@@ -1537,7 +1555,11 @@ class _Reader:
                 s.add(source, target, label)
 
     def sentences(self, line: str, in_intro: bool = False) -> None:
-        parts = [x for x in re.split(r"(?<=[.!;])\s+|;\s*|\.\s*$", line) if x and x.strip()]
+        cut = re.split(r"((?<=[.!;])\s+|;\s*|\.\s*$)", line)
+        parts = [x for x in cut[::2] if x and x.strip()]
+        # "image -> enc -> emb; text -> enc2 -> emb2": after a semicolon a new head starts anew
+        seps = ["", *cut[1::2]]  # the separator before each part
+        semis = [";" in sep for x, sep in zip(cut[::2], seps, strict=True) if x and x.strip()]
         said = [  # "high -> accept; medium -> review; low -> reject": outcomes, one a sentence
             h
             for part in parts
@@ -1549,7 +1571,7 @@ class _Reader:
         ]
         if len(said) >= 3 and fresh == said and not JOIN_SIGNAL.search(self.t):
             self.outcomes |= set(said)  # none of them a step named before ("train / val")
-        for sentence in parts:
+        for sentence, self.semicolon in zip(parts, semis, strict=True):
             self.sentence += 1
             sentence = sentence.strip(" .")
             if CHAT.search(sentence) and "->" not in sentence and "?" not in sentence[-1:]:
