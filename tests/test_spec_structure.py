@@ -649,3 +649,11 @@ def test_a_new_head_after_a_semicolon_starts_its_own_chain() -> None:
         ("encoder", "decoder", ""),  # the decoder's cross attention is the decoder drawn
         ("decoder", "softmax", ""),
     }
+
+
+def test_a_list_of_sources_before_an_arrow_meets_at_its_target() -> None:
+    g = read("vae: x -> enc1 -> mu; x -> enc2 -> sigma; mu, sigma -> z -> dec -> x_hat")
+    assert ("mu", "z", "") in edges(g) and ("sigma", "z", "") in edges(g)
+    assert "mu, sigma" not in " | ".join(g.steps)
+    g = read("x -> gen -> rec_x; (real_x, rec_x) -> loss")
+    assert ("real_x", "loss", "") in edges(g) and ("rec_x", "loss", "") in edges(g)

@@ -354,6 +354,11 @@ def _normal(text: str) -> str:
     t = re.sub(ARROW, " -> ", t)
     t = re.sub(r"[^;\n,.]*<-[^;\n,.]*", _left_arrows, t)
     t = re.sub(r"(?<=->)\s*\{([^{}]+)\}", _side_by_side, t)
+    t = re.sub(  # "; enc1, enc2 -> dist", "(real_x, rec_x) -> loss": sources that meet
+        r"(?:^|(?<=[;\n]))(\s*)[(\[]?((?:[\w.'-]+\s*,\s*)+[\w.'-]+)[)\]]?(?=\s*->)",
+        lambda m: m[1] + re.sub(r"\s*,\s*", " and ", m[2]),
+        t,
+    )
     t = re.sub(  # "to three base models (rf, xgb, svm)": the models are the list
         r"\b(?:two|three|four|five|[2-9])\s+(?!x\b)(?:[a-z][\w-]*\s+){1,3}?"
         r"(?P<when>(?:in parallel|at the same time|simultaneously)\s+)?"
