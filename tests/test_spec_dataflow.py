@@ -498,3 +498,81 @@ def test_an_arrow_before_a_bare_verb_leads_to_a_step() -> None:
     )
     crawl, pages = names.index("crawl.py"), names.index("pages.jsonl")
     assert (crawl, pages) in edges and "writes pages.jsonl" not in names
+
+
+SENTENCE_AND_ARROW_CASES = [
+    (  # the parts listed in one sentence after "consists of"; "is given X" is what P takes
+        "The search app consists of a crawler that downloads web pages, an indexer that turns "
+        "the web pages into an inverted index, and a ranker which is given the inverted index "
+        "and a user query and returns results.",
+        {"web pages", "inverted index", "user query", "results"}, {"crawler", "indexer", "ranker"},
+        {("crawler", "web pages"), ("web pages", "indexer"), ("indexer", "inverted index"),
+         ("inverted index", "ranker"), ("user query", "ranker"), ("ranker", "results")},
+    ),
+    (  # between two files, what acts on them is a process whatever its last word
+        "raw.csv -> duckdb query -> report.csv -> plot script -> chart.png",
+        {"raw.csv", "report.csv", "chart.png"}, {"duckdb query", "plot script"},
+        {("raw.csv", "duckdb query"), ("duckdb query", "report.csv"),
+         ("report.csv", "plot script"), ("plot script", "chart.png")},
+    ),
+    (  # three unknown words ending in a datum: datum -> process -> datum
+        "ome-zarr -> stardist -> nuclei masks; nuclei masks -> tracker -> tracks",
+        {"ome-zarr", "nuclei masks", "tracks"}, {"stardist", "tracker"},
+        {("ome-zarr", "stardist"), ("stardist", "nuclei masks"), ("nuclei masks", "tracker"),
+         ("tracker", "tracks")},
+    ),
+    (  # two processes side by side in a chain
+        "frames -> face detector + plate detector -> detections",
+        {"frames", "detections"}, {"face detector", "plate detector"},
+        {("frames", "face detector"), ("frames", "plate detector"),
+         ("face detector", "detections"), ("plate detector", "detections")},
+    ),
+    (  # an aside with a count in a chain is no network's size
+        "prompt -> sdxl unet (30 steps) -> latents -> vae decoder -> picture.png",
+        {"prompt", "latents", "picture.png"}, {"sdxl unet", "vae decoder"},
+        {("prompt", "sdxl unet"), ("sdxl unet", "latents"), ("latents", "vae decoder"),
+         ("vae decoder", "picture.png")},
+    ),
+    (  # "goes to A and also to B": to each
+        "mic input is denoised by rnnoise into clean audio, the clean audio goes to a speaker "
+        "model and also to a transcriber; the transcriber outputs words",
+        {"mic input", "clean audio", "words"}, {"rnnoise", "speaker model", "transcriber"},
+        {("mic input", "rnnoise"), ("rnnoise", "clean audio"), ("clean audio", "speaker model"),
+         ("clean audio", "transcriber"), ("transcriber", "words")},
+    ),
+    (  # "them" after a file said alone; "pushes X (made before) to Q": X in, Q out
+        "gs://raw/*.json ; a parser reads them into rows ; a loader pushes the rows to bigquery",
+        {"gs://raw/*.json", "rows"}, {"parser", "loader", "bigquery"},
+        {("gs://raw/*.json", "parser"), ("parser", "rows"), ("rows", "loader"),
+         ("loader", "bigquery")},
+    ),
+    (  # "used by a trainer to update the tagger model": a loop back to the process
+        "a tagger model reads the sentences and outputs tags; a reviewer turns the tags into "
+        "fixed tags; the fixed tags are used by a trainer to update the tagger model",
+        {"sentences", "tags", "fixed tags"}, {"tagger model", "reviewer", "trainer"},
+        {("sentences", "tagger model"), ("tagger model", "tags"), ("tags", "reviewer"),
+         ("reviewer", "fixed tags"), ("fixed tags", "trainer"), ("trainer", "tagger model")},
+    ),
+    (  # "failing test results ... for another try" are the test results, returned
+        "a coder model writes a patch, a test runner runs the patch and reports test results, "
+        "and failing test results are returned to the coder model for another try",
+        {"patch", "test results"}, {"coder model", "test runner"},
+        {("coder model", "patch"), ("patch", "test runner"), ("test runner", "test results"),
+         ("test results", "coder model")},
+    ),
+    (  # a first sentence that says what the system is for; "based on X": X is what it uses
+        "A recommendation system is used for our shop. Click logs are read by a spark job which "
+        "writes user vectors. A ranker scores products based on the user vectors and returns a "
+        "shortlist",
+        {"click logs", "user vectors", "shortlist"}, {"spark job", "ranker"},
+        {("click logs", "spark job"), ("spark job", "user vectors"), ("user vectors", "ranker"),
+         ("ranker", "shortlist")},
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "data", "processes", "edges"), SENTENCE_AND_ARROW_CASES)
+def test_parts_in_a_sentence_and_arrow_chains(
+    text: str, data: set, processes: set, edges: set
+) -> None:
+    assert wiring(text) == (data, processes, edges)

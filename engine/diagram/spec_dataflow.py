@@ -104,7 +104,7 @@ OUT_VERBS = _alts(
     "yields? makes? spits?_out results?_in collects? records? captures? predicts? computes? "
     "calculates? extracts? builds? prints? renders? drafts? proposes? publishes? sends?_out "
     "saves uploads serves? sends logs fills dumps exports picks selects chooses retrieves "
-    "deploys flags places"  # "the api serves predictions"
+    "deploys flags places reports"  # "the api serves predictions"
 )
 CONVERT = _alts(
     "converts? turns? transforms? maps? changes? encodes? decodes? translates? embeds? "
@@ -120,7 +120,8 @@ BE = r"(?:is|are|gets?|get|then\s+is|then\s+are)"
 # participles after "is / are": by any of them; into / in / to only these (storage, handing)
 MOVED = _alts(
     "fed passed sent given piped handed routed forwarded uploaded streamed pushed stored "
-    "saved written kept indexed loaded inserted put dumped cached logged shown displayed"
+    "saved written kept indexed loaded inserted put dumped cached logged shown displayed "
+    "returned"
 )
 MADE = _alts(
     "collected recorded captured generated produced created made written computed extracted "
@@ -132,7 +133,7 @@ OUT_TAIL = (  # what a clause makes, said after its input: ", which gives Y", "a
     r"|,?\s+(?:giving|producing|yielding|outputting|returning)"
     r"|,?\s+and\s+(?:then\s+)?(?:shows|displays)"  # "reads X and shows Y": Y is made
     r"|\s+to\s+(?:make|produce|create|build|fit|get|compute|generate|predict|train|write|give"
-    r"|output|pick|find|detect|estimate))"
+    r"|output|pick|find|detect|estimate|update|improve|refine))"
     r"\s+(?P<y>.+)$"
 )
 
@@ -153,7 +154,8 @@ _INTRO = re.compile(  # "LLM process that contains", "the steps are as follows",
     # has 3 parts", "a speech system with the following components"
     r"^.*?\b(?:contains?|containing|consists? of|with|has|steps?|as follows|includes?|including"
     r"|comprises?|made of)\s*:?\s*$"
-    r"|^.{0,60}?\b(?:with|has|have|contains?|includes?|of)\s+(?:the\s+following|\d+|these)\s+"
+    r"|^.{0,60}?\b(?:with|has|have|contains?|includes?|of)\s+"
+    r"(?:the\s+following|\d+|these|several|multiple|a\s+few|some)\s+"
     r"(?:components?|parts?|pieces|stages?|steps?|modules?|elements?|bits)\s*:?\s*$"
 )
 _LIST = re.compile(r"\s*(?:,\s*(?:and\s+)?|\s+and\s+|\s*&\s*|\s+plus\s+|\s*\+\s*)\s*")
@@ -188,6 +190,7 @@ class Clause:
     after: str = ""  # a process that starts this one ("the scheduler triggers the job")
     fresh: bool = False  # "a python file ..." again: another python file, not the first
     fetched: bool = False  # "a scraper downloads pages": what it takes is new, it makes it
+    handed: bool = False  # "P pushes X to Q": Q takes X from P (P's input when made before)
 
 
 # ---- names -------------------------------------------------------------------------------
@@ -280,6 +283,9 @@ SUBJ = r"(?P<p>.+?)(?:\s+(?:that|which|who))?(?:\s+(?:then|also|first|finally))?
 def _frames() -> list[tuple[re.Pattern[str], str]]:
     """(pattern over a clause's head, how its groups read), tried in order."""
     table = [
+        # P is given X, P is prompted with X (P the process, X what it takes)
+        (rf"(?P<p>.+?)\s+{BE}\s+(?:given|prompted\s+with|fed|shown|handed)\s+"
+         r"(?!(?:to|by|into|as|back|through|via)\b)(?P<x>.+)", "x>p>y"),
         # S is trained on X  (S the process)
         (rf"(?P<p>.+?)\s+{BE}\s+{TRAINED}\s+(?:on|with|against)\s+(?P<x>.+)", "x>p"),
         (rf"(?P<p>.+?)\s+{TRAINED}\s+(?:on|with)\s+(?P<x>.+)", "x>p>y"),  # a model trained on X
@@ -379,8 +385,11 @@ CONDITION = re.compile(r"^\s*(?:if|when|once|whenever)\s[^,]{1,40},\s*", re.I)
 def _tidy(text: str) -> str:
     marker = r"^\s*(?:\d+[.)]|\((?:[a-h]|\d{1,2})\)|step \d+:?)\s*"  # "1.", "(a)", "step 2:"
     t = re.sub(marker, "", text.lower()).strip(" ,.:")
-    lead = r"^(?:and|then|and then|so|first|firstly|finally|next|lastly|after that)\s+"
+    lead = r"^(?:and|then|and then|so|first|firstly|finally|next|lastly|after that|while)\s+"
     t = re.sub(r"\s+back\s+(?=(?:in)?to\s)", " ", re.sub(lead, "", t))  # a loop: "goes back to"
+    t = re.sub(r"\s+for\s+(?:another|a\s+new|one\s+more)\s+(?:try|round|pass|attempt)\b", "", t)
+    t = re.sub(r"\b[a-z]+s\s+(?:[\w/-]+\s+){0,3}?based\s+on\s+", "uses ", t)  # "rejects parts
+    # based on the decisions": the decisions are what it takes
     return re.sub(r"\s+(?:for\s+\w+ing|so\s+(?:that\s+)?(?:it|they|we)\s+can\s.*)$", "", t)
 
 
@@ -469,13 +478,15 @@ def _head(head: str, outs: str | None) -> tuple[Clause, ...] | None:
         if how == "p>x>q":  # "routes them to the champion model and the challenger model"
             a = _read(None, g["p"], g["x"], verb)
             qs = [_read(g["x"], q, outs, verb) for q in re.split(r"\s+and\s+", g["q"])]
-            return (a[0], *(b[0] for b in qs)) if a and all(qs) else None  # type: ignore[index]
+            if not a or not all(qs):
+                return None
+            return (a[0], *(replace(b[0], handed=True) for b in qs))  # type: ignore[index]
         if how == "p>q":
             first, then = _process(g["p"]), _read(None, g["q"], outs)
             if first is None or then is None:
                 continue
             return (Clause([], then[0].process, then[0].outs, after=first),)
-        x = g.get("x")
+        x = re.sub(r"^(?:from|out\s+of)\s+", "", g.get("x") or "") or None  # "samples from X"
         more = _names(g["x2"]) if g.get("x2") else []  # which P combines with X2 into Y
         if more is None:
             continue
@@ -601,7 +612,7 @@ def _arrows(segment: str) -> tuple[Clause, ...] | None:
     raw = [_tidy(p) for p in _ARROW.split(segment)]
     if len(raw) < 2 or any(not r for r in raw):
         return None
-    items = [_names(r) for r in raw]
+    items = [_names(_ASIDE.sub(" ", r)) for r in raw]  # "unet (50 steps)": no network's size
     if any(i is None or "<out>" in i for i in items):
         return None
     if len(raw) == 2:  # "subtasks -> coder agent", "agent -> patch": one end a process
@@ -609,31 +620,45 @@ def _arrows(segment: str) -> tuple[Clause, ...] | None:
     if sum(r.split()[0] in IMPERATIVES for r in raw) > 1:  # steps; "clean csv" is a datum
         return None
     kinds = [_items_kind(i) for i in items]  # type: ignore[arg-type]
-    if "d" not in kinds:  # "encoder -> bottleneck -> decoder" is a flow of steps
-        return None
+    for k in range(1, len(items) - 1):  # "x.parquet -> duckdb query -> summary.csv": between
+        if _filed(items[k - 1]) and _filed(items[k + 1]) and not _filed(items[k]):  # two files
+            kinds[k] = "?"  # what acts on them, whatever its last word
+    if "d" not in kinds and kinds != ["?", "p", "?"]:  # "encoder -> bottleneck -> decoder"
+        return None  # is a flow of steps; "latex -> sympy checker -> verdicts" a data flow
     weak = [len(i) == 1 and _weak_kind(i[0]) for i in items]  # type: ignore[index]
+    three = len(items) == 3 and not any(r.split()[0] in IMPERATIVES for r in raw)  # "a -> b -> c"
     for parity in (1, 0):
         role = ["p" if k % 2 == parity else "d" for k in range(len(items))]
         known = [k for k, r in zip(kinds, role, strict=True) if k != "?"]
         wrong = [w for k, r, w in zip(kinds, role, weak, strict=True) if k not in ("?", r)]
         if len(wrong) > 1 or not all(wrong) or (wrong and len(items) < 5):
             continue  # one guess from a word's ending may be wrong in a long chain ("tts")
-        if "p" not in known and known.count("d") < 2:
+        if "p" not in known and known.count("d") < 2 and not (three and role[0] == "d"):
             continue  # "vectors -> chroma -> index": between two data, chroma is what acts
         out = []
         for k, r in enumerate(role):
-            if r != "p" or len(items[k]) > 1:  # type: ignore[arg-type]
+            if r != "p":
                 continue
             ins = items[k - 1] if k > 0 else []
             outs = items[k + 1] if k + 1 < len(items) else []
-            out.append(Clause(list(ins), items[k][0], list(outs)))  # type: ignore[index,arg-type]
+            out += [Clause(list(ins), p, list(outs)) for p in items[k]]  # type: ignore[union-attr]
         return tuple(out) if out else None
     return None
 
 
 def _items_kind(names: list[str]) -> str:
-    """An arrow item's kind: several names are data ("a + b ->"), one is told by its words."""
-    return "d" if len(names) > 1 else _arrow_kind(names[0])
+    """An arrow item's kind: several names are data ("a + b ->") unless each is a process
+    ("nsfw classifier + violence classifier"), one is told by its words."""
+    if len(names) > 1:
+        sure = all(_arrow_kind(n) == "p" and not _weak_kind(n) for n in names)
+        return "p" if sure else "d"
+    return _arrow_kind(names[0])
+
+
+def _filed(names: list[str] | None) -> bool:
+    """One file, path or glob ("summary.csv", "s3://bucket/raw/"), not a script."""
+    last = names[0].split()[-1] if names and len(names) == 1 else ""
+    return bool(re.search(r"\.[a-z0-9]{1,8}$|/|\*", last)) and _arrow_kind(last) == "d"
 
 
 def _weak_kind(item: str) -> bool:
@@ -673,7 +698,26 @@ def _segments(text: str) -> list[str]:
     ]
     if segments and _INTRO.match(segments[0].lower()):
         segments = segments[1:]
-    return segments
+    return [part for s in segments for part in _parts(s)]
+
+
+_PART = r"(?:a|an|the)\s+[\w.+#/-]+(?:\s+[\w.+#/-]+){0,3},?\s+(?:that|which|who)\s"
+HAS_PARTS = re.compile(  # "the chatbot includes a retriever that ...", "a system that has an llm
+    r"^(?P<head>[^,]{0,80}?)\s+(?:consists?\s+of|includes?|contains?|has|is\s+made\s+of"
+    rf"|comprises?)\s+(?={_PART})",
+    re.I,
+)
+NEXT_PART = re.compile(rf",\s*(?:and\s+)?(?={_PART})", re.I)
+
+
+def _parts(segment: str) -> list[str]:
+    """A sentence that lists the parts ("X consists of a P that ..., a Q that ..., and an R
+    which ..."): each part, as if it had a bullet of its own; any other segment as it is."""
+    m = HAS_PARTS.match(segment.strip())
+    head = re.sub(r"\s+(?:that|which)$", "", m["head"]) if m else ""
+    if not m or _has_verb(head):
+        return [segment]
+    return NEXT_PART.split(segment.strip()[m.end():])
 
 
 def _inline_list(body: str) -> str:
@@ -720,6 +764,11 @@ def _declared(segment: str) -> list[Clause] | None:
 def _pieces(segment: str) -> list[Clause] | None:
     """The segment's clauses: cut at the weak joints, fewest pieces that all read."""
     segment = CONDITION.sub("", segment)  # "if tests fail, the results go back to the agent"
+    segment = re.sub(  # "X goes to A and also to B": it goes to each
+        rf"(\s{MOVE}\s+(?:in)?to\s+[^,]+?)\s+and\s+(?:also\s+)?((?:in)?to)\s+",
+        r"\1 and it goes \2 ",
+        segment,
+    )
     segment = re.sub(r"^.{0,60}?\bin which\s+", "", segment)  # "a feature platform in which X ..."
     # "- xgboost, which is trained on X and gives Y": the part's process, then what it does
     which = LEAD_WHICH.match(segment)
@@ -787,7 +836,12 @@ def _chat(segment: str) -> bool:
     said = segment.lower().strip()
     chat = r"(?:i|i'm|im|we|we're|my|our|for|hey|hi|so|basically|this|here|here's)\b"
     title = len(said.split()) <= 4 and said.split()[0] not in IMPERATIVES
-    return bool(re.match(chat, said)) or (title and not _has_verb(said))
+    purpose = re.match(  # "a forecasting system is used for store demand"
+        r"^(?:(?:a|an|the|our|my)\s+)?(?:[\w-]+\s+){0,3}(?:system|pipeline|process|app|setup"
+        r"|service|project|platform|tool)\s+(?:is|was)\s+(?:used|built|made|meant)\s+(?:for|to)\b",
+        said,
+    )
+    return bool(re.match(chat, said) or purpose) or (title and not _has_verb(said))
 
 
 def describes_flow(text: str) -> bool:
@@ -813,6 +867,9 @@ def dataflow(
     return _Builder().build(clauses)
 
 
+SOME = _alts("failing failed high low bad good weak wrong poor best worst")
+
+
 class _Builder:
     """Nodes and edges from clauses in order, references resolved against what came before."""
 
@@ -832,6 +889,8 @@ class _Builder:
                     if kind == key[0] and k.endswith(" " + key[1])]
             if len(same) == 1:
                 return same[0]
+        if is_data and key not in self.index and ("process", key[1]) in self.index:
+            return self.index[("process", key[1])]  # "... to update the llama 3 model": a loop
         if key not in self.index:
             self.index[key] = len(self.names)
             self.names.append(name)
@@ -839,9 +898,14 @@ class _Builder:
                 self.data.append(self.index[key])
         return self.index[key]
 
-    def inputs(self, names: list[str], last: list[int]) -> list[int] | None:
+    def inputs(self, names: list[str], last: list[int], taken: bool = False) -> list[int] | None:
+        """Nodes of the names; taken: what a process takes, where "failing test results" are
+        some of the test results made before (a process that flags them makes new ones)."""
         out: list[int] = []
         for n in names:
+            plain = re.sub(rf"^{SOME}\s+", "", n)
+            if taken and ("data", _key(plain)) in self.index:
+                n = plain
             if n == "<out>":
                 if not last:
                     return None
@@ -866,9 +930,13 @@ class _Builder:
         last_outs: list[int] = []
         last_proc: int | None = None
         idle: tuple[int, str] | None = None  # a process that made nothing, and its verb
+        passed_on: tuple[int, list[int]] | None = None  # a process and what it took, made before
         declared = [n for c in clauses if not c.process for n in c.ins]
-        for c in clauses:
+        for k, c in enumerate(clauses):
             if not c.process:
+                then = clauses[k + 1].ins if k + 1 < len(clauses) else []
+                if "<out>" in then:  # "s3://logs/*.gz ; logstash parses them": the file
+                    last_outs = [self.node(_filename(n), True) for n in c.ins]
                 continue
             if c.process == "<proc>":
                 if last_proc is None:
@@ -877,7 +945,7 @@ class _Builder:
             else:
                 p = self.node(c.process, False, c.fresh)
             seen = set(self.index.values())
-            ins = self.inputs(c.ins, last_outs)
+            ins = self.inputs(c.ins, last_outs, taken=True)
             if ins is None:
                 return None
             if c.fetched:  # "the scraper downloads pages": new pages are its product
@@ -892,8 +960,13 @@ class _Builder:
             outs = self.inputs(c.outs, last_outs) if c.outs != ["<out>"] else None
             if outs is None:
                 return None
+            if c.handed and passed_on and ins == passed_on[1]:
+                self.link(passed_on[0], p)  # "the loader pushes the lines (made before) to es"
+                ins = []
+            passed_on = None
             if not ins and outs and all(o in self.made for o in outs):
                 ins, outs = outs, []  # "a python file that prints the summary" made before
+                passed_on = (p, ins)
             if c.after:  # "the scheduler triggers the retrain job"
                 if c.after == "<proc>" and last_proc is None:
                     return None
