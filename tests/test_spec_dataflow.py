@@ -576,3 +576,40 @@ def test_parts_in_a_sentence_and_arrow_chains(
     text: str, data: set, processes: set, edges: set
 ) -> None:
     assert wiring(text) == (data, processes, edges)
+
+
+BULLET_CHAIN_CASES = [
+    (  # a bullet that starts with a file and an arrow is a chain, not the file declared
+        "• scan.tif -> deskewer -> pages\n• pages -> trocr -> lines\n"
+        "• lines + scan.tif -> aligner -> layout",
+        {"scan.tif", "pages", "lines", "layout"}, {"deskewer", "trocr", "aligner"},
+        {("scan.tif", "deskewer"), ("deskewer", "pages"), ("pages", "trocr"), ("trocr", "lines"),
+         ("lines", "aligner"), ("scan.tif", "aligner"), ("aligner", "layout")},
+    ),
+    (  # "tool -> table": the unknown end of a datum is what acts
+        "1) fivetran -> raw.orders\n2) raw.orders -> dbt model -> mart.revenue",
+        {"raw.orders", "mart.revenue"}, {"fivetran", "dbt model"},
+        {("fivetran", "raw.orders"), ("raw.orders", "dbt model"), ("dbt model", "mart.revenue")},
+    ),
+    (  # two clauses with subjects, not "writes X, Q sends X" as the first's; X -> Q -> vendor
+        "export.py reads the orders table and writes orders.csv.gz, upload.sh sends "
+        "orders.csv.gz to the vendor",
+        {"orders table", "orders.csv.gz"}, {"export.py", "upload.sh", "vendor"},
+        {("orders table", "export.py"), ("export.py", "orders.csv.gz"),
+         ("orders.csv.gz", "upload.sh"), ("upload.sh", "vendor")},
+    ),
+    (  # "the flacs" are the files declared on the line before
+        "* recordings/*.flac\n* a featurizer extracts mel features from the flacs\n"
+        "* a classifier maps the mel features to genres",
+        {"recordings/*.flac", "mel features", "genres"}, {"featurizer", "classifier"},
+        {("recordings/*.flac", "featurizer"), ("featurizer", "mel features"),
+         ("mel features", "classifier"), ("classifier", "genres")},
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "data", "processes", "edges"), BULLET_CHAIN_CASES)
+def test_bullet_chains_and_files_referred_to(
+    text: str, data: set, processes: set, edges: set
+) -> None:
+    assert wiring(text) == (data, processes, edges)

@@ -511,7 +511,7 @@ def _head(head: str, outs: str | None) -> tuple[Clause, ...] | None:
         found[0].ins.extend(more)
         found[0].fetched = bool(FETCH.search(head)) and not found[0].outs
         if handed:
-            return (found[0], Clause(list(found[0].outs), handed, []))
+            return (found[0], Clause(list(found[0].outs), handed, [], handed=True))
         if not found[0].ins and not found[0].outs:
             continue
         return found
@@ -670,7 +670,8 @@ def _weak_kind(item: str) -> bool:
 def _arrow_pair(a: list[str], b: list[str]) -> tuple[Clause, ...] | None:
     """The clause of "X -> P" or "P -> Y": exactly one end a process by its words."""
     ka, kb = _items_kind(a), _items_kind(b)
-    if kb == "p" and ka != "p":
+    ka, kb = ("p" if ka == "?" and kb == "d" else ka), ("p" if kb == "?" and ka == "d" else kb)
+    if kb == "p" and ka != "p":  # "airbyte -> raw.contacts": the unknown end of a datum acts
         return (Clause(a, b[0], []),)
     if ka == "p" and kb == "d":
         return (Clause([], a[0], b),)
@@ -751,6 +752,8 @@ def _declared(segment: str) -> list[Clause] | None:
     """A segment that only names a file ("- a prompts.jsonl file") or the inputs ("- a
     prompt and a document as inputs"), as a declaration."""
     said = _tidy(segment)
+    if _ARROW.search(said):  # "target.pdb -> rfdiffusion -> backbones" is a chain
+        return None
     names = _names(said)
     words = re.sub(r"\S*[/.]\S*", " ", segment)  # "s3://logs/app/*.gz": a path says no verb
     if names is None or "<out>" in names or _has_verb(words):
@@ -798,8 +801,14 @@ def _pieces(segment: str) -> list[Clause] | None:
             rest = best.get(j + 1)
             if read is not None and rest is not None:
                 options.append([*read, *rest])
-        best[i] = min(options, key=len) if options else None
+        best[i] = min(options, key=_fewest) if options else None
     return best[0]
+
+
+def _fewest(clauses: list[Clause]) -> tuple[int, int]:
+    """Fewest clauses first; of those, fewest said without a subject: "P reads X and writes Y,
+    Q sends Y" is two clauses, not "writes Y, Q sends Y" as one of P's."""
+    return len(clauses), sum(c.process == "<proc>" for c in clauses)
 
 
 def _mixed(segment: str) -> list[Clause] | None:
@@ -879,6 +888,7 @@ class _Builder:
         self.index: dict[tuple[str, str], int] = {}
         self.edges: list[tuple[int, int]] = []
         self.made: set[int] = set()
+        self.declared: list[str] = []  # "- a prompts.jsonl file": said alone, drawn where used
 
     def node(self, name: str, is_data: bool, fresh: bool = False) -> int:
         key = ("data" if is_data else "process", _key(name))
@@ -917,8 +927,17 @@ class _Builder:
                     return None
                 out += found
             else:
-                out.append(self.node(n, True))
+                out.append(self.by_extension(n) or self.node(n, True))
         return out
+
+    def by_extension(self, name: str) -> int | None:
+        """The one file named before that "the wavs" / "the csv file" means, or None."""
+        ext = re.fullmatch(r"([a-z0-9]{2,8})(?:\s+files?)?", _key(name))
+        if not ext or ("data", _key(name)) in self.index:
+            return None
+        said = {_filename(n) for n in self.declared} | {self.names[i] for i in self.data}
+        found = [n for n in said if re.search(rf"\.{ext[1]}$", n)]
+        return self.node(found[0], True) if len(found) == 1 else None
 
     def link(self, a: int, b: int) -> None:
         if (a, b) not in self.edges:
@@ -931,7 +950,7 @@ class _Builder:
         last_proc: int | None = None
         idle: tuple[int, str] | None = None  # a process that made nothing, and its verb
         passed_on: tuple[int, list[int]] | None = None  # a process and what it took, made before
-        declared = [n for c in clauses if not c.process for n in c.ins]
+        declared = self.declared = [n for c in clauses if not c.process for n in c.ins]
         for k, c in enumerate(clauses):
             if not c.process:
                 then = clauses[k + 1].ins if k + 1 < len(clauses) else []
