@@ -613,3 +613,42 @@ def test_bullet_chains_and_files_referred_to(
     text: str, data: set, processes: set, edges: set
 ) -> None:
     assert wiring(text) == (data, processes, edges)
+
+
+SOURCE_AND_OBJECT_CASES = [
+    (  # a first process that only takes what others then take is the source of it
+        "- a mqtt listener reads sensor events\n- a windowing job groups the sensor events into "
+        "windows\n- an isolation forest scores the windows and outputs alerts",
+        {"sensor events", "windows", "alerts"},
+        {"mqtt listener", "windowing job", "isolation forest"},
+        {("mqtt listener", "sensor events"), ("sensor events", "windowing job"),
+         ("windowing job", "windows"), ("windows", "isolation forest"),
+         ("isolation forest", "alerts")},
+    ),
+    (  # "P which fits X" is no "X trains P"; a name with "which" inside is a clause
+        "kaggle house prices: train.csv is cleaned by a notebook into a clean frame, followed "
+        "by xgboost which fits the clean frame and predicts prices for test.csv",
+        {"train.csv", "clean frame", "test.csv", "prices"}, {"notebook", "xgboost"},
+        {("train.csv", "notebook"), ("notebook", "clean frame"), ("clean frame", "xgboost"),
+         ("test.csv", "xgboost"), ("xgboost", "prices")},
+    ),
+    (  # "pulls Y out of X": Y is made, X taken
+        "- a pdf parser pulls the tables out of the annual reports\n- a metrics script turns the "
+        "tables into kpis",
+        {"annual reports", "tables", "kpis"}, {"pdf parser", "metrics script"},
+        {("annual reports", "pdf parser"), ("pdf parser", "tables"), ("tables", "metrics script"),
+         ("metrics script", "kpis")},
+    ),
+    (  # "averages X per product into Y": per product is how, not a name
+        "a scraper collects reviews, bert turns the reviews into scores, and an aggregator "
+        "averages the scores per product into ratings",
+        {"reviews", "scores", "ratings"}, {"scraper", "bert", "aggregator"},
+        {("scraper", "reviews"), ("reviews", "bert"), ("bert", "scores"),
+         ("scores", "aggregator"), ("aggregator", "ratings")},
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "data", "processes", "edges"), SOURCE_AND_OBJECT_CASES)
+def test_sources_and_what_a_verb_takes(text: str, data: set, processes: set, edges: set) -> None:
+    assert wiring(text) == (data, processes, edges)

@@ -256,6 +256,8 @@ def _process(words: str) -> str | None:
     if "," in w or w in {"we", "i", "you", "he", "she", "us", "me"}:  # "then we evaluate": a step
         return None
     name = _name(w)
+    if re.search(r"\s(?:which|that|who)\s", name):  # "xgboost which fits": a clause, no name
+        return None
     return name if _is_name(name) else None
 
 
@@ -324,7 +326,7 @@ def _frames() -> list[tuple[re.Pattern[str], str]]:
         # P trains on X;  P fine-tunes M on X;  D trains S
         (rf"{SUBJ}\s+{TRAIN}\s+(?:on|with)\s+(?P<x>.+)", "x>p>y"),
         (rf"{SUBJ}\s+{TRAIN}\s+(?P<m>.+?)\s+(?:on|with)\s+(?P<x>.+)", "x>p>y"),
-        (rf"(?P<x>.+?)\s+{TRAIN}\s+(?P<p>.+)", "x>p>y"),
+        (rf"(?P<x>.+?)(?<!\swhich)(?<!\sthat)\s+{TRAIN}\s+(?P<p>.+)", "x>p>y"),  # not "which fits"
         # P converts X into Y
         (rf"{SUBJ}\s+{CONVERT}\s+(?P<x>.+?)\s+(?:into|to|in)\s+(?P<y>.+)", "x>p>y"),
         (rf"{SUBJ}\s+(?P<v>[a-z-]+?(?:s|es))\s+(?P<x>.+?)\s+into\s+(?P<y>.+)", "x>p>y"),
@@ -388,6 +390,7 @@ def _tidy(text: str) -> str:
     lead = r"^(?:and|then|and then|so|first|firstly|finally|next|lastly|after that|while)\s+"
     t = re.sub(r"\s+back\s+(?=(?:in)?to\s)", " ", re.sub(lead, "", t))  # a loop: "goes back to"
     t = re.sub(r"\s+for\s+(?:another|a\s+new|one\s+more)\s+(?:try|round|pass|attempt)\b", "", t)
+    t = re.sub(r"\s+per\s+\w+(?=\s+(?:into|to)\s)", "", t)  # "averages X per ticker into Y"
     t = re.sub(r"\b[a-z]+s\s+(?:[\w/-]+\s+){0,3}?based\s+on\s+", "uses ", t)  # "rejects parts
     # based on the decisions": the decisions are what it takes
     return re.sub(r"\s+(?:for\s+\w+ing|so\s+(?:that\s+)?(?:it|they|we)\s+can\s.*)$", "", t)
@@ -494,6 +497,11 @@ def _head(head: str, outs: str | None) -> tuple[Clause, ...] | None:
         if at and not g.get("y") and _place(at[2]):
             # "pulls the image from the registry": both go in; "from disk" names no box
             x = at[1] if _name(at[2]) in _GENERIC_PLACES else f"{at[1]} and {at[2]}"
+        out_of = re.fullmatch(r"(.+?)\s+out\s+of\s+(.+)", x) if x and how == "x>p>y" else None
+        pulls = r"\b(?:pulls|cuts|extracts|gets|grabs|scrapes|parses|takes|copies|lifts)\s"
+        if out_of and not g.get("y") and not outs and re.search(pulls, head):
+            # "pulls the tables out of the filings": the tables are what it makes
+            x, outs = out_of[2], out_of[1]
         if extra and x and _names(extra) == ["<out>"]:
             extra = None  # "X goes to a loader that writes them into Y": them is X
         if extra:
@@ -1004,4 +1012,17 @@ class _Builder:
             return None
         if len(self.data) == len(self.names):
             return None
+        self.sources()
         return tuple(self.names), tuple(self.data), tuple(self.edges)
+
+    def sources(self) -> None:
+        """"A kafka consumer reads click events, a sessionizer groups the click events ...":
+        a datum nothing makes, taken first by a process that makes nothing and then by others,
+        comes from that first process (it is the flow's source, not a dead end)."""
+        for x in self.data:
+            if any(b == x for _, b in self.edges):
+                continue
+            takers = [b for a, b in self.edges if a == x]
+            idle = [p for p in takers if not any(a == p for a, _ in self.edges)]
+            if len(takers) > 1 and idle == takers[:1]:
+                self.edges[self.edges.index((x, takers[0]))] = (takers[0], x)
