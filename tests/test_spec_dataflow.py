@@ -652,3 +652,21 @@ SOURCE_AND_OBJECT_CASES = [
 @pytest.mark.parametrize(("text", "data", "processes", "edges"), SOURCE_AND_OBJECT_CASES)
 def test_sources_and_what_a_verb_takes(text: str, data: set, processes: set, edges: set) -> None:
     assert wiring(text) == (data, processes, edges)
+
+
+def test_returns_as_an_object_a_next_subject_and_what_a_view_shows() -> None:
+    """'turns returns into Y' takes the returns; ', a pandas script computes ...' starts a
+    clause (it is no datum of the one before); 'grafana shows charts from prometheus' makes
+    the charts from prometheus."""
+    data, processes, edges = wiring(
+        "an api client downloads prices, a pandas script computes returns from the prices, then "
+        "a var model turns returns into volatility estimates"
+    )
+    assert processes == {"api client", "pandas script", "var model"}
+    assert {("prices", "pandas script"), ("returns", "var model"),
+            ("var model", "volatility estimates")} <= edges
+    data, processes, edges = wiring(
+        "metrics pipeline: a collector ships app metrics, followed by prometheus which stores "
+        "the app metrics, and grafana shows charts from prometheus"
+    )
+    assert ("prometheus", "grafana") in edges and ("grafana", "charts") in edges

@@ -223,6 +223,9 @@ def _names(words: str) -> list[str] | None:
     parts = _LIST.split(re.sub(r"^(?:both|all of)\s+", "", w))
     if any(re.match(r"(?:which|that|who)\s", p) for p in parts[1:]):
         return None  # "a ranked list, which the ui shows": a clause follows, not a name
+    for new in re.findall(r",\s*(?:and\s+)?(?:a|an)\s+(.+?)(?=\s+and\s|,|$)", w):
+        if _arrow_kind(_name(new)) == "p" and not _weak_kind(_name(new)):
+            return None  # "prices, a pandas script": the next clause's subject, no datum
     names = [_name(p) for p in parts]
     names = [n for n in names if n]
     if not names or not all(_is_name(n) for n in names):
@@ -430,6 +433,9 @@ def _third(verb: str) -> str:
     return verb[:-1] + "ies" if re.search(r"[^aeiou]y$", verb) else verb + "s"
 
 
+NOUNS_TOO_OUT = _wordset("returns results records logs reports outputs")
+
+
 def _said(t: str) -> tuple[Clause, ...] | None:
     m = ORIGINAL.match(t)
     if m:
@@ -442,7 +448,10 @@ def _said(t: str) -> tuple[Clause, ...] | None:
     tails = []
     for at in TAIL_AT.finditer(t):
         tail = OUT_TAIL_RE.match(t, at.start())
-        if at.start() > 0 and tail:
+        before, said = t[: at.start()].split(), t[at.start():].split()
+        if said and said[0] in NOUNS_TOO_OUT and before and _VERB3.fullmatch(before[-1]):
+            continue  # "turns returns into Y": an object, not what it makes
+        if before and tail:
             tails.append((t[: at.start()], tail.group("y")))
     for head, outs in [*tails, (t, None)]:
         found = _head(head, outs)
@@ -502,6 +511,9 @@ def _head(head: str, outs: str | None) -> tuple[Clause, ...] | None:
         if out_of and not g.get("y") and not outs and re.search(pulls, head):
             # "pulls the tables out of the filings": the tables are what it makes
             x, outs = out_of[2], out_of[1]
+        shows = r"\b(?:shows|displays|plots|renders|draws|charts)\s"
+        if at and not g.get("y") and not outs and re.search(shows, head) and _names(at[1]):
+            x, outs = at[2], at[1]  # "kibana shows dashboards from elasticsearch"
         if extra and x and _names(extra) == ["<out>"]:
             extra = None  # "X goes to a loader that writes them into Y": them is X
         if extra:
