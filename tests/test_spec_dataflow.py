@@ -670,3 +670,21 @@ def test_returns_as_an_object_a_next_subject_and_what_a_view_shows() -> None:
         "the app metrics, and grafana shows charts from prometheus"
     )
     assert ("prometheus", "grafana") in edges and ("grafana", "charts") in edges
+
+
+def test_two_verbs_run_on_and_read_by_two() -> None:
+    """'filters and counts X into Y' makes Y; 'P, which is run on X' takes X; 'X is read by A,
+    which ..., and by B, which ...' goes to both."""
+    data, processes, edges = wiring(
+        "- an aligner maps the fastq files into bam files\n- featurecounts, which filters and "
+        "counts the bam files into a count table\n- pca, which is run on the count table and "
+        "gives a sample plot"
+    )
+    assert {("bam files", "featurecounts"), ("featurecounts", "count table"),
+            ("count table", "pca"), ("pca", "sample plot")} <= edges
+    data, processes, edges = wiring(
+        "the depth map is read by a planner, which outputs waypoints, and by an obstacle head, "
+        "which outputs an obstacle mask"
+    )
+    assert edges == {("depth map", "planner"), ("planner", "waypoints"),
+                     ("depth map", "obstacle head"), ("obstacle head", "obstacle mask")}

@@ -288,6 +288,8 @@ SUBJ = r"(?P<p>.+?)(?:\s+(?:that|which|who))?(?:\s+(?:then|also|first|finally))?
 def _frames() -> list[tuple[re.Pattern[str], str]]:
     """(pattern over a clause's head, how its groups read), tried in order."""
     table = [
+        # P is run on X, P is applied to X
+        (rf"(?P<p>.+?)\s+{BE}\s+(?:run|applied|used)\s+(?:on|over|to)\s+(?P<x>.+)", "x>p>y"),
         # P is given X, P is prompted with X (P the process, X what it takes)
         (rf"(?P<p>.+?)\s+{BE}\s+(?:given|prompted\s+with|fed|shown|handed)\s+"
          r"(?!(?:to|by|into|as|back|through|via)\b)(?P<x>.+)", "x>p>y"),
@@ -394,9 +396,21 @@ def _tidy(text: str) -> str:
     t = re.sub(r"\s+back\s+(?=(?:in)?to\s)", " ", re.sub(lead, "", t))  # a loop: "goes back to"
     t = re.sub(r"\s+for\s+(?:another|a\s+new|one\s+more)\s+(?:try|round|pass|attempt)\b", "", t)
     t = re.sub(r"\s+per\s+\w+(?=\s+(?:into|to)\s)", "", t)  # "averages X per ticker into Y"
+    t = re.sub(  # "filters and normalizes the counts into X": the last verb says what it makes
+        r"\b([a-z]+s)\s+and\s+(?=[a-z]+s\s+(?:the|a|an|its|their)\s)",
+        lambda m: "" if _is_verb(m[1]) and _subject_before(t[: m.start()]) else m[0],
+        t,
+    )
     t = re.sub(r"\b[a-z]+s\s+(?:[\w/-]+\s+){0,3}?based\s+on\s+", "uses ", t)  # "rejects parts
     # based on the decisions": the decisions are what it takes
     return re.sub(r"\s+(?:for\s+\w+ing|so\s+(?:that\s+)?(?:it|they|we)\s+can\s.*)$", "", t)
+
+
+def _subject_before(text: str) -> bool:
+    """Is what comes before a verb its subject ("scanpy", "a feature script", "which"), not
+    an object ("reads the speaker" before "turns and writes")?"""
+    words = text.split()
+    return not words or words[-1] in {"which", "that", "who"} or len(words) <= 3
 
 
 @lru_cache(maxsize=4096)
@@ -799,6 +813,10 @@ def _pieces(segment: str) -> list[Clause] | None:
         segment = f"{which['p']} {which['be'] or ''}{which['rest']}"
     if (declared := _declared(segment)) is not None:
         return declared
+    both = BY_BOTH.match(segment)
+    if both:  # "the map is read by a detection head, which ..., and by a seg head, which ..."
+        a, b = _pieces(both["x"] + both["a"]), _pieces(both["x"] + both["b"])
+        return a + b if a is not None and b is not None else None
     # "a.sh -> writes b/": an arrow before a said verb; "-> return image" is a step (bare verb)
     segment = re.sub(rf"{_ARROW.pattern}(?={OUT_VERBS}\s)(?=[a-z]+s\s)", " ", segment)
     if _ARROW.search(segment):
@@ -823,6 +841,12 @@ def _pieces(segment: str) -> list[Clause] | None:
                 options.append([*read, *rest])
         best[i] = min(options, key=_fewest) if options else None
     return best[0]
+
+
+BY_BOTH = re.compile(
+    r"^(?P<x>.+?\s+(?:is|are)\s+(?:\w+ed|read|run|seen)\s+by\s+)(?P<a>.+?),?\s+and\s+"
+    r"(?:also\s+)?by\s+(?P<b>.+)$"
+)
 
 
 def _fewest(clauses: list[Clause]) -> tuple[int, int]:
