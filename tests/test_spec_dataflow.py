@@ -688,3 +688,20 @@ def test_two_verbs_run_on_and_read_by_two() -> None:
     )
     assert edges == {("depth map", "planner"), ("planner", "waypoints"),
                      ("depth map", "obstacle head"), ("obstacle head", "obstacle mask")}
+
+
+def test_an_aside_that_says_what_a_step_also_takes_and_a_fork_with_products() -> None:
+    """'retriever (it searches the wiki index)' takes the index too; 'X go to A producing Y
+    and to B producing Z': X goes to both (not Y to B)."""
+    chain = "query -> retriever (it searches the wiki index) -> passages -> llm -> answer"
+    assert wiring(chain) == (
+        {"query", "wiki index", "passages", "answer"}, {"retriever", "llm"},
+        {("query", "retriever"), ("wiki index", "retriever"), ("retriever", "passages"),
+         ("passages", "llm"), ("llm", "answer")},
+    )
+    data, processes, edges = wiring(
+        "video clips go to a tagger producing tags and to a captioner producing captions; a "
+        "report script reads the tags and the captions"
+    )
+    assert {("video clips", "tagger"), ("video clips", "captioner"), ("tagger", "tags"),
+            ("captioner", "captions")} <= edges and ("tags", "captioner") not in edges

@@ -647,6 +647,7 @@ def _arrows(segment: str) -> tuple[Clause, ...] | None:
     if len(raw) < 2 or any(not r for r in raw):
         return None
     items = [_names(_ASIDE.sub(" ", r)) for r in raw]  # "unet (50 steps)": no network's size
+    extra = [_aside_inputs(r) for r in raw]  # "retriever (it searches the doc index)"
     if any(i is None or "<out>" in i for i in items):
         return None
     if len(raw) == 2:  # "subtasks -> coder agent", "agent -> patch": one end a process
@@ -675,9 +676,21 @@ def _arrows(segment: str) -> tuple[Clause, ...] | None:
                 continue
             ins = items[k - 1] if k > 0 else []
             outs = items[k + 1] if k + 1 < len(items) else []
-            out += [Clause(list(ins), p, list(outs)) for p in items[k]]  # type: ignore[union-attr]
+            more = [*ins, *extra[k]]  # type: ignore[misc]
+            out += [Clause(more, p, list(outs)) for p in items[k]]  # type: ignore[union-attr]
         return tuple(out) if out else None
     return None
+
+
+def _aside_inputs(item: str) -> list[str]:
+    """What an aside says a chain's step also takes: "finetuning (which also reads the
+    instruction data)", "matcher (compares them against the enrolled embeddings)"."""
+    said = re.search(r"\(\s*(?:it|which|that)?\s*(?:also\s+)?([a-z-]+s)\s+(?:(?:them|it)\s+"
+                     r"(?:against|with|to|from|on)\s+)?([^()]+)\)", item)
+    if not said or not _is_verb(said[1]):
+        return []
+    names = _names(said[2])
+    return names if names and "<out>" not in names else []
 
 
 def _items_kind(names: list[str]) -> str:
@@ -801,9 +814,10 @@ def _declared(segment: str) -> list[Clause] | None:
 def _pieces(segment: str) -> list[Clause] | None:
     """The segment's clauses: cut at the weak joints, fewest pieces that all read."""
     segment = CONDITION.sub("", segment)  # "if tests fail, the results go back to the agent"
-    segment = re.sub(  # "X goes to A and also to B": it goes to each
-        rf"(\s{MOVE}\s+(?:in)?to\s+[^,]+?)\s+and\s+(?:also\s+)?((?:in)?to)\s+",
-        r"\1 and it goes \2 ",
+    segment = re.sub(  # "X goes to A (producing Y) and also to B": X goes to each
+        rf"(?P<x>(?:^|(?<=,\s))[^,]+?)\s+(?P<v>{MOVE})\s+(?P<to>(?:in)?to)\s+(?P<a>[^,]+?)\s+"
+        r"and\s+(?:also\s+)?(?:in)?to\s+",
+        r"\g<x> \g<v> \g<to> \g<a>, and \g<x> \g<v> \g<to> ",
         segment,
     )
     segment = re.sub(r"^.{0,60}?\bin which\s+", "", segment)  # "a feature platform in which X ..."
