@@ -705,3 +705,42 @@ def test_an_aside_that_says_what_a_step_also_takes_and_a_fork_with_products() ->
     )
     assert {("video clips", "tagger"), ("video clips", "captioner"), ("tagger", "tags"),
             ("captioner", "captions")} <= edges and ("tags", "captioner") not in edges
+
+
+PLAIN_SPEECH_CASES = [
+    (  # a plural subject with a bare verb ("cameras send"), as the flow's first part
+        "1. edge cameras send jpeg frames\n2. a gateway takes the jpeg frames and gives a frame "
+        "stream\n3. a detector reads the frame stream and writes events",
+        {("edge cameras", "jpeg frames"), ("jpeg frames", "gateway"), ("gateway", "frame stream"),
+         ("frame stream", "detector"), ("detector", "events")},
+    ),
+    (  # "topics into a dashboard": the verb unsaid
+        "- a scraper -> gives forum posts\n- forum posts go into a topic model -> gives topics\n"
+        "- topics into a dashboard",
+        {("scraper", "forum posts"), ("forum posts", "topic model"), ("topic model", "topics"),
+         ("topics", "dashboard")},
+    ),
+    (  # "maps from 2019 and 2023": years are no data
+        "- a crop classifier labels the field images and outputs crop maps\n- a diff script "
+        "compares crop maps from 2019 and 2023 and gives a change report",
+        {("field images", "crop classifier"), ("crop classifier", "crop maps"),
+         ("crop maps", "diff script"), ("diff script", "change report")},
+    ),
+    (  # a source found after a later datum's maker is found ("gives a csv export")
+        "the analyst uploads a workbook, a converter reads the workbook and gives a csv export, "
+        "and a loader reads the csv export and writes a warehouse table",
+        {("analyst", "workbook"), ("workbook", "converter"), ("converter", "csv export"),
+         ("csv export", "loader"), ("loader", "warehouse table")},
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "edges"), PLAIN_SPEECH_CASES)
+def test_plain_speech_data_flows(text: str, edges: set) -> None:
+    assert wiring(text)[2] == edges
+
+
+def test_a_verb_said_is_no_unsaid_into() -> None:
+    """'input splits into a conv branch ...' is a fork, not a datum 'input splits'."""
+    found = dataflow("two branch net: input splits into a conv branch and a transformer branch")
+    assert found is None or "input splits" not in found[0]

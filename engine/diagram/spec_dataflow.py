@@ -357,6 +357,8 @@ def _frames() -> list[tuple[re.Pattern[str], str]]:
         (rf"{SUBJ}\s+(?P<v>[a-z-]+[^s\W]s)\s+(?P<x>.+)", "x>p>y"),
         # P of the two
         (r"(?P<p>.+?)\s+of\s+(?P<x>the two|both|them|these|those)", "x>p>y"),
+        # X into P ("topics into a streamlit app": the verb unsaid)
+        (r"(?P<x>[^,]+?)\s+into\s+(?P<p>(?:a|an|the)\s+[^,]+)", "x>p>y!"),  # "!": no verb
         # P
         (r"(?P<p>.+)", "x>p>y"),
     ]
@@ -396,6 +398,8 @@ def _tidy(text: str) -> str:
     t = re.sub(r"\s+back\s+(?=(?:in)?to\s)", " ", re.sub(lead, "", t))  # a loop: "goes back to"
     t = re.sub(r"\s+for\s+(?:another|a\s+new|one\s+more)\s+(?:try|round|pass|attempt)\b", "", t)
     t = re.sub(r"\s+per\s+\w+(?=\s+(?:into|to)\s)", "", t)  # "averages X per ticker into Y"
+    years = r"(?:19|20)\d\d(?:\s*(?:and|-|to)\s*(?:19|20)\d\d)?\b"  # "maps from 2020 and 2024"
+    t = re.sub(rf"\s+(?:from|of|in|for)\s+{years}", "", t)
     t = re.sub(  # "filters and normalizes the counts into X": the last verb says what it makes
         r"\b([a-z]+s)\s+and\s+(?=[a-z]+s\s+(?:the|a|an|its|their)\s)",
         lambda m: "" if _is_verb(m[1]) and _subject_before(t[: m.start()]) else m[0],
@@ -421,6 +425,11 @@ def _clause(text: str) -> tuple[Clause, ...] | None:
     t = _tidy(text)
     if not t:
         return None
+    plural = PLURAL.match(t)  # "iot devices send telemetry"
+    if plural:
+        found = _said(f"{plural['p']} {_third(plural['v'])}{plural['rest']}")
+        if found is not None:
+            return found
     people = PEOPLE.match(t)
     if people and people["v"] not in NOT_BARE and _third(people["v"]) != people["v"]:
         found = _said(people["p"] + " " + _third(people["v"]) + re.sub(
@@ -433,6 +442,10 @@ def _clause(text: str) -> tuple[Clause, ...] | None:
     return found
 
 
+PLURAL = re.compile(
+    r"(?P<p>(?:the\s+)?(?:[a-z0-9-]+\s+)?[a-z]+s)\s+(?P<v>send|give|produce|write|emit|upload"
+    r"|make|create|generate|output|record|capture|collect|push|stream|post)(?P<rest>\s.*)$"
+)
 PEOPLE = re.compile(r"(?P<p>(?:the\s+)?[a-z]+(?:ers|ors|ists|ians|ants|ees))\s+(?P<v>[a-z]+)"
                     r"(?P<rest>\s.*)$")
 NOT_BARE = _wordset("are were have had do did can could will would then also and or may must")
@@ -492,6 +505,10 @@ def _head(head: str, outs: str | None) -> tuple[Clause, ...] | None:
         m = pattern.fullmatch(head)
         if not m:
             continue
+        if how.endswith("!"):  # a frame for clauses that say no verb
+            if _has_verb(head.replace(" into ", " ")):
+                continue
+            how = how[:-1]
         g = m.groupdict()
         verb = g.get("v") or ""
         if g.get("m") and not _is_name(_name(g["m"])):
@@ -1068,8 +1085,9 @@ class _Builder:
     def sources(self) -> None:
         """"A kafka consumer reads click events, a sessionizer groups the click events ...":
         a datum nothing makes, taken first by a process that makes nothing and then by others,
-        comes from that first process (it is the flow's source, not a dead end)."""
-        for x in self.data:
+        comes from that first process (it is the flow's source, not a dead end). Later data
+        first: a flip there can make a process the maker that an earlier datum's test needs."""
+        for x in reversed(self.data):
             if any(b == x for _, b in self.edges):
                 continue
             takers = [b for a, b in self.edges if a == x]
