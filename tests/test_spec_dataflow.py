@@ -744,3 +744,36 @@ def test_a_verb_said_is_no_unsaid_into() -> None:
     """'input splits into a conv branch ...' is a fork, not a datum 'input splits'."""
     found = dataflow("two branch net: input splits into a conv branch and a transformer branch")
     assert found is None or "input splits" not in found[0]
+
+
+RELATIVE_CASES = [
+    (  # "graded by P against X": X goes in too
+        "an eval harness in which the test prompts are answered by the candidate model, the "
+        "answers are graded by a grader llm against reference answers, and the grades are summed "
+        "by a script into a report card",
+        {("test prompts", "candidate model"), ("candidate model", "answers"),
+         ("answers", "grader llm"), ("reference answers", "grader llm"),
+         ("grader llm", "grades"), ("grades", "script"), ("script", "report card")},
+    ),
+    (  # "Y that are shown in P": P shows them
+        "a ranker scores the listings and outputs prices and ranks that are shown in a dashboard",
+        {("listings", "ranker"), ("ranker", "prices"), ("ranker", "ranks"),
+         ("prices", "dashboard"), ("ranks", "dashboard")},
+    ),
+    (  # "collects votes on the replies"; "a board that the votes are shown on"
+        "- a chat api gives replies\n- a survey widget that collects votes on the replies\n"
+        "- a grafana board that the votes are shown on",
+        {("chat api", "replies"), ("replies", "survey widget"), ("survey widget", "votes"),
+         ("votes", "grafana board")},
+    ),
+    (  # "a chemist, who picks the hits": who is the chemist
+        "a screening step: a filter turns the library into leads, which are ranked by a chemist, "
+        "who picks the hits",
+        {("library", "filter"), ("filter", "leads"), ("leads", "chemist"), ("chemist", "hits")},
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "edges"), RELATIVE_CASES)
+def test_relative_clauses_and_what_is_shown(text: str, edges: set) -> None:
+    assert wiring(text)[2] == edges

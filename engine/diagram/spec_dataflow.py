@@ -254,7 +254,7 @@ def _is_verb(word: str) -> bool:
 def _process(words: str) -> str | None:
     """A process name, "<proc>" for "it" / "which", or None."""
     w = " ".join(words.lower().split()).strip(" ,.:")
-    if w in {"it", "which", "that", "this", "they"}:
+    if w in {"it", "which", "that", "this", "they", "who"}:
         return "<proc>"
     if "," in w or w in {"we", "i", "you", "he", "she", "us", "me"}:  # "then we evaluate": a step
         return None
@@ -398,6 +398,11 @@ def _tidy(text: str) -> str:
     t = re.sub(r"\s+back\s+(?=(?:in)?to\s)", " ", re.sub(lead, "", t))  # a loop: "goes back to"
     t = re.sub(r"\s+for\s+(?:another|a\s+new|one\s+more)\s+(?:try|round|pass|attempt)\b", "", t)
     t = re.sub(r"\s+per\s+\w+(?=\s+(?:into|to)\s)", "", t)  # "averages X per ticker into Y"
+    t = re.sub(  # "collects ratings on the reply": it takes the reply, makes the ratings
+        r"\b(collects|gathers|records)\s+([^,]+?)\s+(?:on|about)\s+((?:the|a|an|each|every)\s+[^,]+)$",
+        r"takes \3 and \1 \2",
+        t,
+    )
     years = r"(?:19|20)\d\d(?:\s*(?:and|-|to)\s*(?:19|20)\d\d)?\b"  # "maps from 2020 and 2024"
     t = re.sub(rf"\s+(?:from|of|in|for)\s+{years}", "", t)
     t = re.sub(  # "filters and normalizes the counts into X": the last verb says what it makes
@@ -531,6 +536,10 @@ def _head(head: str, outs: str | None) -> tuple[Clause, ...] | None:
             return (Clause([], then[0].process, then[0].outs, after=first),)
         x = re.sub(r"^(?:from|out\s+of)\s+", "", g.get("x") or "") or None  # "samples from X"
         more = _names(g["x2"]) if g.get("x2") else []  # which P combines with X2 into Y
+        against = re.fullmatch(r"(.+?)\s+against\s+(.+)", g.get("p") or "")
+        if against and more == [] and _names(against[2]):  # "graded by a judge against gold
+            g = {**g, "p": against[1]}  # answers": the gold answers go in too
+            more = _names(against[2])
         if more is None:
             continue
         at = re.fullmatch(r"(.+?)\s+from\s+(.+)", x) if x and how == "x>p>y" else None
@@ -839,6 +848,17 @@ def _pieces(segment: str) -> list[Clause] | None:
     )
     segment = re.sub(r"^.{0,60}?\bin which\s+", "", segment)  # "a feature platform in which X ..."
     # "- xgboost, which is trained on X and gives Y": the part's process, then what it does
+    shown = r"(?:shown|displayed|plotted|visuali[sz]ed|charted)"
+    segment = re.sub(  # "... p-values that are shown in looker": looker shows them
+        rf"\s+(?:that|which)\s+(?:are|is)\s+{shown}\s+(?:in|on|by)\s+([^,]+)$",
+        r", and \1 shows them",
+        segment,
+    )
+    segment = re.sub(  # "a looker dashboard that the churn scores are shown on"
+        rf"^(.+?)\s+(?:that|which)\s+(.+?)\s+(?:are|is)\s+{shown}\s+(?:on|in)$",
+        r"\1 shows \2",
+        segment,
+    )
     which = LEAD_WHICH.match(segment)
     if which:
         segment = f"{which['p']} {which['be'] or ''}{which['rest']}"
